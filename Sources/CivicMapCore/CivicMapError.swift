@@ -1,0 +1,46 @@
+/// The one error type of the domain. The HTTP layer maps each case to an RFC 9457 problem;
+/// nothing here knows about status codes.
+public enum CivicMapError: Error, Equatable, Sendable {
+    /// A query parameter or option has a value the service cannot use.
+    case invalidParameter(name: String, reason: String)
+    /// The named thing does not exist (a collection, a feature).
+    case notFound(String)
+    /// Rows of an input (import file, request body) that failed validation.
+    case invalidRecords([FieldProblem])
+    /// The input conflicts with what is stored (for example a duplicate ОГРН).
+    case conflict(String)
+    /// The request asks for a representation the service does not produce.
+    case notAcceptable(String)
+    /// The store is missing what the operation needs (for example regions not loaded).
+    case notReady(String)
+}
+
+/// One reason one input record was rejected: where, which field, why.
+public struct FieldProblem: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The 1-based line (CSV) or feature number (GeoJSON); 0 when the whole input is at fault.
+    public var line: Int
+    public var field: String
+    public var reason: String
+
+    public init(line: Int, field: String, reason: String) {
+        self.line = line
+        self.field = field
+        self.reason = reason
+    }
+
+    public var description: String { "line \(line), \(field): \(reason)" }
+}
+
+extension CivicMapError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .invalidParameter(let name, let reason): "invalid parameter '\(name)': \(reason)"
+        case .notFound(let what): "\(what) not found"
+        case .invalidRecords(let problems):
+            "\(problems.count) invalid record(s): " + problems.prefix(5).map(\.description).joined(separator: "; ")
+        case .conflict(let what): "conflict: \(what)"
+        case .notAcceptable(let what): "not acceptable: \(what)"
+        case .notReady(let what): what
+        }
+    }
+}

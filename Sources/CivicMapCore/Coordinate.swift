@@ -1,0 +1,103 @@
+/// A WGS84 position. The validating initialiser is the only way user input becomes a coordinate.
+public struct Coordinate: Sendable, Hashable {
+    public let latitude: Double
+    public let longitude: Double
+
+    /// Validates ranges; `field` prefixes the names reported in errors (for example `lat`/`lon`).
+    public init(latitude: Double, longitude: Double) throws(CoordinateError) {
+        guard latitude.isFinite, (-90...90).contains(latitude) else { throw .latitudeOutOfRange(latitude) }
+        guard longitude.isFinite, (-180...180).contains(longitude) else { throw .longitudeOutOfRange(longitude) }
+        self.latitude = latitude
+        self.longitude = longitude
+    }
+
+    /// For values that were validated before they were stored, or computed by PROJ.
+    public init(trustedLatitude latitude: Double, longitude: Double) {
+        self.latitude = latitude
+        self.longitude = longitude
+    }
+}
+
+public enum CoordinateError: Error, Equatable, Sendable {
+    case latitudeOutOfRange(Double)
+    case longitudeOutOfRange(Double)
+
+    public var field: String {
+        switch self {
+        case .latitudeOutOfRange: "lat"
+        case .longitudeOutOfRange: "lon"
+        }
+    }
+
+    public var reason: String {
+        switch self {
+        case .latitudeOutOfRange(let v): "latitude \(v) is outside -90…90"
+        case .longitudeOutOfRange(let v): "longitude \(v) is outside -180…180"
+        }
+    }
+}
+
+/// A CRS84 bounding box. `west > east` means the box crosses the antimeridian (RFC 7946 §5.2),
+/// which matters for Chukotka.
+public struct BoundingBox: Sendable, Hashable {
+    public let west: Double
+    public let south: Double
+    public let east: Double
+    public let north: Double
+
+    public init(west: Double, south: Double, east: Double, north: Double) {
+        self.west = west
+        self.south = south
+        self.east = east
+        self.north = north
+    }
+
+    public var crossesAntimeridian: Bool { west > east }
+
+    /// Longitude ranges to test; two when the box crosses the antimeridian.
+    public var longitudeRanges: [ClosedRange<Double>] {
+        crossesAntimeridian ? [west...180, -180...east] : [west...east]
+    }
+
+    public func contains(_ c: Coordinate) -> Bool {
+        (south...north).contains(c.latitude) && longitudeRanges.contains { $0.contains(c.longitude) }
+    }
+
+    /// Parses `minLon,minLat,maxLon,maxLat` (or the 6-number 3D form, heights ignored) as
+    /// OGC API – Features defines `bbox`.
+    public static func parse(_ text: String) throws(CivicMapError) -> BoundingBox {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count == 4 || parts.count == 6 else {
+            throw .invalidParameter(name: "bbox", reason: "expected 4 numbers (minLon,minLat,maxLon,maxLat) or 6 with heights, got \(parts.count)")
+        }
+        var numbers: [Double] = []
+        for part in parts {
+            guard let value = Double(part.trimmingSpaces), value.isFinite else {
+                throw .invalidParameter(name: "bbox", reason: "'\(part)' is not a number")
+            }
+            numbers.append(value)
+        }
+        let (w, s, e, n) = parts.count == 4
+            ? (numbers[0], numbers[1], numbers[2], numbers[3])
+            : (numbers[0], numbers[1], numbers[3], numbers[4])
+        guard (-180...180).contains(w), (-180...180).contains(e) else {
+            throw .invalidParameter(name: "bbox", reason: "longitudes must lie within -180…180")
+        }
+        guard (-90...90).contains(s), (-90...90).contains(n) else {
+            throw .invalidParameter(name: "bbox", reason: "latitudes must lie within -90…90")
+        }
+        guard s <= n else {
+            throw .invalidParameter(name: "bbox", reason: "the southern edge \(s) lies north of the northern edge \(n)")
+        }
+        return BoundingBox(west: w, south: s, east: e, north: n)
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: Substring {
+        var s = self
+        while let f = s.first, f == " " { s.removeFirst() }
+        while let l = s.last, l == " " { s.removeLast() }
+        return s
+    }
+}

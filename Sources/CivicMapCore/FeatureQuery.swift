@@ -1,0 +1,192 @@
+/// What a client asks of a collection of organisations: filters, order and page. Built only by
+/// `FeatureQueryParser`, so every store backend receives values that were already validated.
+public struct FeatureQuery: Sendable, Equatable {
+    /// Kinds to include; the collection's kinds intersected with the `kind` parameter.
+    public var kinds: [OrganisationKind]
+    /// Two-digit region codes; empty means all regions.
+    public var regionCodes: [String] = []
+    /// Matches organisations having any of these categories.
+    public var categories: [String] = []
+    /// Case-insensitive text searched in name, settlement and address.
+    public var text: String? = nil
+    public var bbox: BoundingBox? = nil
+    /// Remoteness: geodesic distance to the regional centre, inclusive bounds, in kilometres.
+    public var minDistanceKm: Double? = nil
+    public var maxDistanceKm: Double? = nil
+    /// Order; `id` ascending is always appended last so pages are stable.
+    public var sort: [SortKey] = []
+    /// nil: no limit (exports).
+    public var limit: Int? = 100
+    public var offset: Int = 0
+
+    public init(kinds: [OrganisationKind]) { self.kinds = kinds }
+}
+
+public struct SortKey: Sendable, Equatable {
+    public enum Field: String, Sendable, CaseIterable {
+        case id, name, kind
+        case regionISO = "region_iso"
+        case foundedYear = "founded_year"
+        case distanceToCentreKm = "distance_to_center_km"
+    }
+    public var field: Field
+    public var descending: Bool
+    public init(_ field: Field, descending: Bool = false) {
+        self.field = field
+        self.descending = descending
+    }
+}
+
+/// Parses OGC API – Features query parameters plus CivicMap's filters. Unknown or repeated
+/// parameters and bad values throw `invalidParameter` naming the parameter and the reason.
+public struct FeatureQueryParser: Sendable {
+    public static let filterParameters = ["kind", "region_iso", "categories", "q", "min_distance_km", "max_distance_km"]
+    public static let standardParameters = ["bbox", "bbox-crs", "limit", "offset", "datetime", "sortby"]
+    public static let crs84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+    public var defaultLimit: Int
+    public var maximumLimit: Int
+    public let kinds: [OrganisationKind]
+    public let regions: RegionDirectory
+
+    public init(kinds: [OrganisationKind], regions: RegionDirectory, defaultLimit: Int = 100, maximumLimit: Int = 10_000) {
+        self.kinds = kinds
+        self.regions = regions
+        self.defaultLimit = defaultLimit
+        self.maximumLimit = maximumLimit
+    }
+
+    /// - Parameters:
+    ///   - collectionKinds: the kinds the requested collection holds.
+    ///   - alsoAllowed: parameters the caller handles itself (for example `f`).
+    ///   - paged: false for exports: no default limit, and no maximum.
+    public func parse(
+        _ parameters: [(name: String, value: String)], collectionKinds: [OrganisationKind],
+        alsoAllowed: Set<String> = [], paged: Bool = true
+    ) throws(CivicMapError) -> FeatureQuery {
+        let values = try Self.uniqueValues(
+            parameters, allowed: Set(Self.filterParameters + Self.standardParameters).union(alsoAllowed))
+        var query = FeatureQuery(kinds: collectionKinds)
+        query.limit = paged ? defaultLimit : nil
+
+        if let v = values["kind"] {
+            let asked = try Self.list(v, name: "kind").map(OrganisationKind.init(rawValue:))
+            for kind in asked where !kinds.contains(kind) {
+                throw .invalidParameter(name: "kind", reason: "unknown kind '\(kind.rawValue)'; known: \(kinds.map(\.rawValue).joined(separator: ", "))")
+            }
+            query.kinds = collectionKinds.filter(asked.contains)
+        }
+        if let v = values["region_iso"] {
+            query.regionCodes = try Self.list(v, name: "region_iso").map { key throws(CivicMapError) in
+                guard let region = regions.region(key) else {
+                    throw .invalidParameter(name: "region_iso", reason: "unknown region '\(key)'; use an ISO 3166-2 code such as RU-PER or a two-digit code such as 59")
+                }
+                return region.code
+            }
+        }
+        if let v = values["categories"] { query.categories = try Self.list(v, name: "categories") }
+        if let v = values["q"] {
+            let text = v.trimmingCharacters(in: .whitespaces)
+            guard !text.isEmpty else { throw .invalidParameter(name: "q", reason: "must not be empty") }
+            guard text.count <= 200 else { throw .invalidParameter(name: "q", reason: "must be at most 200 characters") }
+            query.text = text
+        }
+        query.minDistanceKm = try values["min_distance_km"].map { v throws(CivicMapError) in try Self.distance(v, name: "min_distance_km") }
+        query.maxDistanceKm = try values["max_distance_km"].map { v throws(CivicMapError) in try Self.distance(v, name: "max_distance_km") }
+        if let lo = query.minDistanceKm, let hi = query.maxDistanceKm, lo > hi {
+            throw .invalidParameter(name: "max_distance_km", reason: "\(hi) is less than min_distance_km \(lo)")
+        }
+        if let v = values["bbox-crs"], v != Self.crs84 {
+            throw .invalidParameter(name: "bbox-crs", reason: "only \(Self.crs84) is supported")
+        }
+        if let v = values["bbox"] { query.bbox = try BoundingBox.parse(v) }
+        if let v = values["datetime"] { try Self.validateDatetime(v) }
+        if let v = values["sortby"] { query.sort = try Self.sortKeys(v) }
+        if let v = values["limit"] {
+            let limit = try Self.integer(v, name: "limit", minimum: 1)
+            query.limit = paged ? min(limit, maximumLimit) : limit
+        }
+        if let v = values["offset"] { query.offset = try Self.integer(v, name: "offset", minimum: 0) }
+        return query
+    }
+
+    /// Rejects unknown and repeated parameters; returns the rest by name.
+    public static func uniqueValues(
+        _ parameters: [(name: String, value: String)], allowed: Set<String>
+    ) throws(CivicMapError) -> [String: String] {
+        var values: [String: String] = [:]
+        for (name, value) in parameters {
+            guard allowed.contains(name) else {
+                throw .invalidParameter(name: name, reason: "unknown parameter; this endpoint accepts: \(allowed.sorted().joined(separator: ", "))")
+            }
+            guard values[name] == nil else { throw .invalidParameter(name: name, reason: "given more than once") }
+            values[name] = value
+        }
+        return values
+    }
+
+    static func list(_ value: String, name: String) throws(CivicMapError) -> [String] {
+        let items = value.split(separator: ",").map { String($0.trimmingSpaces) }.filter { !$0.isEmpty }
+        guard !items.isEmpty else { throw .invalidParameter(name: name, reason: "must name at least one value") }
+        guard items.count <= 100 else { throw .invalidParameter(name: name, reason: "at most 100 values") }
+        return items
+    }
+
+    static func integer(_ value: String, name: String, minimum: Int) throws(CivicMapError) -> Int {
+        guard let n = Int(value) else { throw .invalidParameter(name: name, reason: "'\(value)' is not an integer") }
+        guard n >= minimum else { throw .invalidParameter(name: name, reason: "must be at least \(minimum)") }
+        return n
+    }
+
+    static func distance(_ value: String, name: String) throws(CivicMapError) -> Double {
+        guard let km = Double(value), km.isFinite else { throw .invalidParameter(name: name, reason: "'\(value)' is not a number of kilometres") }
+        guard km >= 0, km <= 20_100 else { throw .invalidParameter(name: name, reason: "must be between 0 and 20100 km") }
+        return km
+    }
+
+    static func sortKeys(_ value: String) throws(CivicMapError) -> [SortKey] {
+        try list(value, name: "sortby").map { item throws(CivicMapError) in
+            var name = Substring(item)
+            var descending = false
+            if name.first == "-" { descending = true; name.removeFirst() } else if name.first == "+" { name.removeFirst() }
+            guard let field = SortKey.Field(rawValue: String(name)) else {
+                throw .invalidParameter(name: "sortby", reason: "cannot sort by '\(name)'; sortable: \(SortKey.Field.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return SortKey(field, descending: descending)
+        }
+    }
+
+    /// RFC 3339 instants or intervals (`..` for an open end), as OGC API – Features defines
+    /// `datetime`. Organisations carry no time of validity, so a valid value selects them all.
+    static func validateDatetime(_ value: String) throws(CivicMapError) {
+        let ends = value.split(separator: "/", omittingEmptySubsequences: false)
+        guard (1...2).contains(ends.count) else {
+            throw .invalidParameter(name: "datetime", reason: "expected an instant or an interval start/end")
+        }
+        for end in ends where !(ends.count == 2 && (end == ".." || end.isEmpty)) {
+            guard isRFC3339(end) else {
+                throw .invalidParameter(name: "datetime", reason: "'\(end)' is not an RFC 3339 date or date-time")
+            }
+        }
+        if ends.count == 2 && (ends[0] == ".." || ends[0].isEmpty) && (ends[1] == ".." || ends[1].isEmpty) {
+            throw .invalidParameter(name: "datetime", reason: "an interval needs at least one closed end")
+        }
+    }
+
+    static func isRFC3339(_ s: Substring) -> Bool {
+        let u = Array(s.utf8)
+        func digits(_ r: Range<Int>) -> Bool { r.upperBound <= u.count && u[r].allSatisfy { (48...57).contains($0) } }
+        guard u.count >= 10, digits(0..<4), u[4] == 0x2D, digits(5..<7), u[7] == 0x2D, digits(8..<10) else { return false }
+        let month = Int(u[5] - 48) * 10 + Int(u[6] - 48), day = Int(u[8] - 48) * 10 + Int(u[9] - 48)
+        guard (1...12).contains(month), (1...31).contains(day) else { return false }
+        if u.count == 10 { return true }
+        guard u.count >= 20, u[10] == 0x54 || u[10] == 0x74, digits(11..<13), u[13] == 0x3A, digits(14..<16), u[16] == 0x3A, digits(17..<19) else { return false }
+        var i = 19
+        if i < u.count, u[i] == 0x2E { i += 1; while i < u.count, (48...57).contains(u[i]) { i += 1 } }
+        guard i < u.count else { return false }
+        if u[i] == 0x5A || u[i] == 0x7A { return i == u.count - 1 }
+        return u.count - i == 6 && (u[i] == 0x2B || u[i] == 0x2D) && digits(i + 1..<i + 3) && u[i + 3] == 0x3A && digits(i + 4..<i + 6)
+    }
+}
+
+import Foundation

@@ -1,0 +1,125 @@
+import Foundation
+
+/// Reads import files into `ImportRecord`s: CSV with a header row, or a GeoJSON
+/// FeatureCollection of Points. Structural faults become problems with a line number.
+public enum ImportReader {
+    public struct Result: Sendable {
+        public var records: [ImportRecord] = []
+        public var problems: [FieldProblem] = []
+        /// Columns or properties that mean nothing to CivicMap, reported once per file.
+        public var ignoredFields: Set<String> = []
+    }
+
+    public static func read(path: String) throws(CivicMapError) -> Result {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .invalidParameter(name: "file", reason: "cannot read '\(path)'")
+        }
+        let bytes = [UInt8](data)
+        let firstByte = bytes.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 && $0 != 0xEF && $0 != 0xBB && $0 != 0xBF }
+        let lower = path.lowercased()
+        if lower.hasSuffix(".geojson") || lower.hasSuffix(".json") || firstByte == 0x7B {
+            return try geoJSON(data)
+        }
+        return try csv(bytes)
+    }
+
+    public static func csv(_ bytes: [UInt8]) throws(CivicMapError) -> Result {
+        var result = Result()
+        let rows = try CSV.parse(bytes)
+        guard let header = rows.first else {
+            throw .invalidRecords([FieldProblem(line: 1, field: "*", reason: "the file is empty; expected a header row")])
+        }
+        let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        for required in ["name", "kind", "lat", "lon"] where !names.contains(required) {
+            result.problems.append(FieldProblem(line: header.line, field: required, reason: "column missing from the header"))
+        }
+        result.ignoredFields = Set(names.filter { !ImportColumns.known.contains($0) && !ImportColumns.derived.contains($0) })
+        guard result.problems.isEmpty else { return result }
+        result.records.reserveCapacity(rows.count - 1)
+        for row in rows.dropFirst() {
+            guard row.fields.count == names.count else {
+                result.problems.append(FieldProblem(line: row.line, field: "*", reason: "has \(row.fields.count) fields; the header has \(names.count)"))
+                continue
+            }
+            var fields: [String: String] = [:]
+            for (name, value) in zip(names, row.fields) where !value.isEmpty { fields[name] = value }
+            result.records.append(ImportRecord(line: row.line, fields: fields))
+        }
+        return result
+    }
+
+    public static func geoJSON(_ data: Data) throws(CivicMapError) -> Result {
+        let root: Any
+        do { root = try JSONSerialization.jsonObject(with: data) } catch {
+            throw .invalidRecords([FieldProblem(line: 0, field: "*", reason: "not valid JSON: \(error.localizedDescription)")])
+        }
+        guard let collection = root as? [String: Any], collection["type"] as? String == "FeatureCollection",
+            let features = collection["features"] as? [Any]
+        else {
+            throw .invalidRecords([FieldProblem(line: 0, field: "*", reason: "expected a GeoJSON FeatureCollection")])
+        }
+        var result = Result()
+        for (index, item) in features.enumerated() {
+            let number = index + 1
+            guard let feature = item as? [String: Any], feature["type"] as? String == "Feature" else {
+                result.problems.append(FieldProblem(line: number, field: "*", reason: "not a GeoJSON Feature"))
+                continue
+            }
+            var record = ImportRecord(line: number, fields: [:])
+            let properties = feature["properties"] as? [String: Any] ?? [:]
+            for (name, value) in properties {
+                if name == "programmes" {
+                    guard let list = value as? [[String: Any]] else {
+                        result.problems.append(FieldProblem(line: number, field: "programmes", reason: "must be an array of objects"))
+                        continue
+                    }
+                    record.programmes = list.map { flatRecord(line: number, $0, into: &result) }
+                    record.lists["programmes"] = []  // marks that the feature states its programmes
+                } else if ImportColumns.known.contains(name) || ImportColumns.derived.contains(name) {
+                    assign(name, value, to: &record)
+                } else {
+                    result.ignoredFields.insert(name)
+                }
+            }
+            if let id = feature["id"] { assign("id", id, to: &record) }
+            if let geometry = feature["geometry"] as? [String: Any], geometry["type"] as? String == "Point",
+                let position = geometry["coordinates"] as? [Any], position.count >= 2
+            {
+                assign("lon", position[0], to: &record)
+                assign("lat", position[1], to: &record)
+            } else if !(feature["geometry"] is NSNull) && feature["geometry"] != nil {
+                result.problems.append(FieldProblem(line: number, field: "geometry", reason: "must be a Point"))
+                continue
+            }
+            result.records.append(record)
+        }
+        return result
+    }
+
+    private static func flatRecord(line: Int, _ object: [String: Any], into result: inout Result) -> ImportRecord {
+        var record = ImportRecord(line: line, fields: [:])
+        for (name, value) in object { assign(name, value, to: &record) }
+        return record
+    }
+
+    private static func assign(_ name: String, _ value: Any, to record: inout ImportRecord) {
+        switch value {
+        case let s as String: record.fields[name] = s
+        case let list as [Any]: record.lists[name] = list.map(text(of:))
+        case is NSNull: break
+        default: record.fields[name] = text(of: value)
+        }
+    }
+
+    /// JSON scalars as the text a CSV would hold (`1995`, not `1995.0`).
+    private static func text(of value: Any) -> String {
+        if let s = value as? String { return s }
+        if let n = value as? NSNumber {
+            if String(cString: n.objCType) == "c" { return n.boolValue ? "true" : "false" }
+            let d = n.doubleValue
+            if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
+            return String(d)
+        }
+        return String(describing: value)
+    }
+}

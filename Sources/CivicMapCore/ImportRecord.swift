@@ -1,0 +1,42 @@
+/// One input record before validation, whatever file it came from: scalar fields as text,
+/// lists (categories, topics) as arrays, and nested programmes.
+public struct ImportRecord: Sendable {
+    /// 1-based line (CSV) or feature number (GeoJSON), cited in every problem.
+    public var line: Int
+    public var fields: [String: String]
+    public var lists: [String: [String]]
+    public var programmes: [ImportRecord]
+
+    public init(line: Int, fields: [String: String], lists: [String: [String]] = [:], programmes: [ImportRecord] = []) {
+        self.line = line
+        self.fields = fields
+        self.lists = lists
+        self.programmes = programmes
+    }
+
+    /// A field's text with surrounding white space removed; nil when absent or blank.
+    public func text(_ name: String) -> String? {
+        guard let raw = fields[name] else { return nil }
+        let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// A list field: an array in GeoJSON, or `;`-separated text in CSV.
+    public func list(_ name: String) -> [String] {
+        if let items = lists[name] { return items.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        guard let text = text(name) else { return [] }
+        return text.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}
+
+/// The columns an import understands. Others are reported once as ignored, except the derived
+/// ones an export writes, so an exported file imports back unchanged.
+public enum ImportColumns {
+    public static let known: Set<String> = [
+        "id", "name", "kind", "region_iso", "region_code", "settlement", "address", "inn", "ogrn", "categories",
+        "founded_year", "website", "email", "phone", "description", "source", "lat", "lon", "programmes",
+    ]
+    public static let derived: Set<String> = ["region_name", "distance_to_center_km", "created_at", "updated_at"]
+}
+
+import Foundation

@@ -1,0 +1,58 @@
+/// Small JSON readers for the few JSON values stored in columns (string arrays), faster than
+/// JSONSerialization on every row of a page.
+public enum JSONText {
+    /// Parses `["a","b"]`; anything else yields an empty array.
+    public static func stringArray(_ text: String) -> [String] {
+        let u = Array(text.utf8)
+        var items: [String] = []
+        var i = 0
+        func skipSpace() { while i < u.count, u[i] == 0x20 || u[i] == 0x0A || u[i] == 0x0D || u[i] == 0x09 { i += 1 } }
+        skipSpace()
+        guard i < u.count, u[i] == 0x5B else { return [] }
+        i += 1
+        while true {
+            skipSpace()
+            guard i < u.count else { return items }
+            if u[i] == 0x5D { return items }
+            if u[i] == 0x2C { i += 1; continue }
+            guard u[i] == 0x22 else { return items }
+            i += 1
+            var bytes: [UInt8] = []
+            while i < u.count, u[i] != 0x22 {
+                if u[i] == 0x5C, i + 1 < u.count {
+                    i += 1
+                    switch u[i] {
+                    case 0x6E: bytes.append(0x0A)
+                    case 0x72: bytes.append(0x0D)
+                    case 0x74: bytes.append(0x09)
+                    case 0x62: bytes.append(0x08)
+                    case 0x66: bytes.append(0x0C)
+                    case 0x75 where i + 4 < u.count:
+                        let hex = String(decoding: u[(i + 1)...(i + 4)], as: UTF8.self)
+                        if let v = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(v) { bytes.append(contentsOf: Array(String(scalar).utf8)) }
+                        i += 4
+                    default: bytes.append(u[i])
+                    }
+                } else {
+                    bytes.append(u[i])
+                }
+                i += 1
+            }
+            items.append(String(decoding: bytes, as: UTF8.self))
+            i += 1
+        }
+    }
+}
+
+/// How text is compared in searches: lower case, and ё as е, as Russian users type it.
+public enum SearchText {
+    public static func normalise(_ s: String) -> String {
+        s.lowercased().replacingOccurrences(of: "ё", with: "е")
+    }
+
+    public static func of(_ o: Organisation) -> String {
+        normalise([o.name, o.settlement, o.address].compactMap { $0 }.joined(separator: " "))
+    }
+}
+
+import Foundation

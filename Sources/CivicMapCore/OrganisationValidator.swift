@@ -1,0 +1,225 @@
+/// Turns an `ImportRecord` into a valid `Organisation`, or says, field by field, why not.
+/// Region assignment: a stated region is kept; a missing one comes from the polygons; a stated
+/// region the polygons contradict is kept with a warning (the bundled outlines are simplified
+/// and old, so they must not overrule what a coordinator states).
+public struct OrganisationValidator: Sendable {
+    public enum Outcome: Sendable {
+        case accepted(Organisation, warnings: [FieldProblem])
+        case rejected([FieldProblem])
+    }
+
+    public let kinds: Set<OrganisationKind>
+    public let regions: RegionDirectory
+    public let currentYear: Int
+    /// How far outside its (simplified) polygon a point may lie and still count as inside.
+    public var boundaryToleranceKm = 10.0
+    /// For the regions without a polygon: the largest distance from their centre.
+    public var centreOnlyRadiusKm = 300.0
+
+    public init(kinds: Set<OrganisationKind>, regions: RegionDirectory, currentYear: Int) {
+        self.kinds = kinds
+        self.regions = regions
+        self.currentYear = currentYear
+    }
+
+    public func validate(_ record: ImportRecord) -> Outcome {
+        var problems: [FieldProblem] = []
+        var warnings: [FieldProblem] = []
+        func problem(_ field: String, _ reason: String) { problems.append(FieldProblem(line: record.line, field: field, reason: reason)) }
+
+        func text(_ field: String, max: Int, required: Bool = false, multiline: Bool = false) -> String? {
+            guard let value = record.text(field) else {
+                if required { problem(field, "is required") }
+                return nil
+            }
+            if value.count > max { problem(field, "is \(value.count) characters long; at most \(max) are allowed") }
+            if value.unicodeScalars.contains(where: { $0.value < 0x20 && !(multiline && ($0 == "\n" || $0 == "\t")) || $0.value == 0x7F }) {
+                problem(field, "contains control characters")
+            }
+            return value
+        }
+
+        var id: Int64?
+        if let raw = record.text("id") {
+            if let n = Int64(raw), n > 0, n < 1 << 53 { id = n } else { problem("id", "'\(raw)' is not a positive integer") }
+        }
+        let name = text("name", max: 500, required: true)
+        var kind: OrganisationKind?
+        if let raw = record.text("kind") {
+            let k = OrganisationKind(rawValue: raw.lowercased())
+            if kinds.contains(k) { kind = k } else { problem("kind", "unknown kind '\(raw)'; known: \(kinds.sorted().map(\.rawValue).joined(separator: ", "))") }
+        } else {
+            problem("kind", "is required")
+        }
+        let settlement = text("settlement", max: 200)
+        let address = text("address", max: 500)
+        let description = text("description", max: 5000, multiline: true)
+        let source = text("source", max: 500)
+        let phone = text("phone", max: 64)
+
+        let inn = record.text("inn")
+        if let inn, let why = TaxIdentifiers.innProblem(inn) { problem("inn", why) }
+        let ogrn = record.text("ogrn")
+        if let ogrn, let why = TaxIdentifiers.ogrnProblem(ogrn) { problem("ogrn", why) }
+
+        var foundedYear: Int?
+        if let raw = record.text("founded_year") {
+            if let year = Int(raw), (1700...currentYear).contains(year) { foundedYear = year } else {
+                problem("founded_year", "'\(raw)' is not a year between 1700 and \(currentYear)")
+            }
+        }
+        let website = text("website", max: 300).flatMap { raw -> String? in
+            guard let url = Self.normalisedWebsite(raw) else { problem("website", "'\(raw)' is not an http(s) address"); return nil }
+            return url
+        }
+        let email = text("email", max: 254)
+        if let email, !Self.looksLikeEmail(email) { problem("email", "'\(email)' is not an e-mail address") }
+
+        let categories = record.list("categories")
+        if categories.count > 20 { problem("categories", "at most 20 categories, got \(categories.count)") }
+        for c in categories where c.count > 100 { problem("categories", "category '\(c.prefix(30))…' is longer than 100 characters") }
+
+        let location = coordinate(record, problem: problem)
+        var region: Region?
+        if let location { region = assignRegion(record, location, problem: problem, warn: { warnings.append(FieldProblem(line: record.line, field: $0, reason: $1)) }) }
+
+        var programmes: [Programme] = []
+        for (n, input) in record.programmes.enumerated() {
+            switch validateProgramme(input, index: n, line: record.line) {
+            case .success(let p): programmes.append(p)
+            case .failure(let errors): problems.append(contentsOf: errors.problems)
+            }
+        }
+        if !programmes.isEmpty, let kind, kind != .internshipSite {
+            problem("programmes", "only internship sites (kind internship_site) publish programmes")
+        }
+
+        guard problems.isEmpty, let name, let kind, let location, let region else { return .rejected(problems) }
+        let organisation = Organisation(
+            id: id, kind: kind, name: name, regionCode: region.code, settlement: settlement, address: address,
+            inn: inn, ogrn: ogrn, categories: categories, foundedYear: foundedYear, website: website, email: email,
+            phone: phone, description: description, source: source, location: location, programmes: programmes)
+        return .accepted(organisation, warnings: warnings)
+    }
+
+    private func coordinate(_ record: ImportRecord, problem: (String, String) -> Void) -> Coordinate? {
+        var lat: Double?, lon: Double?
+        for (field, assign) in [("lat", { lat = $0 }), ("lon", { lon = $0 })] as [(String, (Double) -> Void)] {
+            guard let raw = record.text(field) else { problem(field, "is required"); continue }
+            guard let value = Double(raw.replacingOccurrences(of: ",", with: ".")), value.isFinite else {
+                problem(field, "'\(raw)' is not a number"); continue
+            }
+            assign(value)
+        }
+        guard let lat, let lon else { return nil }
+        do {
+            return try Coordinate(latitude: lat, longitude: lon)
+        } catch {
+            problem(error.field, error.reason)
+            return nil
+        }
+    }
+
+    private func assignRegion(
+        _ record: ImportRecord, _ point: Coordinate, problem: (String, String) -> Void, warn: (String, String) -> Void
+    ) -> Region? {
+        var stated: Region?
+        let statedKey = record.text("region_iso") ?? record.text("region_code")
+        if let key = statedKey {
+            stated = regions.region(key)
+            if stated == nil { problem("region_iso", "unknown region '\(key)'"); return nil }
+        }
+        if let stated, stated.boundary?.contains(point) == true { return stated }  // the common case, fast
+        if let containing = regions.region(containing: point) {
+            guard let stated else { return containing }
+            warn("region_iso", "stated \(label(stated)), but the coordinates lie in \(label(containing)); kept \(stated.iso ?? stated.code)")
+            return stated
+        }
+        // Outside every polygon: the simplified coasts and borders, or a region without a polygon.
+        if let stated {
+            if let boundary = stated.boundary {
+                let km = boundary.approximateDistanceKm(to: point)
+                if km <= boundaryToleranceKm { return stated }
+                problem("lat", "the point lies \(Int(km.rounded())) km outside \(label(stated))\(swapHint(point))")
+                return nil
+            }
+            let km = Geodesic.wgs84.distance(from: point, to: stated.centre) / 1000
+            if km <= centreOnlyRadiusKm { return stated }
+            problem("lat", "the point lies \(Int(km.rounded())) km from the centre of \(label(stated))\(swapHint(point))")
+            return nil
+        }
+        if let byCentre = regions.regions.filter({ $0.boundary == nil })
+            .map({ ($0, Geodesic.wgs84.distance(from: point, to: $0.centre) / 1000) })
+            .filter({ $0.1 <= centreOnlyRadiusKm }).min(by: { $0.1 < $1.1 })
+        {
+            return byCentre.0
+        }
+        if let nearest = regions.nearestRegion(to: point), nearest.km <= boundaryToleranceKm { return nearest.region }
+        problem("lat", "the point lies outside Russia's regions; state region_iso if it is right\(swapHint(point))")
+        return nil
+    }
+
+    private func swapHint(_ p: Coordinate) -> String {
+        guard let swapped = try? Coordinate(latitude: p.longitude, longitude: p.latitude),
+            regions.region(containing: swapped) != nil
+        else { return "" }
+        return " (lat and lon look swapped)"
+    }
+
+    private func label(_ r: Region) -> String { "\(r.iso ?? r.code) \(r.nameRU)" }
+
+    struct Problems: Error { var problems: [FieldProblem] }
+
+    private func validateProgramme(_ input: ImportRecord, index: Int, line: Int) -> Result<Programme, Problems> {
+        var problems: [FieldProblem] = []
+        let prefix = "programmes[\(index)]."
+        func problem(_ field: String, _ reason: String) { problems.append(FieldProblem(line: line, field: prefix + field, reason: reason)) }
+        let title = input.text("title")
+        if title == nil { problem("title", "is required") }
+        if let t = title, t.count > 300 { problem("title", "at most 300 characters") }
+        var lengthDays = 0
+        if let raw = input.text("length_days") {
+            if let n = Int(raw), (1...60).contains(n) { lengthDays = n } else { problem("length_days", "'\(raw)' is not a number of days between 1 and 60") }
+        } else {
+            problem("length_days", "is required")
+        }
+        var capacity: Int?
+        if let raw = input.text("capacity") {
+            if let n = Int(raw), (1...10_000).contains(n) { capacity = n } else { problem("capacity", "'\(raw)' is not a number of places between 1 and 10000") }
+        }
+        let startsOn = input.text("starts_on"), endsOn = input.text("ends_on")
+        for (field, value) in [("starts_on", startsOn), ("ends_on", endsOn)] {
+            if let value, !(value.count == 10 && FeatureQueryParser.isRFC3339(Substring(value))) { problem(field, "'\(value)' is not a date YYYY-MM-DD") }
+        }
+        if let s = startsOn, let e = endsOn, e < s { problem("ends_on", "\(e) is before starts_on \(s)") }
+        var status = SelectionStatus.planned
+        if let raw = input.text("selection_status") {
+            if let s = SelectionStatus(rawValue: raw) { status = s } else {
+                problem("selection_status", "unknown status '\(raw)'; known: \(SelectionStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+        guard problems.isEmpty, let title else { return .failure(Problems(problems: problems)) }
+        return .success(Programme(
+            title: title, topics: input.list("topics"), lengthDays: lengthDays, startsOn: startsOn, endsOn: endsOn,
+            capacity: capacity, selectionStatus: status, description: input.text("description")))
+    }
+
+    /// Accepts `https://…`, `http://…` or a bare domain (made https); rejects anything else.
+    static func normalisedWebsite(_ raw: String) -> String? {
+        let lower = raw.lowercased()
+        let candidate = lower.hasPrefix("http://") || lower.hasPrefix("https://") ? raw : "https://" + raw
+        guard let schemeEnd = candidate.range(of: "://") else { return nil }
+        let host = candidate[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard host.contains("."), !host.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" || $0 == "\"" }),
+            !candidate.contains(where: \.isWhitespace)
+        else { return nil }
+        return candidate
+    }
+
+    static func looksLikeEmail(_ s: String) -> Bool {
+        let parts = s.split(separator: "@", omittingEmptySubsequences: false)
+        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !s.contains(where: \.isWhitespace)
+    }
+}
+
+import Foundation

@@ -1,0 +1,218 @@
+import CivicMapCore
+import Foundation
+import Hummingbird
+
+/// `/collections…`: the catalogue, one collection, its items and single features.
+struct CollectionsController {
+    let source: any FeatureSource
+    let baseURL: BaseURL
+    let configuration: CivicMapConfiguration
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/collections", use: collections)
+        router.get("/collections/:collectionId", use: collection)
+        router.get("/collections/:collectionId/queryables", use: queryables)
+        router.get("/collections/:collectionId/items", use: items)
+        router.get("/collections/:collectionId/items/:featureId", use: item)
+    }
+
+    private func catalog() async throws -> Catalog { Catalog(kinds: try await source.kinds()) }
+
+    private func onlyFormat(_ request: Request) throws {
+        let parameters = try QueryParameters.parse(request)
+        _ = try FeatureQueryParser.uniqueValues(parameters, allowed: ["f"])
+        _ = try Format.negotiate(request, parameters: parameters)
+    }
+
+    @Sendable func collections(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try onlyFormat(request)
+        let base = baseURL(request)
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("links"); w.beginArray()
+        Responses.link(&w, href: "\(base)/collections", rel: "self", type: Responses.json)
+        w.endArray()
+        w.key("collections"); w.beginArray()
+        for c in try await catalog().collections { try await writeCollection(c, base: base, to: &w) }
+        w.endArray()
+        w.endObject()
+        return Responses.json(w)
+    }
+
+    @Sendable func collection(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try onlyFormat(request)
+        let c = try await catalog().collection(context.parameters.get("collectionId") ?? "")
+        var w = JSONWriter()
+        try await writeCollection(c, base: baseURL(request), to: &w)
+        return Responses.json(w)
+    }
+
+    private func writeCollection(_ c: Catalog.Collection, base: String, to w: inout JSONWriter) async throws {
+        let url = "\(base)/collections/\(c.id)"
+        w.beginObject()
+        w.key("id"); w.string(c.id)
+        w.key("title"); w.string(c.title)
+        w.key("description"); w.string(c.description)
+        w.key("itemType"); w.string("feature")
+        w.key("crs"); w.strings([FeatureQueryParser.crs84])
+        let extent: BoundingBox?
+        if let kinds = c.kinds { extent = try await source.extent(of: kinds) } else { extent = try await regionsExtent() }
+        if let e = extent {
+            w.key("extent"); w.beginObject()
+            w.key("spatial"); w.beginObject()
+            w.key("bbox"); w.beginArray(); w.beginArray()
+            for v in [e.west, e.south, e.east, e.north] { w.number(v) }
+            w.endArray(); w.endArray()
+            w.key("crs"); w.string(FeatureQueryParser.crs84)
+            w.endObject()
+            w.endObject()
+        }
+        w.key("links"); w.beginArray()
+        Responses.link(&w, href: url, rel: "self", type: Responses.json, title: c.title)
+        Responses.link(&w, href: "\(url)/items?f=json", rel: "items", type: Responses.geoJSON, title: "Items")
+        Responses.link(&w, href: "\(url)/queryables", rel: "http://www.opengis.net/def/rel/ogc/1.0/queryables", type: "application/schema+json", title: "Queryables")
+        if c.kinds != nil {
+            Responses.link(&w, href: "\(base)/export/\(c.id).geojson", rel: "enclosure", type: Responses.geoJSON, title: "Everything as GeoJSON")
+            Responses.link(&w, href: "\(base)/export/\(c.id).csv", rel: "enclosure", type: "text/csv", title: "Everything as CSV")
+        }
+        w.endArray()
+        w.endObject()
+    }
+
+    private func regionsExtent() async throws -> BoundingBox? {
+        let bounds = try await source.regions().compactMap { $0.boundary?.bounds }
+        guard !bounds.isEmpty else { return nil }
+        return BoundingBox(west: bounds.map(\.west).min()!, south: bounds.map(\.south).min()!,
+                           east: bounds.map(\.east).max()!, north: bounds.map(\.north).max()!)
+    }
+
+    /// Properties clients may filter on as `name=value` (GDAL reads this for server-side filters).
+    @Sendable func queryables(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try onlyFormat(request)
+        let c = try await catalog().collection(context.parameters.get("collectionId") ?? "")
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("$schema"); w.string("https://json-schema.org/draft/2019-09/schema")
+        w.key("$id"); w.string("\(baseURL(request))/collections/\(c.id)/queryables")
+        w.key("type"); w.string("object")
+        w.key("title"); w.string(c.title)
+        w.key("properties"); w.beginObject()
+        if c.kinds != nil {
+            for (name, type) in [("kind", "string"), ("region_iso", "string"), ("categories", "string")] {
+                w.key(name); w.beginObject(); w.key("type"); w.string(type); w.endObject()
+            }
+        }
+        w.endObject()
+        w.endObject()
+        return Responses.json(w, contentType: "application/schema+json")
+    }
+
+    @Sendable func items(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let catalog = try await catalog()
+        let c = try catalog.collection(context.parameters.get("collectionId") ?? "")
+        let parameters = try QueryParameters.parse(request)
+        _ = try Format.negotiate(request, parameters: parameters)
+        let requested = Date()
+        let base = baseURL(request)
+        let itemsURL = "\(base)/collections/\(c.id)/items"
+        guard c.kinds != nil else { return try await regionItems(request, parameters: parameters, itemsURL: itemsURL) }
+
+        let query = try await FeatureRequest(source: source, configuration: configuration)
+            .query(request, collection: c, kinds: catalog.collections[0].kinds ?? [], paged: true)
+        let page = try await source.organisations(matching: query)
+        var w = JSONWriter(capacity: 1024 + page.organisations.count * 700)
+        w.beginObject()
+        w.key("type"); w.string("FeatureCollection")
+        w.key("numberMatched"); w.int(page.numberMatched)
+        w.key("numberReturned"); w.int(page.organisations.count)
+        w.key("timeStamp"); w.string(Responses.timeStamp(requested))
+        writePagingLinks(&w, url: itemsURL, parameters: parameters, limit: query.limit ?? 0, offset: query.offset,
+                         returned: page.organisations.count, matched: page.numberMatched)
+        w.key("features"); w.beginArray()
+        for o in page.organisations { GeoJSON.writeFeature(o, to: &w) }
+        w.endArray()
+        w.endObject()
+        return Responses.json(w, contentType: Responses.geoJSON)
+    }
+
+    /// The regions collection: 89 rows, filtered in memory (bbox on outline or centre).
+    private func regionItems(_ request: Request, parameters: [(name: String, value: String)], itemsURL: String) async throws -> Response {
+        _ = try FeatureQueryParser.uniqueValues(parameters, allowed: ["f", "bbox", "bbox-crs", "limit", "offset", "datetime"])
+        let parser = FeatureQueryParser(kinds: [], regions: RegionDirectory([]), defaultLimit: configuration.defaultLimit, maximumLimit: configuration.maximumLimit)
+        let query = try parser.parse(parameters.filter { $0.name != "f" }, collectionKinds: [], paged: true)
+        var regions = try await source.regions()
+        if let box = query.bbox {
+            regions = regions.filter { r in
+                guard let b = r.boundary?.bounds else { return box.contains(r.centre) }
+                return box.longitudeRanges.contains { $0.lowerBound <= b.east && $0.upperBound >= b.west } && box.south <= b.north && box.north >= b.south
+            }
+        }
+        let limit = query.limit ?? configuration.defaultLimit
+        let page = regions.dropFirst(query.offset).prefix(limit)
+        var w = JSONWriter(capacity: 1 << 20)
+        w.beginObject()
+        w.key("type"); w.string("FeatureCollection")
+        w.key("numberMatched"); w.int(regions.count)
+        w.key("numberReturned"); w.int(page.count)
+        w.key("timeStamp"); w.string(Responses.timeStamp())
+        writePagingLinks(&w, url: itemsURL, parameters: parameters, limit: limit, offset: query.offset, returned: page.count, matched: regions.count)
+        w.key("features"); w.beginArray()
+        for r in page { GeoJSON.writeFeature(r, to: &w) }
+        w.endArray()
+        w.endObject()
+        return Responses.json(w, contentType: Responses.geoJSON)
+    }
+
+    /// self, next (while features remain), prev (after the first page), collection.
+    private func writePagingLinks(
+        _ w: inout JSONWriter, url: String, parameters: [(name: String, value: String)], limit: Int, offset: Int,
+        returned: Int, matched: Int
+    ) {
+        func href(offset: Int?) -> String {
+            var pairs = parameters.filter { $0.name != "offset" && $0.name != "f" && $0.name != "limit" }
+            pairs.append(("f", "json"))
+            pairs.append(("limit", String(limit)))
+            if let offset, offset > 0 { pairs.append(("offset", String(offset))) }
+            return url + "?" + QueryParameters.encode(pairs)
+        }
+        w.key("links"); w.beginArray()
+        Responses.link(&w, href: href(offset: offset), rel: "self", type: Responses.geoJSON, title: "This page")
+        if returned > 0 && offset + returned < matched {
+            Responses.link(&w, href: href(offset: offset + returned), rel: "next", type: Responses.geoJSON, title: "Next page")
+        }
+        if offset > 0 {
+            Responses.link(&w, href: href(offset: max(0, offset - limit)), rel: "prev", type: Responses.geoJSON, title: "Previous page")
+        }
+        Responses.link(&w, href: String(url.dropLast("/items".count)), rel: "collection", type: Responses.json, title: "The collection")
+        w.endArray()
+    }
+
+    @Sendable func item(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try onlyFormat(request)
+        let c = try await catalog().collection(context.parameters.get("collectionId") ?? "")
+        let featureID = context.parameters.get("featureId") ?? ""
+        let base = baseURL(request)
+        var w = JSONWriter(capacity: 2048)
+        if c.kinds == nil {
+            guard let region = RegionDirectory(try await source.regions()).region(featureID) else {
+                throw CivicMapError.notFound("feature '\(featureID)' in collection '\(c.id)'")
+            }
+            GeoJSON.writeFeature(region, to: &w)
+        } else {
+            guard let id = Int64(featureID), id > 0, let o = try await source.organisation(id: id), c.kinds!.contains(o.kind) else {
+                throw CivicMapError.notFound("feature '\(featureID)' in collection '\(c.id)'")
+            }
+            GeoJSON.writeFeature(o, to: &w)
+        }
+        // Links go inside the Feature; drop its closing brace and append them.
+        var bytes = w.bytes
+        bytes.removeLast()
+        var links = JSONWriter()
+        links.beginArray()
+        Responses.link(&links, href: "\(base)/collections/\(c.id)/items/\(featureID)", rel: "self", type: Responses.geoJSON)
+        Responses.link(&links, href: "\(base)/collections/\(c.id)", rel: "collection", type: Responses.json)
+        links.endArray()
+        bytes += Array(",\"links\":".utf8) + links.bytes + [0x7D]
+        return Response(status: .ok, headers: [.contentType: Responses.geoJSON], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

@@ -1,0 +1,80 @@
+import CivicMapCore
+import Foundation
+
+/// The OpenAPI 3.0 definition, declared the way the OGC test suite, GDAL and OWSLib read it:
+/// `limit` and `bbox` with form style and bounds, `datetime` declared, every error as problem+json.
+enum OpenAPIDocument {
+    static func build(serverURL: String, collectionIDs: [String], kinds: [String], defaultLimit: Int, maximumLimit: Int) -> [UInt8] {
+        let problem: [String: Any] = ["$ref": "#/components/responses/Problem"]
+        func query(_ name: String, _ description: String, _ schema: [String: Any], explode: Bool = false) -> [String: Any] {
+            ["name": name, "in": "query", "required": false, "style": "form", "explode": explode, "description": description, "schema": schema]
+        }
+        let f = query("f", "Response format (json). Without it the Accept header decides.", ["type": "string", "enum": ["json"]])
+        let collectionID: [String: Any] = ["name": "collectionId", "in": "path", "required": true, "schema": ["type": "string", "enum": collectionIDs]]
+        let itemParameters: [[String: Any]] = [
+            query("limit", "Items per page; larger values are clamped to the maximum.", ["type": "integer", "minimum": 1, "maximum": maximumLimit, "default": defaultLimit]),
+            query("offset", "Items to skip (the next link sets it).", ["type": "integer", "minimum": 0, "default": 0]),
+            query("bbox", "minLon,minLat,maxLon,maxLat in CRS84 (west > east crosses the antimeridian).",
+                  ["type": "array", "minItems": 4, "maxItems": 6, "items": ["type": "number"]]),
+            query("bbox-crs", "CRS of bbox; only CRS84.", ["type": "string", "enum": [FeatureQueryParser.crs84]]),
+            query("datetime", "RFC 3339 instant or interval. Organisations have no time of validity, so any valid value selects all.", ["type": "string"]),
+            query("kind", "Kinds, comma-separated.", ["type": "array", "items": ["type": "string", "enum": kinds]]),
+            query("region_iso", "Regions as ISO 3166-2 codes (RU-PER) or two-digit codes (59), comma-separated.", ["type": "array", "items": ["type": "string", "pattern": "^(RU-[A-Z]{2,3}|[0-9]{1,2})$"]]),
+            query("categories", "Social areas, comma-separated; any of them matches.", ["type": "array", "items": ["type": "string", "minLength": 1]]),
+            query("q", "Text searched in name, settlement and address (case-insensitive, ё = е).", ["type": "string", "minLength": 1, "maxLength": 200]),
+            query("min_distance_km", "Remote organisations: at least this geodesic distance (WGS84) to the regional centre.", ["type": "number", "minimum": 0, "maximum": 20100]),
+            query("max_distance_km", "At most this geodesic distance to the regional centre.", ["type": "number", "minimum": 0, "maximum": 20100]),
+            query("sortby", "Sort keys, comma-separated, '-' for descending.",
+                  ["type": "array", "items": ["type": "string", "pattern": "^[+-]?(id|name|kind|region_iso|founded_year|distance_to_center_km)$"]]),
+        ]
+        let geoJSONContent: [String: Any] = ["application/geo+json": ["schema": ["type": "object"]]]
+        let jsonContent: [String: Any] = ["application/json": ["schema": ["type": "object"]]]
+        func get(_ summary: String, _ operationID: String, _ parameters: [[String: Any]], _ content: [String: Any]) -> [String: Any] {
+            ["get": [
+                "summary": summary, "operationId": operationID, "parameters": parameters,
+                "responses": ["200": ["description": summary, "content": content], "400": problem, "404": problem, "406": problem, "500": problem],
+            ] as [String: Any]]
+        }
+        let exportParameters = Array(itemParameters.filter { ($0["name"] as? String).map { !["limit", "offset"].contains($0) } ?? true })
+            + [query("limit", "At most this many features (default: all).", ["type": "integer", "minimum": 1]),
+               query("offset", "Features to skip.", ["type": "integer", "minimum": 0, "default": 0])]
+        let paths: [String: Any] = [
+            "/": get("Landing page", "getLandingPage", [f], jsonContent),
+            "/conformance": get("Conformance classes", "getConformance", [f], jsonContent),
+            "/api": get("This API definition", "getAPI", [f], ["application/vnd.oai.openapi+json;version=3.0": ["schema": ["type": "object"]]]),
+            "/health": get("Liveness and database check", "getHealth", [f], jsonContent),
+            "/collections": get("Collections", "getCollections", [f], jsonContent),
+            "/collections/{collectionId}": get("One collection", "describeCollection", [collectionID, f], jsonContent),
+            "/collections/{collectionId}/queryables": get("Queryable properties", "getQueryables", [collectionID, f], ["application/schema+json": ["schema": ["type": "object"]]]),
+            "/collections/{collectionId}/items": get("Features of a collection", "getFeatures", [collectionID, f] + itemParameters, geoJSONContent),
+            "/collections/{collectionId}/items/{featureId}": get("One feature", "getFeature",
+                [collectionID, ["name": "featureId", "in": "path", "required": true, "schema": ["type": "string"]], f], geoJSONContent),
+            "/export/{collectionId}.geojson": get("Every matching feature as one GeoJSON document (streamed)", "exportGeoJSON",
+                [["name": "collectionId", "in": "path", "required": true, "schema": ["type": "string", "enum": collectionIDs.filter { $0 != Catalog.regionsID }]]] + exportParameters, geoJSONContent),
+            "/export/{collectionId}.csv": get("Every matching feature as CSV (streamed)", "exportCSV",
+                [["name": "collectionId", "in": "path", "required": true, "schema": ["type": "string", "enum": collectionIDs.filter { $0 != Catalog.regionsID }]]] + exportParameters,
+                ["text/csv": ["schema": ["type": "string"]]]),
+        ]
+        let document: [String: Any] = [
+            "openapi": "3.0.3",
+            "info": [
+                "title": "CivicMap", "version": "1.0.0",
+                "description": "Карта гражданских инициатив: НКО, ТОС и стажировочные площадки с геодезическим расстоянием до административного центра региона. OGC API – Features Part 1.",
+                "license": ["name": "Data: GeoNames CC BY 4.0; outlines: DCW-GMT LGPL-3.0-or-later"],
+            ] as [String: Any],
+            "servers": [["url": serverURL]],
+            "paths": paths,
+            "components": ["responses": ["Problem": [
+                "description": "RFC 9457 problem details",
+                "content": ["application/problem+json": ["schema": [
+                    "type": "object", "required": ["type", "title", "status"],
+                    "properties": ["type": ["type": "string"], "title": ["type": "string"], "status": ["type": "integer"],
+                                   "detail": ["type": "string"], "instance": ["type": "string"], "parameter": ["type": "string"],
+                                   "reason": ["type": "string"]],
+                ] as [String: Any]]],
+            ] as [String: Any]]],
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return [UInt8](data)
+    }
+}

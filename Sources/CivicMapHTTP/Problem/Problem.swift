@@ -1,0 +1,93 @@
+import CivicMapCore
+import Hummingbird
+import Logging
+
+/// RFC 9457 problem details. Every error the service answers with goes through here.
+struct Problem: Error {
+    var status: HTTPResponse.Status
+    var type: String
+    var title: String
+    var detail: String
+    /// Extension members: the parameter at fault, record errors.
+    var extensions: (inout JSONWriter) -> Void = { _ in }
+
+    static let mediaType = "application/problem+json"
+
+    init(status: HTTPResponse.Status, type: String, title: String, detail: String, extensions: @escaping (inout JSONWriter) -> Void = { _ in }) {
+        self.status = status
+        self.type = type
+        self.title = title
+        self.detail = detail
+        self.extensions = extensions
+    }
+
+    /// The one mapping from domain errors to HTTP.
+    init(_ error: CivicMapError) {
+        switch error {
+        case .invalidParameter(let name, let reason):
+            self.init(status: .badRequest, type: "invalid-parameter", title: "Invalid parameter", detail: "\(name): \(reason)") { w in
+                w.key("parameter"); w.string(name)
+                w.key("reason"); w.string(reason)
+                w.key("invalid-params"); w.beginArray(); w.beginObject()
+                w.key("name"); w.string(name); w.key("reason"); w.string(reason)
+                w.endObject(); w.endArray()
+            }
+        case .notFound(let what):
+            self.init(status: .notFound, type: "not-found", title: "Not found", detail: "\(what) does not exist")
+        case .invalidRecords(let problems):
+            self.init(status: .unprocessableContent, type: "invalid-records", title: "Invalid records", detail: "\(problems.count) record(s) failed validation") { w in
+                w.key("errors"); w.beginArray()
+                for p in problems.prefix(1000) {
+                    w.beginObject()
+                    w.key("line"); w.int(p.line); w.key("field"); w.string(p.field); w.key("reason"); w.string(p.reason)
+                    w.endObject()
+                }
+                w.endArray()
+            }
+        case .conflict(let what):
+            self.init(status: .conflict, type: "conflict", title: "Conflict", detail: what)
+        case .notAcceptable(let what):
+            self.init(status: .notAcceptable, type: "not-acceptable", title: "Not acceptable", detail: what)
+        case .notReady(let what):
+            self.init(status: .serviceUnavailable, type: "not-ready", title: "Service not ready", detail: what)
+        }
+    }
+
+    func response(instance: String) -> Response {
+        var w = JSONWriter(capacity: 512)
+        w.beginObject()
+        w.key("type"); w.string("tag:civicmap,2026:problem:" + type)
+        w.key("title"); w.string(title)
+        w.key("status"); w.int(Int(status.code))
+        w.key("detail"); w.string(detail)
+        w.key("instance"); w.string(instance)
+        extensions(&w)
+        w.endObject()
+        return Response(
+            status: status, headers: [.contentType: Self.mediaType],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: w.bytes)))
+    }
+}
+
+/// Outermost middleware: turns every thrown error into a problem+json response. Errors it does
+/// not know become an opaque 500, logged with the request id, with no internals in the body.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let instance = request.uri.path
+        do {
+            return try await next(request, context)
+        } catch let error as CivicMapError {
+            return Problem(error).response(instance: instance)
+        } catch let problem as Problem {
+            return problem.response(instance: instance)
+        } catch let error as HTTPError {
+            let detail = error.body ?? (error.status == .notFound ? "no resource at \(instance)" : error.status.reasonPhrase)
+            return Problem(status: error.status, type: "http-\(error.status.code)", title: error.status.reasonPhrase, detail: detail)
+                .response(instance: instance)
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
+            return Problem(status: .internalServerError, type: "internal", title: "Internal server error",
+                           detail: "the server could not answer; the error is logged").response(instance: instance)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import CivicMapCore
+import Foundation
+import Hummingbird
+
+/// The query string as ordered (name, value) pairs. Decodes `%XX` and `+` (forms send spaces
+/// as `+`); a malformed escape is a 400, not a silently mangled value.
+enum QueryParameters {
+    static func parse(_ request: Request) throws(CivicMapError) -> [(name: String, value: String)] {
+        guard let query = request.uri.query, !query.isEmpty else { return [] }
+        var pairs: [(name: String, value: String)] = []
+        for part in query.split(separator: "&") where !part.isEmpty {
+            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = try decode(pieces[0], name: String(pieces[0]))
+            let value = pieces.count > 1 ? try decode(pieces[1], name: name) : ""
+            pairs.append((name, value))
+        }
+        return pairs
+    }
+
+    private static func decode(_ raw: Substring, name: String) throws(CivicMapError) -> String {
+        let spaced = raw.replacingOccurrences(of: "+", with: " ")
+        guard let decoded = spaced.removingPercentEncoding else {
+            throw .invalidParameter(name: name, reason: "malformed percent-encoding")
+        }
+        return decoded
+    }
+
+    /// Rebuilds a query string with some parameters replaced (for next/prev links).
+    static func encode(_ pairs: [(name: String, value: String)]) -> String {
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "&=+;")
+        return pairs.map { ($0.name.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.name) + "=" + ($0.value.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.value) }
+            .joined(separator: "&")
+    }
+}
+
+/// The representation a client asked for: `?f=` first, then the Accept header.
+enum Format: String {
+    case json
+    case html
+
+    static func negotiate(_ request: Request, parameters: [(name: String, value: String)], htmlAvailable: Bool = false) throws(CivicMapError) -> Format {
+        if let f = parameters.first(where: { $0.name == "f" })?.value {
+            switch f.lowercased() {
+            case "json", "geojson", "application/json", "application/geo+json": return .json
+            case "html", "text/html":
+                guard htmlAvailable else { throw .invalidParameter(name: "f", reason: "html is not available here; use f=json") }
+                return .html
+            default: throw .invalidParameter(name: "f", reason: "unknown format '\(f)'; use json\(htmlAvailable ? " or html" : "")")
+            }
+        }
+        // Browsers send text/html first; API clients send JSON types or */* (or nothing).
+        let accept = request.headers[.accept] ?? ""
+        if htmlAvailable, let html = accept.range(of: "text/html"),
+            accept.range(of: "json").map({ html.lowerBound < $0.lowerBound }) ?? true
+        {
+            return .html
+        }
+        return .json
+    }
+}

@@ -1,0 +1,138 @@
+import CivicMapCore
+import Foundation
+import GRDB
+import Synchronization
+
+/// The one type that owns the SpatiaLite database: connection set-up, migrations and every
+/// query. The HTTP layer sees it only as a `FeatureSource`.
+public final class CivicMapDatabase: Sendable {
+    let writer: any DatabaseWriter
+    /// Regions change only through `loadRegions`; parsing 89 outlines per request would be waste.
+    private let regionCache = Mutex<RegionDirectory?>(nil)
+
+    /// Opens (creating if needed) the database file and migrates it. WAL lets readers run
+    /// while an import writes.
+    public convenience init(path: String, readers: Int = ProcessInfo.processInfo.activeProcessorCount * 2) throws {
+        var config = Self.configuration
+        config.maximumReaderCount = max(2, readers)
+        try self.init(writer: DatabasePool(path: path, configuration: config))
+    }
+
+    init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Migrations.migrator.migrate(writer)
+    }
+
+    static var configuration: Configuration {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        // An import in another process holds the write lock for seconds; wait rather than fail.
+        config.busyMode = .timeout(30)
+        config.prepareDatabase { db in try SpatiaLite.prepare(db) }
+        return config
+    }
+
+    /// All regions with centres and outlines, cached after the first read.
+    public func regionDirectory() throws -> RegionDirectory {
+        if let cached = regionCache.withLock({ $0 }) { return cached }
+        let directory = RegionDirectory(try writer.read(RegionRecord.fetchAll))
+        regionCache.withLock { $0 = directory }
+        return directory
+    }
+
+    /// Inserts or updates regions by code. Moving a centre recomputes the distances of every
+    /// organisation in that region (a trigger does it, in the same transaction).
+    public func loadRegions(_ regions: [Region]) throws {
+        try writer.write { db in
+            for region in regions { try RegionRecord.upsert(region, in: db) }
+        }
+        regionCache.withLock { $0 = nil }
+    }
+
+    public func kindInfos() throws -> [KindInfo] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT code, title_ru, title_en FROM kinds ORDER BY position").map {
+                KindInfo(kind: OrganisationKind(rawValue: $0[0]), titleRU: $0[1], titleEN: $0[2])
+            }
+        }
+    }
+
+    /// Number of organisations per kind (for summaries and the map legend).
+    public func countsByKind() throws -> [OrganisationKind: Int] {
+        try writer.read { db in
+            var counts: [OrganisationKind: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, count(*) FROM organizations GROUP BY kind") {
+                counts[OrganisationKind(rawValue: row[0])] = row[1]
+            }
+            return counts
+        }
+    }
+}
+
+extension CivicMapDatabase: FeatureSource {
+    public func kinds() async throws -> [KindInfo] { try kindInfos() }
+    public func regions() async throws -> [Region] { try regionDirectory().regions }
+
+    public func organisations(matching query: FeatureQuery) async throws -> OrganisationPage {
+        let allKinds = try kindInfos().map(\.kind)
+        return try await writer.read { db in
+            let filter = OrganisationSQL.filter(query, allKinds: allKinds)
+            let matched = try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations o WHERE \(filter.sql)", arguments: filter.arguments) ?? 0
+            var organisations: [Organisation] = []
+            if query.limit != 0 && query.offset < matched {
+                let page = OrganisationSQL.page(query, filter: filter)
+                organisations = try OrganisationSQL.fetch(db, sql: page.sql, arguments: page.arguments)
+                try OrganisationSQL.attachProgrammes(db, to: &organisations)
+            }
+            return OrganisationPage(organisations: organisations, numberMatched: matched)
+        }
+    }
+
+    public func organisation(id: Int64) async throws -> Organisation? {
+        try await writer.read { db in
+            var found = try OrganisationSQL.fetch(db, sql: OrganisationSQL.select + " WHERE o.id = ?", arguments: [id])
+            try OrganisationSQL.attachProgrammes(db, to: &found)
+            return found.first
+        }
+    }
+
+    public func chunks(matching query: FeatureQuery, chunkSize: Int) async throws -> OrganisationChunks {
+        let allKinds = try kindInfos().map(\.kind)
+        // Ids first (8 bytes each), then rows a chunk at a time: memory stays flat at any size,
+        // and each read is short, so writers are never starved.
+        let ids = try await writer.read { db in
+            let filter = OrganisationSQL.filter(query, allKinds: allKinds)
+            let order = OrganisationSQL.idsInOrder(query, filter: filter)
+            return try Int64.fetchAll(db, sql: order.sql, arguments: order.arguments)
+        }
+        let writer = self.writer
+        return OrganisationChunks(count: ids.count) { index in
+            let start = index * chunkSize
+            guard start < ids.count else { return nil }
+            let slice = Array(ids[start..<min(start + chunkSize, ids.count)])
+            return try await writer.read { db in
+                var rows = try OrganisationSQL.fetch(
+                    db, sql: OrganisationSQL.select + " WHERE o.id IN (SELECT value FROM json_each(?))",
+                    arguments: [OrganisationSQL.jsonArray(slice.map(String.init), numbers: true)])
+                try OrganisationSQL.attachProgrammes(db, to: &rows)
+                let position = Dictionary(uniqueKeysWithValues: slice.enumerated().map { ($1, $0) })
+                rows.sort { position[$0.id!]! < position[$1.id!]! }
+                return rows
+            }
+        }
+    }
+
+    public func extent(of kinds: [OrganisationKind]) async throws -> BoundingBox? {
+        try await writer.read { db in
+            let row = try Row.fetchOne(
+                db, sql: "SELECT min(lon), min(lat), max(lon), max(lat) FROM organizations WHERE kind IN (SELECT value FROM json_each(?))",
+                arguments: [OrganisationSQL.jsonArray(kinds.map(\.rawValue))])
+            guard let row, let w = row[0] as Double?, let s = row[1] as Double?, let e = row[2] as Double?, let n = row[3] as Double? else { return nil }
+            return BoundingBox(west: w, south: s, east: e, north: n)
+        }
+    }
+
+    public func checkHealth() async throws {
+        _ = try await writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM regions") }
+    }
+}

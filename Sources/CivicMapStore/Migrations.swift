@@ -1,0 +1,135 @@
+import CivicMapCore
+import GRDB
+
+/// Schema migrations, registered by stable names and never edited after they land.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-spatial-metadata") { db in
+            // Inside GRDB's transaction the first argument must be 0; WGS84_ONLY keeps the file small.
+            try SpatiaLite.expectOne(db, "SELECT InitSpatialMetadata(0, 'WGS84_ONLY')")
+        }
+        migrator.registerMigration("v1-regions-organisations") { db in
+            try db.execute(sql: schemaV1)
+            try SpatiaLite.expectOne(db, "SELECT AddGeometryColumn('regions', 'centre', 4326, 'POINT', 'XY', 1)")
+            try SpatiaLite.expectOne(db, "SELECT AddGeometryColumn('regions', 'boundary', 4326, 'MULTIPOLYGON', 'XY')")
+            try SpatiaLite.expectOne(db, "SELECT AddGeometryColumn('organizations', 'geom', 4326, 'POINT', 'XY', 1)")
+            try SpatiaLite.expectOne(db, "SELECT CreateSpatialIndex('organizations', 'geom')")
+            try db.execute(sql: triggersV1)
+        }
+        return migrator
+    }
+
+    private static let schemaV1 = """
+        CREATE TABLE kinds (
+            code TEXT PRIMARY KEY CHECK (length(code) BETWEEN 1 AND 40 AND code NOT GLOB '*[^a-z_]*'),
+            title_ru TEXT NOT NULL,
+            title_en TEXT NOT NULL,
+            position INTEGER NOT NULL
+        );
+        INSERT INTO kinds (code, title_ru, title_en, position) VALUES
+            ('ngo', 'НКО', 'Non-profit organisations', 1),
+            ('tos', 'ТОС', 'Territorial public self-government bodies', 2),
+            ('internship_site', 'Стажировочные площадки', 'Internship sites', 3);
+
+        CREATE TABLE regions (
+            code TEXT PRIMARY KEY CHECK (length(code) = 2),
+            iso TEXT UNIQUE,
+            okato TEXT,
+            name_ru TEXT NOT NULL,
+            name_en TEXT NOT NULL,
+            federal_district_ru TEXT NOT NULL,
+            centre_name_ru TEXT NOT NULL,
+            centre_name_en TEXT NOT NULL,
+            centre_lat REAL NOT NULL CHECK (centre_lat BETWEEN -90 AND 90),
+            centre_lon REAL NOT NULL CHECK (centre_lon BETWEEN -180 AND 180),
+            status TEXT NOT NULL
+        );
+
+        CREATE TABLE organizations (
+            id INTEGER PRIMARY KEY CHECK (id > 0),
+            kind TEXT NOT NULL REFERENCES kinds(code),
+            name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 500),
+            region_code TEXT NOT NULL REFERENCES regions(code),
+            settlement TEXT,
+            address TEXT,
+            inn TEXT CHECK (inn NOT GLOB '*[^0-9]*' AND length(inn) IN (10, 12)),
+            ogrn TEXT UNIQUE CHECK (ogrn NOT GLOB '*[^0-9]*' AND length(ogrn) IN (13, 15)),
+            categories TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(categories) AND json_type(categories) = 'array'),
+            founded_year INTEGER,
+            website TEXT,
+            email TEXT,
+            phone TEXT,
+            description TEXT,
+            source TEXT,
+            lat REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),
+            lon REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),
+            -- Maintained by triggers: geodesic metres to the region's administrative centre.
+            distance_to_centre_m REAL,
+            -- Lower-cased name, settlement and address (ё as е) for text search.
+            search_text TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX organizations_region ON organizations(region_code, id);
+        CREATE INDEX organizations_kind ON organizations(kind, id);
+        CREATE INDEX organizations_region_distance ON organizations(region_code, distance_to_centre_m);
+        CREATE INDEX organizations_natural_key ON organizations(kind, region_code, name);
+
+        -- Derived from organizations.categories by triggers: the index behind category filters.
+        CREATE TABLE organization_categories (
+            category TEXT NOT NULL,
+            organization_id INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            PRIMARY KEY (category, organization_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX organization_categories_by_organization ON organization_categories(organization_id);
+
+        CREATE TABLE programmes (
+            id INTEGER PRIMARY KEY,
+            organization_id INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            title TEXT NOT NULL CHECK (length(title) BETWEEN 1 AND 300),
+            topics TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(topics) AND json_type(topics) = 'array'),
+            length_days INTEGER NOT NULL CHECK (length_days BETWEEN 1 AND 60),
+            starts_on TEXT CHECK (starts_on IS NULL OR date(starts_on) IS starts_on),
+            ends_on TEXT CHECK (ends_on IS NULL OR (date(ends_on) IS ends_on AND (starts_on IS NULL OR ends_on >= starts_on))),
+            capacity INTEGER CHECK (capacity > 0),
+            selection_status TEXT NOT NULL DEFAULT 'planned'
+                CHECK (selection_status IN ('planned', 'open', 'closed', 'completed', 'cancelled')),
+            description TEXT,
+            UNIQUE (organization_id, position)
+        );
+        """
+
+    private static let triggersV1 = """
+        CREATE TRIGGER organizations_distance_on_insert AFTER INSERT ON organizations BEGIN
+            UPDATE organizations SET distance_to_centre_m =
+                (SELECT geodesic_distance_m(NEW.lat, NEW.lon, r.centre_lat, r.centre_lon) FROM regions r WHERE r.code = NEW.region_code)
+            WHERE id = NEW.id;
+        END;
+        CREATE TRIGGER organizations_distance_on_move AFTER UPDATE OF lat, lon, region_code ON organizations BEGIN
+            UPDATE organizations SET distance_to_centre_m =
+                (SELECT geodesic_distance_m(NEW.lat, NEW.lon, r.centre_lat, r.centre_lon) FROM regions r WHERE r.code = NEW.region_code)
+            WHERE id = NEW.id;
+        END;
+        CREATE TRIGGER regions_centre_moved AFTER UPDATE OF centre_lat, centre_lon ON regions BEGIN
+            UPDATE organizations SET distance_to_centre_m = geodesic_distance_m(lat, lon, NEW.centre_lat, NEW.centre_lon)
+            WHERE region_code = NEW.code;
+        END;
+
+        CREATE TRIGGER organizations_categories_on_insert AFTER INSERT ON organizations BEGIN
+            INSERT OR IGNORE INTO organization_categories (category, organization_id)
+                SELECT value, NEW.id FROM json_each(NEW.categories);
+        END;
+        CREATE TRIGGER organizations_categories_on_update AFTER UPDATE OF categories ON organizations BEGIN
+            DELETE FROM organization_categories WHERE organization_id = NEW.id;
+            INSERT OR IGNORE INTO organization_categories (category, organization_id)
+                SELECT value, NEW.id FROM json_each(NEW.categories);
+        END;
+
+        CREATE TRIGGER programmes_belong_to_internship_sites BEFORE INSERT ON programmes
+        WHEN (SELECT kind FROM organizations WHERE id = NEW.organization_id) IS NOT 'internship_site' BEGIN
+            SELECT RAISE(ABORT, 'programmes belong to internship sites only');
+        END;
+        """
+}

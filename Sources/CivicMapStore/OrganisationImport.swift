@@ -1,0 +1,265 @@
+import CivicMapCore
+import Foundation
+import GRDB
+
+/// What an import changed, and what it refused.
+public struct ImportSummary: Sendable, Equatable {
+    public var added = 0
+    public var updated = 0
+    public var unchanged = 0
+    public var rejected = 0
+    /// Why rows were rejected (line, field, reason).
+    public var problems: [FieldProblem] = []
+    /// Rows accepted with a remark (for example a region the polygons contradict).
+    public var warnings: [FieldProblem] = []
+    public var ignoredFields: [String] = []
+    /// True when nothing was written (all-or-nothing import with rejected rows, or a dry run).
+    public var rolledBack = false
+
+    public init() {}
+}
+
+public struct ImportOptions: Sendable {
+    /// Import the valid rows even when others are rejected (the default is all-or-nothing).
+    public var partial = false
+    /// Validate and count, write nothing.
+    public var dryRun = false
+    public init(partial: Bool = false, dryRun: Bool = false) {
+        self.partial = partial
+        self.dryRun = dryRun
+    }
+}
+
+/// Progress of a long import: which phase, rows done of the total.
+public struct ImportProgress: Sendable {
+    public enum Phase: String, Sendable { case reading, validating, writing, done }
+    public var phase: Phase
+    public var rowsDone: Int
+    public var rowsTotal: Int
+}
+
+extension CivicMapDatabase {
+    /// Reads, validates and writes organisations from CSV or GeoJSON files in one transaction.
+    /// Re-importing the same file changes nothing: rows are matched by `id`, else by ОГРН,
+    /// else by kind + region + name + settlement.
+    public func importFiles(
+        _ paths: [String], options: ImportOptions = ImportOptions(), currentYear: Int,
+        progress: (ImportProgress) -> Void = { _ in }
+    ) throws -> ImportSummary {
+        var summary = ImportSummary()
+        var records: [ImportRecord] = []
+        var ignored: Set<String> = []
+        for path in paths {
+            progress(ImportProgress(phase: .reading, rowsDone: records.count, rowsTotal: 0))
+            let read = try ImportReader.read(path: path)
+            records += read.records
+            summary.problems += read.problems.map { FieldProblem(line: $0.line, field: $0.field, reason: paths.count > 1 ? "\(path): \($0.reason)" : $0.reason) }
+            ignored.formUnion(read.ignoredFields)
+        }
+        summary.ignoredFields = ignored.sorted()
+
+        let directory = try regionDirectory()
+        guard !directory.regions.isEmpty else {
+            throw CivicMapError.notReady("the database has no regions; run `civicmap init` first")
+        }
+        let validator = OrganisationValidator(kinds: Set(try kindInfos().map(\.kind)), regions: directory, currentYear: currentYear)
+        var accepted: [StagedRow] = []
+        accepted.reserveCapacity(records.count)
+        for (n, record) in records.enumerated() {
+            if n % 5000 == 0 { progress(ImportProgress(phase: .validating, rowsDone: n, rowsTotal: records.count)) }
+            switch validator.validate(record) {
+            case .accepted(let organisation, let warnings):
+                accepted.append(StagedRow(line: record.line, organisation: organisation, statesProgrammes: record.lists["programmes"] != nil))
+                summary.warnings += warnings
+            case .rejected(let problems):
+                summary.problems += problems
+            }
+        }
+        summary.problems += StagedRow.duplicates(in: &accepted)
+        progress(ImportProgress(phase: .writing, rowsDone: records.count, rowsTotal: records.count))
+
+        if !summary.problems.isEmpty && !options.partial {
+            summary.rejected = Set(summary.problems.map(\.line)).count
+            summary.rolledBack = true
+            return summary
+        }
+        do {
+            try writer.write { db in
+                let counts = try ImportSQL.write(accepted, in: db, partial: options.partial)
+                summary.problems += counts.problems
+                summary.added = counts.added
+                summary.updated = counts.updated
+                summary.unchanged = counts.unchanged
+                if options.dryRun || (!counts.problems.isEmpty && !options.partial) { throw RollBack() }
+            }
+        } catch is RollBack {
+            summary.rolledBack = true
+        }
+        summary.rejected = Set(summary.problems.map(\.line)).count
+        progress(ImportProgress(phase: .done, rowsDone: records.count, rowsTotal: records.count))
+        return summary
+    }
+
+    private struct RollBack: Error {}
+}
+
+/// An accepted row on its way into the staging table.
+struct StagedRow {
+    var line: Int
+    var organisation: Organisation
+    /// The input listed programmes (possibly none), so the stored ones are replaced.
+    var statesProgrammes: Bool
+
+    /// Rejects later rows that repeat an earlier row's id, ОГРН or natural key.
+    static func duplicates(in rows: inout [StagedRow]) -> [FieldProblem] {
+        var problems: [FieldProblem] = []
+        var byID: [Int64: Int] = [:], byOGRN: [String: Int] = [:], byKey: [String: Int] = [:]
+        rows.removeAll { row in
+            let o = row.organisation
+            let key = o.id == nil && o.ogrn == nil ? "\(o.kind.rawValue)|\(o.regionCode)|\(o.name)|\(o.settlement ?? "")" : nil
+            for (field, seen) in [("id", o.id.flatMap { byID[$0] }), ("ogrn", o.ogrn.flatMap { byOGRN[$0] }), ("name", key.flatMap { byKey[$0] })] {
+                if let first = seen {
+                    problems.append(FieldProblem(line: row.line, field: field, reason: "repeats the organisation of line \(first)"))
+                    return true
+                }
+            }
+            if let id = o.id { byID[id] = row.line }
+            if let ogrn = o.ogrn { byOGRN[ogrn] = row.line }
+            if let key { byKey[key] = row.line }
+            return false
+        }
+        return problems
+    }
+}
+
+/// The SQL of the import, in one place: stage every row, resolve ids, count, upsert.
+enum ImportSQL {
+    struct Counts {
+        var added = 0, updated = 0, unchanged = 0
+        var problems: [FieldProblem] = []
+    }
+
+    /// Content columns: a row is unchanged when all of them are equal.
+    static let contentColumns = [
+        "kind", "name", "region_code", "settlement", "address", "inn", "ogrn", "categories", "founded_year",
+        "website", "email", "phone", "description", "source", "lat", "lon",
+    ]
+
+    static func write(_ rows: [StagedRow], in db: Database, partial: Bool) throws -> Counts {
+        var counts = Counts()
+        try db.execute(sql: """
+            DROP TABLE IF EXISTS temp.import_rows;
+            CREATE TEMP TABLE import_rows (
+                line INTEGER NOT NULL, id INTEGER, kind TEXT, name TEXT, region_code TEXT, settlement TEXT, address TEXT,
+                inn TEXT, ogrn TEXT, categories TEXT, founded_year INTEGER, website TEXT, email TEXT, phone TEXT,
+                description TEXT, source TEXT, lat REAL, lon REAL, search_text TEXT, programmes TEXT,
+                programmes_changed INTEGER NOT NULL DEFAULT 0);
+            """)
+        let insert = try db.makeStatement(sql: """
+            INSERT INTO import_rows (line, id, kind, name, region_code, settlement, address, inn, ogrn, categories, founded_year,
+                website, email, phone, description, source, lat, lon, search_text, programmes)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for row in rows {
+            let o = row.organisation
+            try insert.execute(arguments: [
+                row.line, o.id, o.kind.rawValue, o.name, o.regionCode, o.settlement, o.address, o.inn, o.ogrn,
+                OrganisationSQL.jsonArray(o.categories), o.foundedYear, o.website, o.email, o.phone, o.description,
+                o.source, o.location.latitude, o.location.longitude, SearchText.of(o),
+                row.statesProgrammes ? programmesJSON(o.programmes) : nil,
+            ])
+        }
+        try db.execute(sql: """
+            UPDATE import_rows SET id = (SELECT o.id FROM organizations o WHERE o.ogrn = import_rows.ogrn)
+                WHERE id IS NULL AND ogrn IS NOT NULL;
+            UPDATE import_rows SET id = (SELECT o.id FROM organizations o
+                    WHERE o.kind = import_rows.kind AND o.region_code = import_rows.region_code
+                      AND o.name = import_rows.name AND o.settlement IS import_rows.settlement ORDER BY o.id LIMIT 1)
+                WHERE id IS NULL;
+            UPDATE import_rows SET id = numbered.base + numbered.n
+                FROM (SELECT rowid AS rid, row_number() OVER (ORDER BY rowid) AS n,
+                             max((SELECT coalesce(max(id), 0) FROM organizations),
+                                 (SELECT coalesce(max(id), 0) FROM import_rows)) AS base
+                      FROM import_rows WHERE id IS NULL) AS numbered
+                WHERE import_rows.rowid = numbered.rid;
+            """)
+        // An ОГРН identifies one legal entity: it may not move to another organisation.
+        let conflicts = try Row.fetchAll(db, sql: """
+            SELECT i.line, i.ogrn, o.id FROM import_rows i JOIN organizations o ON o.ogrn = i.ogrn AND o.id <> i.id
+            """)
+        for row in conflicts {
+            counts.problems.append(FieldProblem(line: row[0], field: "ogrn", reason: "ОГРН \(row[1] as String) already belongs to organisation \(row[2] as Int64)"))
+        }
+        if !conflicts.isEmpty {
+            guard partial else { return counts }
+            try db.execute(sql: "DELETE FROM import_rows WHERE line IN (SELECT value FROM json_each(?))",
+                           arguments: [OrganisationSQL.jsonArray(conflicts.map { String($0[0] as Int) }, numbers: true)])
+        }
+
+        try db.execute(sql: """
+            UPDATE import_rows SET programmes_changed = 1
+            WHERE programmes IS NOT NULL AND programmes IS NOT (\(storedProgrammes("import_rows.id")));
+            """)
+        let same = contentColumns.map { "o.\($0) IS i.\($0)" }.joined(separator: " AND ")
+        counts.added = try Int.fetchOne(db, sql: "SELECT count(*) FROM import_rows i WHERE i.id NOT IN (SELECT id FROM organizations)") ?? 0
+        counts.unchanged = try Int.fetchOne(db, sql: """
+            SELECT count(*) FROM import_rows i JOIN organizations o ON o.id = i.id WHERE \(same) AND NOT i.programmes_changed
+            """) ?? 0
+        counts.updated = rows.count - conflicts.count - counts.added - counts.unchanged
+
+        let columns = contentColumns.joined(separator: ", ")
+        let differs = contentColumns.map { "organizations.\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")
+        try db.execute(sql: """
+            INSERT INTO organizations (id, \(columns), search_text, geom, created_at, updated_at)
+            SELECT id, \(columns), search_text, MakePoint(lon, lat, 4326), \(now), \(now) FROM import_rows WHERE true ORDER BY id
+            ON CONFLICT (id) DO UPDATE SET
+                \(contentColumns.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")),
+                search_text = excluded.search_text, geom = excluded.geom, updated_at = excluded.updated_at
+            WHERE \(differs);
+
+            DELETE FROM programmes WHERE organization_id IN (SELECT id FROM import_rows WHERE programmes_changed);
+            INSERT INTO programmes (organization_id, position, title, topics, length_days, starts_on, ends_on, capacity,
+                                    selection_status, description)
+            SELECT i.id, p.key, json_extract(p.value, '$.title'), json_extract(p.value, '$.topics'),
+                   json_extract(p.value, '$.length_days'), json_extract(p.value, '$.starts_on'),
+                   json_extract(p.value, '$.ends_on'), json_extract(p.value, '$.capacity'),
+                   json_extract(p.value, '$.selection_status'), json_extract(p.value, '$.description')
+            FROM import_rows i, json_each(i.programmes) p WHERE i.programmes_changed;
+            UPDATE organizations SET updated_at = \(now) WHERE id IN (SELECT id FROM import_rows WHERE programmes_changed);
+            DROP TABLE temp.import_rows;
+            """)
+        return counts
+    }
+
+    static let now = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+
+    /// Programmes in one canonical JSON text, so staged and stored ones compare as strings.
+    static func programmesJSON(_ programmes: [Programme]) -> String {
+        var w = JSONWriter()
+        w.beginArray()
+        for p in programmes {
+            w.beginObject()
+            w.key("title"); w.string(p.title)
+            w.key("topics"); w.strings(p.topics)
+            w.key("length_days"); w.int(p.lengthDays)
+            w.key("starts_on"); w.string(p.startsOn)
+            w.key("ends_on"); w.string(p.endsOn)
+            w.key("capacity"); w.int(p.capacity)
+            w.key("selection_status"); w.string(p.selectionStatus.rawValue)
+            w.key("description"); w.string(p.description)
+            w.endObject()
+        }
+        w.endArray()
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+
+    /// The same canonical JSON, built by SQLite from the stored rows.
+    static func storedProgrammes(_ organisationID: String) -> String {
+        """
+        SELECT coalesce(json_group_array(json_object('title', title, 'topics', json(topics), 'length_days', length_days,
+                'starts_on', starts_on, 'ends_on', ends_on, 'capacity', capacity, 'selection_status', selection_status,
+                'description', description)), '[]')
+        FROM (SELECT * FROM programmes WHERE organization_id = \(organisationID) ORDER BY position)
+        """
+    }
+}

@@ -1,0 +1,140 @@
+import CivicMapCore
+import GRDB
+
+/// Every SQL text that reads organisations, in one place. Lists travel as one JSON argument
+/// (`IN (SELECT value FROM json_each(?))`), so each statement has a fixed shape and SQLite's
+/// statement cache serves it.
+enum OrganisationSQL {
+    static let select = """
+        SELECT o.id, o.kind, o.name, o.region_code, r.iso, r.name_ru, o.settlement, o.address, o.inn, o.ogrn,
+               o.categories, o.founded_year, o.website, o.email, o.phone, o.description, o.source, o.lat, o.lon,
+               o.distance_to_centre_m, o.created_at, o.updated_at
+        FROM organizations o JOIN regions r ON r.code = o.region_code
+        """
+
+    struct Fragment {
+        var sql: String
+        var arguments: StatementArguments
+    }
+
+    /// The WHERE condition of a query (over `organizations o`).
+    static func filter(_ q: FeatureQuery, allKinds: [OrganisationKind]) -> Fragment {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        func add(_ sql: String, _ values: [any DatabaseValueConvertible]) {
+            conditions.append(sql)
+            arguments += StatementArguments(values)
+        }
+        if Set(q.kinds) != Set(allKinds) {
+            add("o.kind IN (SELECT value FROM json_each(?))", [jsonArray(q.kinds.map(\.rawValue))])
+        }
+        if !q.regionCodes.isEmpty {
+            add("o.region_code IN (SELECT value FROM json_each(?))", [jsonArray(q.regionCodes)])
+        }
+        if !q.categories.isEmpty {
+            add("o.id IN (SELECT organization_id FROM organization_categories WHERE category IN (SELECT value FROM json_each(?)))",
+                [jsonArray(q.categories)])
+        }
+        if let text = q.text { add("instr(o.search_text, ?) > 0", [SearchText.normalise(text)]) }
+        if let km = q.minDistanceKm { add("o.distance_to_centre_m >= ?", [km * 1000]) }
+        if let km = q.maxDistanceKm { add("o.distance_to_centre_m <= ?", [km * 1000]) }
+        if let box = q.bbox {
+            // The R*Tree holds float32 boxes rounded outward, so exact BETWEENs follow it.
+            let ranges = box.longitudeRanges
+            let spatial = ranges.map { _ in "(xmin <= ? AND xmax >= ?)" }.joined(separator: " OR ")
+            let exact = ranges.map { _ in "o.lon BETWEEN ? AND ?" }.joined(separator: " OR ")
+            var values: [any DatabaseValueConvertible] = []
+            for r in ranges { values += [r.upperBound, r.lowerBound] }
+            values += [box.north, box.south]
+            for r in ranges { values += [r.lowerBound, r.upperBound] }
+            values += [box.south, box.north]
+            add("""
+                o.id IN (SELECT pkid FROM idx_organizations_geom WHERE (\(spatial)) AND ymin <= ? AND ymax >= ?)
+                AND (\(exact)) AND o.lat BETWEEN ? AND ?
+                """, values)
+        }
+        return Fragment(sql: conditions.isEmpty ? "1" : conditions.joined(separator: " AND "), arguments: arguments)
+    }
+
+    /// One page of full rows in the query's order.
+    static func page(_ q: FeatureQuery, filter: Fragment) -> Fragment {
+        var arguments = filter.arguments
+        arguments += [q.limit ?? -1, q.offset]
+        return Fragment(sql: "\(select) WHERE \(filter.sql) ORDER BY \(orderBy(q)) LIMIT ? OFFSET ?", arguments: arguments)
+    }
+
+    /// Only the ids, in the query's order (for exports that stream in chunks).
+    static func idsInOrder(_ q: FeatureQuery, filter: Fragment) -> Fragment {
+        var arguments = filter.arguments
+        arguments += [q.limit ?? -1, q.offset]
+        let join = q.sort.contains { $0.field == .regionISO } ? " JOIN regions r ON r.code = o.region_code" : ""
+        return Fragment(
+            sql: "SELECT o.id FROM organizations o\(join) WHERE \(filter.sql) ORDER BY \(orderBy(q)) LIMIT ? OFFSET ?",
+            arguments: arguments)
+    }
+
+    static func orderBy(_ q: FeatureQuery) -> String {
+        var terms = q.sort.map { key -> String in
+            let column = switch key.field {
+            case .id: "o.id"
+            case .name: "o.name"
+            case .kind: "o.kind"
+            case .regionISO: "r.iso"
+            case .foundedYear: "o.founded_year"
+            case .distanceToCentreKm: "o.distance_to_centre_m"
+            }
+            return column + (key.descending ? " DESC" : "")
+        }
+        if !q.sort.contains(where: { $0.field == .id }) { terms.append("o.id") }
+        return terms.joined(separator: ", ")
+    }
+
+    static func fetch(_ db: Database, sql: String, arguments: StatementArguments) throws -> [Organisation] {
+        try Row.fetchAll(db, sql: sql, arguments: arguments).map(organisation(from:))
+    }
+
+    static func organisation(from row: Row) -> Organisation {
+        var o = Organisation(
+            id: row[0], kind: OrganisationKind(rawValue: row[1]), name: row[2], regionCode: row[3],
+            settlement: row[6], address: row[7], inn: row[8], ogrn: row[9],
+            categories: JSONText.stringArray(row[10]), foundedYear: row[11], website: row[12], email: row[13],
+            phone: row[14], description: row[15], source: row[16],
+            location: Coordinate(trustedLatitude: row[17], longitude: row[18]))
+        o.regionISO = row[4]
+        o.regionName = row[5]
+        o.distanceToCentreMetres = row[19]
+        o.createdAt = row[20]
+        o.updatedAt = row[21]
+        return o
+    }
+
+    /// Loads the programmes of the internship sites among `organisations` with one query.
+    static func attachProgrammes(_ db: Database, to organisations: inout [Organisation]) throws {
+        let sites = organisations.indices.filter { organisations[$0].kind == .internshipSite }
+        guard !sites.isEmpty else { return }
+        let ids = sites.compactMap { organisations[$0].id }
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT organization_id, id, title, topics, length_days, starts_on, ends_on, capacity, selection_status, description
+            FROM programmes WHERE organization_id IN (SELECT value FROM json_each(?)) ORDER BY organization_id, position
+            """, arguments: [jsonArray(ids.map(String.init), numbers: true)])
+        var byOrganisation: [Int64: [Programme]] = [:]
+        for row in rows {
+            byOrganisation[row[0], default: []].append(programme(from: row, offset: 1))
+        }
+        for i in sites { organisations[i].programmes = byOrganisation[organisations[i].id ?? 0] ?? [] }
+    }
+
+    static func programme(from row: Row, offset k: Int) -> Programme {
+        Programme(
+            id: row[k], title: row[k + 1], topics: JSONText.stringArray(row[k + 2]), lengthDays: row[k + 3],
+            startsOn: row[k + 4], endsOn: row[k + 5], capacity: row[k + 6],
+            selectionStatus: SelectionStatus(rawValue: row[k + 7]) ?? .planned, description: row[k + 8])
+    }
+
+    static func jsonArray(_ items: [String], numbers: Bool = false) -> String {
+        if numbers { return "[" + items.joined(separator: ",") + "]" }
+        var w = JSONWriter()
+        w.strings(items)
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+}
