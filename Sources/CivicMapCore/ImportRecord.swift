@@ -17,15 +17,15 @@ public struct ImportRecord: Sendable {
     /// A field's text with surrounding white space removed; nil when absent or blank.
     public func text(_ name: String) -> String? {
         guard let raw = fields[name] else { return nil }
-        let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = raw.trimmedText
         return trimmed.isEmpty ? nil : trimmed
     }
 
     /// A list field: an array in GeoJSON, or `;`-separated text in CSV.
     public func list(_ name: String) -> [String] {
-        if let items = lists[name] { return items.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        if let items = lists[name] { return items.map(\.trimmedText).filter { !$0.isEmpty } }
         guard let text = text(name) else { return [] }
-        return text.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return text.split(separator: ";").map { String($0).trimmedText }.filter { !$0.isEmpty }
     }
 }
 
@@ -40,3 +40,15 @@ public enum ImportColumns {
 }
 
 import Foundation
+
+extension String {
+    /// Without leading and trailing white space (Unicode), in pure Swift: Foundation's
+    /// trimmingCharacters costs a fifth of an import's time on Linux.
+    public var trimmedText: String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        if first == scalars.startIndex && last == scalars.index(before: scalars.endIndex) { return self }
+        return String(scalars[first...last])
+    }
+}

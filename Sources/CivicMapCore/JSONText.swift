@@ -47,7 +47,9 @@ public enum JSONText {
 /// How text is compared in searches: lower case, and ё as е, as Russian users type it.
 public enum SearchText {
     public static func normalise(_ s: String) -> String {
-        s.lowercased().replacingOccurrences(of: "ё", with: "е")
+        var out = String.UnicodeScalarView()
+        for scalar in s.lowercased().unicodeScalars { out.append(scalar == "ё" ? "е" : scalar) }
+        return String(out)
     }
 
     public static func of(_ o: Organisation) -> String {

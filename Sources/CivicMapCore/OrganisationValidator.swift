@@ -32,7 +32,8 @@ public struct OrganisationValidator: Sendable {
                 if required { problem(field, "is required") }
                 return nil
             }
-            if value.count > max { problem(field, "is \(value.count) characters long; at most \(max) are allowed") }
+            let length = value.unicodeScalars.count
+            if length > max { problem(field, "is \(length) characters long; at most \(max) are allowed") }
             if value.unicodeScalars.contains(where: { $0.value < 0x20 && !(multiline && ($0 == "\n" || $0 == "\t")) || $0.value == 0x7F }) {
                 problem(field, "contains control characters")
             }
@@ -106,7 +107,9 @@ public struct OrganisationValidator: Sendable {
         var lat: Double?, lon: Double?
         for (field, assign) in [("lat", { lat = $0 }), ("lon", { lon = $0 })] as [(String, (Double) -> Void)] {
             guard let raw = record.text(field) else { problem(field, "is required"); continue }
-            guard let value = Double(raw.replacingOccurrences(of: ",", with: ".")), value.isFinite else {
+            // Spreadsheets in Russian locales write a decimal comma.
+            let number = raw.utf8.contains(0x2C) ? String(raw.map { $0 == "," ? "." : $0 }) : raw
+            guard let value = Double(number), value.isFinite else {
                 problem(field, "'\(raw)' is not a number"); continue
             }
             assign(value)
@@ -132,31 +135,38 @@ public struct OrganisationValidator: Sendable {
         if let stated, stated.boundary?.contains(point) == true { return stated }  // the common case, fast
         if let containing = regions.region(containing: point) {
             guard let stated else { return containing }
+            if stated.boundary == nil {
+                let km = Geodesic.wgs84.distance(from: point, to: stated.centre) / 1000
+                guard km <= centreOnlyRadiusKm else {
+                    problem("region_iso", "stated \(label(stated)), but the point lies in \(label(containing)), \(Int(km.rounded())) km from \(stated.centreNameRU)")
+                    return nil
+                }
+            }
             warn("region_iso", "stated \(label(stated)), but the coordinates lie in \(label(containing)); kept \(stated.iso ?? stated.code)")
             return stated
         }
-        // Outside every polygon: the simplified coasts and borders, or a region without a polygon.
-        if let stated {
-            if let boundary = stated.boundary {
-                let km = boundary.approximateDistanceKm(to: point)
-                if km <= boundaryToleranceKm { return stated }
-                problem("lat", "the point lies \(Int(km.rounded())) km outside \(label(stated))\(swapHint(point))")
-                return nil
-            }
+        // Outside every polygon: simplified coasts, river deltas and borders, or a region without one.
+        if let stated, stated.boundary == nil {
             let km = Geodesic.wgs84.distance(from: point, to: stated.centre) / 1000
             if km <= centreOnlyRadiusKm { return stated }
             problem("lat", "the point lies \(Int(km.rounded())) km from the centre of \(label(stated))\(swapHint(point))")
             return nil
         }
-        if let byCentre = regions.regions.filter({ $0.boundary == nil })
+        if stated == nil, let byCentre = regions.regions.filter({ $0.boundary == nil })
             .map({ ($0, Geodesic.wgs84.distance(from: point, to: $0.centre) / 1000) })
             .filter({ $0.1 <= centreOnlyRadiusKm }).min(by: { $0.1 < $1.1 })
         {
             return byCentre.0
         }
-        if let nearest = regions.nearestRegion(to: point), nearest.km <= boundaryToleranceKm { return nearest.region }
-        problem("lat", "the point lies outside Russia's regions; state region_iso if it is right\(swapHint(point))")
-        return nil
+        guard let nearest = regions.nearestRegion(to: point), nearest.km <= boundaryToleranceKm else {
+            problem("lat", "the point lies outside Russia's regions\(stated.map { " (stated: \(label($0)))" } ?? "")\(swapHint(point))")
+            return nil
+        }
+        guard let stated else { return nearest.region }
+        if nearest.region.code != stated.code {
+            warn("region_iso", "stated \(label(stated)), but the coordinates lie nearest to \(label(nearest.region)); kept \(stated.iso ?? stated.code)")
+        }
+        return stated
     }
 
     private func swapHint(_ p: Coordinate) -> String {

@@ -36,23 +36,27 @@ public struct Region: Sendable, Equatable {
 
 /// Polygons → rings (outer first, then holes) → positions, as in GeoJSON.
 public struct MultiPolygon: Sendable, Equatable {
-    public var polygons: [[[Coordinate]]]
+    public let polygons: [[[Coordinate]]]
     public let bounds: BoundingBox
+    /// Per polygon: its bounds and its rings' edges bucketed by latitude band, so a point-in-
+    /// polygon test reads only the edges its ray can cross (coastal regions have tens of
+    /// thousands of vertices and hundreds of islands).
+    private let index: [(bounds: BoundingBox, rings: [RingIndex])]
 
     public init(polygons: [[[Coordinate]]]) {
         self.polygons = polygons
-        let all = polygons.lazy.flatMap { $0.first ?? [] }
-        bounds = BoundingBox(
-            west: all.map(\.longitude).min() ?? 0, south: all.map(\.latitude).min() ?? 0,
-            east: all.map(\.longitude).max() ?? 0, north: all.map(\.latitude).max() ?? 0)
+        index = polygons.map { rings in (Self.bounds(of: rings.first ?? []), rings.map(RingIndex.init)) }
+        bounds = Self.bounds(of: polygons.flatMap { $0.first ?? [] })
     }
+
+    public static func == (a: MultiPolygon, b: MultiPolygon) -> Bool { a.polygons == b.polygons }
 
     /// Even-odd ray casting, polygon by polygon: inside an outer ring and in none of its holes.
     public func contains(_ point: Coordinate) -> Bool {
         guard bounds.contains(point) else { return false }
-        return polygons.contains { rings in
-            guard let outer = rings.first, Self.ring(outer, contains: point) else { return false }
-            return !rings.dropFirst().contains { Self.ring($0, contains: point) }
+        return index.contains { polygon in
+            guard polygon.bounds.contains(point), let outer = polygon.rings.first, outer.contains(point) else { return false }
+            return !polygon.rings.dropFirst().contains { $0.contains(point) }
         }
     }
 
@@ -78,16 +82,62 @@ public struct MultiPolygon: Sendable, Equatable {
         return best * kmPerDegree
     }
 
-    private static func ring(_ ring: [Coordinate], contains p: Coordinate) -> Bool {
+    /// A lower bound of the distance in km from a point to these bounds (0 inside), to skip
+    /// far regions before measuring edges.
+    func boundsDistanceKm(to p: Coordinate) -> Double {
+        let dLat = max(0, bounds.south - p.latitude, p.latitude - bounds.north)
+        let dLon = max(0, bounds.west - p.longitude, p.longitude - bounds.east)
+        let scale = cos(min(89, max(abs(p.latitude), abs(bounds.south), abs(bounds.north))) * .pi / 180)
+        return (dLat * dLat + dLon * scale * dLon * scale).squareRoot() * 111.195
+    }
+
+    private static func bounds(of ring: [Coordinate]) -> BoundingBox {
+        BoundingBox(
+            west: ring.map(\.longitude).min() ?? 0, south: ring.map(\.latitude).min() ?? 0,
+            east: ring.map(\.longitude).max() ?? 0, north: ring.map(\.latitude).max() ?? 0)
+    }
+}
+
+/// One ring's vertices with its edges bucketed into latitude bands.
+struct RingIndex: Sendable {
+    private let lats: [Double]
+    private let lons: [Double]
+    private let south: Double
+    private let north: Double
+    private let bandHeight: Double
+    /// Edge k joins vertex k and k + 1.
+    private let bands: [[Int32]]
+
+    init(_ ring: [Coordinate]) {
+        var points = ring
+        if let first = points.first, first != points.last { points.append(first) }
+        lats = points.map(\.latitude)
+        lons = points.map(\.longitude)
+        let edges = max(0, points.count - 1)
+        south = lats.min() ?? 0
+        north = lats.max() ?? 0
+        let count = max(1, min(4096, edges / 4))
+        bandHeight = max((north - south) / Double(count), 1e-12)
+        var bands = [[Int32]](repeating: [], count: count)
+        for k in 0..<edges {
+            let lo = min(lats[k], lats[k + 1]), hi = max(lats[k], lats[k + 1])
+            let first = max(0, min(count - 1, Int((lo - south) / bandHeight)))
+            let last = max(0, min(count - 1, Int((hi - south) / bandHeight)))
+            for band in first...last { bands[band].append(Int32(k)) }
+        }
+        self.bands = bands
+    }
+
+    func contains(_ p: Coordinate) -> Bool {
+        guard p.latitude >= south, p.latitude <= north else { return false }
         var inside = false
-        var j = ring.count - 1
-        for i in 0..<ring.count {
-            let a = ring[i], b = ring[j]
-            if (a.latitude > p.latitude) != (b.latitude > p.latitude) {
-                let x = (b.longitude - a.longitude) * (p.latitude - a.latitude) / (b.latitude - a.latitude) + a.longitude
+        for k32 in bands[min(Int((p.latitude - south) / bandHeight), bands.count - 1)] {
+            let k = Int(k32)
+            let aLat = lats[k], bLat = lats[k + 1]
+            if (aLat > p.latitude) != (bLat > p.latitude) {
+                let x = (lons[k + 1] - lons[k]) * (p.latitude - aLat) / (bLat - aLat) + lons[k]
                 if p.longitude < x { inside.toggle() }
             }
-            j = i
         }
         return inside
     }
@@ -124,8 +174,15 @@ public struct RegionDirectory: Sendable {
 
     /// The region with a polygon nearest to a point outside them all, and how far it is.
     public func nearestRegion(to point: Coordinate) -> (region: Region, km: Double)? {
-        regions.compactMap { r in r.boundary.map { (r, $0.approximateDistanceKm(to: point)) } }
-            .min { $0.1 < $1.1 }
+        var best: (region: Region, km: Double)?
+        let candidates = regions.compactMap { r in r.boundary.map { (r, $0, $0.boundsDistanceKm(to: point)) } }
+            .sorted { $0.2 < $1.2 }
+        for (region, boundary, lowerBound) in candidates {
+            if let best, lowerBound >= best.km { break }
+            let km = boundary.approximateDistanceKm(to: point)
+            if km < best?.km ?? .infinity { best = (region, km) }
+        }
+        return best
     }
 }
 

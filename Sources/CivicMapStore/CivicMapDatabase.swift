@@ -32,10 +32,15 @@ public final class CivicMapDatabase: Sendable {
         return config
     }
 
-    /// All regions with centres and outlines, cached after the first read.
+    /// All regions with centres and outlines, cached after the first read. For synchronous
+    /// callers (the CLI, the import); async code must use `regions()`.
     public func regionDirectory() throws -> RegionDirectory {
         if let cached = regionCache.withLock({ $0 }) { return cached }
-        let directory = RegionDirectory(try writer.read(RegionRecord.fetchAll))
+        return cache(try writer.read(RegionRecord.fetchAll))
+    }
+
+    private func cache(_ regions: [Region]) -> RegionDirectory {
+        let directory = RegionDirectory(regions)
         regionCache.withLock { $0 = directory }
         return directory
     }
@@ -49,11 +54,12 @@ public final class CivicMapDatabase: Sendable {
         regionCache.withLock { $0 = nil }
     }
 
-    public func kindInfos() throws -> [KindInfo] {
-        try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT code, title_ru, title_en FROM kinds ORDER BY position").map {
-                KindInfo(kind: OrganisationKind(rawValue: $0[0]), titleRU: $0[1], titleEN: $0[2])
-            }
+    /// For synchronous callers; async code must use `kinds()`.
+    public func kindInfos() throws -> [KindInfo] { try writer.read(Self.fetchKinds) }
+
+    static func fetchKinds(_ db: Database) throws -> [KindInfo] {
+        try Row.fetchAll(db, sql: "SELECT code, title_ru, title_en FROM kinds ORDER BY position").map {
+            KindInfo(kind: OrganisationKind(rawValue: $0[0]), titleRU: $0[1], titleEN: $0[2])
         }
     }
 
@@ -69,13 +75,19 @@ public final class CivicMapDatabase: Sendable {
     }
 }
 
+// Only GRDB's async reads here: a synchronous read on Swift's cooperative threads blocks them
+// while waiting for a pooled connection, and under concurrent requests that deadlocks.
 extension CivicMapDatabase: FeatureSource {
-    public func kinds() async throws -> [KindInfo] { try kindInfos() }
-    public func regions() async throws -> [Region] { try regionDirectory().regions }
+    public func kinds() async throws -> [KindInfo] { try await writer.read(Self.fetchKinds) }
+
+    public func regions() async throws -> [Region] {
+        if let cached = regionCache.withLock({ $0 }) { return cached.regions }
+        return cache(try await writer.read(RegionRecord.fetchAll)).regions
+    }
 
     public func organisations(matching query: FeatureQuery) async throws -> OrganisationPage {
-        let allKinds = try kindInfos().map(\.kind)
-        return try await writer.read { db in
+        try await writer.read { db in
+            let allKinds = try Self.fetchKinds(db).map(\.kind)
             let filter = OrganisationSQL.filter(query, allKinds: allKinds)
             let matched = try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations o WHERE \(filter.sql)", arguments: filter.arguments) ?? 0
             var organisations: [Organisation] = []
@@ -97,11 +109,10 @@ extension CivicMapDatabase: FeatureSource {
     }
 
     public func chunks(matching query: FeatureQuery, chunkSize: Int) async throws -> OrganisationChunks {
-        let allKinds = try kindInfos().map(\.kind)
         // Ids first (8 bytes each), then rows a chunk at a time: memory stays flat at any size,
         // and each read is short, so writers are never starved.
         let ids = try await writer.read { db in
-            let filter = OrganisationSQL.filter(query, allKinds: allKinds)
+            let filter = OrganisationSQL.filter(query, allKinds: try Self.fetchKinds(db).map(\.kind))
             let order = OrganisationSQL.idsInOrder(query, filter: filter)
             return try Int64.fetchAll(db, sql: order.sql, arguments: order.arguments)
         }

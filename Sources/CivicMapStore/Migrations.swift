@@ -102,7 +102,9 @@ enum Migrations {
         """
 
     private static let triggersV1 = """
-        CREATE TRIGGER organizations_distance_on_insert AFTER INSERT ON organizations BEGIN
+        -- Bulk writers (the import) compute the distance in their INSERT; others get it here.
+        CREATE TRIGGER organizations_distance_on_insert AFTER INSERT ON organizations
+        WHEN NEW.distance_to_centre_m IS NULL BEGIN
             UPDATE organizations SET distance_to_centre_m =
                 (SELECT geodesic_distance_m(NEW.lat, NEW.lon, r.centre_lat, r.centre_lon) FROM regions r WHERE r.code = NEW.region_code)
             WHERE id = NEW.id;

@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 /// What an import changed, and what it refused.
-public struct ImportSummary: Sendable, Equatable {
+public struct ImportSummary: Sendable {
     public var added = 0
     public var updated = 0
     public var unchanged = 0
@@ -15,6 +15,8 @@ public struct ImportSummary: Sendable, Equatable {
     public var ignoredFields: [String] = []
     /// True when nothing was written (all-or-nothing import with rejected rows, or a dry run).
     public var rolledBack = false
+    /// Seconds spent in each phase (reading, validating, writing), for operators and benchmarks.
+    public var seconds: [(phase: String, seconds: Double)] = []
 
     public init() {}
 }
@@ -47,6 +49,13 @@ extension CivicMapDatabase {
         progress: (ImportProgress) -> Void = { _ in }
     ) throws -> ImportSummary {
         var summary = ImportSummary()
+        var clock = ContinuousClock.now
+        func lap(_ phase: String) {
+            let now = ContinuousClock.now
+            let d = (now - clock).components
+            summary.seconds.append((phase, Double(d.seconds) + Double(d.attoseconds) * 1e-18))
+            clock = now
+        }
         var records: [ImportRecord] = []
         var ignored: Set<String> = []
         for path in paths {
@@ -57,6 +66,7 @@ extension CivicMapDatabase {
             ignored.formUnion(read.ignoredFields)
         }
         summary.ignoredFields = ignored.sorted()
+        lap("read")
 
         let directory = try regionDirectory()
         guard !directory.regions.isEmpty else {
@@ -76,6 +86,7 @@ extension CivicMapDatabase {
             }
         }
         summary.problems += StagedRow.duplicates(in: &accepted)
+        lap("validate")
         progress(ImportProgress(phase: .writing, rowsDone: records.count, rowsTotal: records.count))
 
         if !summary.problems.isEmpty && !options.partial {
@@ -95,6 +106,7 @@ extension CivicMapDatabase {
         } catch is RollBack {
             summary.rolledBack = true
         }
+        lap("write")
         summary.rejected = Set(summary.problems.map(\.line)).count
         progress(ImportProgress(phase: .done, rowsDone: records.count, rowsTotal: records.count))
         return summary
@@ -147,6 +159,10 @@ enum ImportSQL {
 
     static func write(_ rows: [StagedRow], in db: Database, partial: Bool) throws -> Counts {
         var counts = Counts()
+        // The staging table lives in memory, and a larger page cache keeps the indexes' pages
+        // hot while 200,000 rows go in (the default 2 MB made the import I/O-bound).
+        try db.execute(sql: "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -131072")
+        defer { try? db.execute(sql: "PRAGMA cache_size = -2000") }
         try db.execute(sql: """
             DROP TABLE IF EXISTS temp.import_rows;
             CREATE TEMP TABLE import_rows (
@@ -210,8 +226,10 @@ enum ImportSQL {
         let columns = contentColumns.joined(separator: ", ")
         let differs = contentColumns.map { "organizations.\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")
         try db.execute(sql: """
-            INSERT INTO organizations (id, \(columns), search_text, geom, created_at, updated_at)
-            SELECT id, \(columns), search_text, MakePoint(lon, lat, 4326), \(now), \(now) FROM import_rows WHERE true ORDER BY id
+            INSERT INTO organizations (id, \(columns), search_text, geom, distance_to_centre_m, created_at, updated_at)
+            SELECT i.id, \(contentColumns.map { "i." + $0 }.joined(separator: ", ")), i.search_text, MakePoint(i.lon, i.lat, 4326),
+                   geodesic_distance_m(i.lat, i.lon, r.centre_lat, r.centre_lon), \(now), \(now)
+            FROM import_rows i JOIN regions r ON r.code = i.region_code WHERE true ORDER BY i.id
             ON CONFLICT (id) DO UPDATE SET
                 \(contentColumns.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")),
                 search_text = excluded.search_text, geom = excluded.geom, updated_at = excluded.updated_at

@@ -13,6 +13,9 @@ enum ImportReport {
         if s.warnings.count > 10 { lines.append("… and \(s.warnings.count - 10) more warnings (use --report FILE for all)") }
         let verb = s.rolledBack ? "nothing written (all-or-nothing; fix the rows or use --partial)" : "written"
         lines.append("added \(s.added), updated \(s.updated), unchanged \(s.unchanged), rejected \(s.rejected), warnings \(s.warnings.count): \(verb)")
+        if !s.seconds.isEmpty {
+            lines.append("time: " + s.seconds.map { String(format: "%@ %.2f s", $0.phase, $0.seconds) }.joined(separator: ", "))
+        }
         FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 

@@ -9,11 +9,11 @@ struct Problem: Error {
     var title: String
     var detail: String
     /// Extension members: the parameter at fault, record errors.
-    var extensions: (inout JSONWriter) -> Void = { _ in }
+    var extensions: @Sendable (inout JSONWriter) -> Void = { _ in }
 
     static let mediaType = "application/problem+json"
 
-    init(status: HTTPResponse.Status, type: String, title: String, detail: String, extensions: @escaping (inout JSONWriter) -> Void = { _ in }) {
+    init(status: HTTPResponse.Status, type: String, title: String, detail: String, extensions: @escaping @Sendable (inout JSONWriter) -> Void = { _ in }) {
         self.status = status
         self.type = type
         self.title = title

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+@testable import CivicMapCore
+
+@Suite("ИНН and ОГРН check digits")
+struct TaxIdentifierTests {
+    @Test(arguments: ["5981006306", "7707083893", "500100732259"])
+    func validINN(_ inn: String) { #expect(TaxIdentifiers.isValidINN(inn)) }
+
+    @Test(arguments: ["5981006307", "7707083890", "500100732258", "598100630", "59810063066", "59810O6306", ""])
+    func invalidINN(_ inn: String) {
+        #expect(!TaxIdentifiers.isValidINN(inn))
+        #expect(TaxIdentifiers.innProblem(inn) != nil)
+    }
+
+    @Test(arguments: ["1155958122242", "1027700132195", "304500000000010"])
+    func validOGRN(_ ogrn: String) { #expect(TaxIdentifiers.isValidOGRN(ogrn)) }
+
+    @Test(arguments: ["1155958122243", "1027700132190", "304500000000011", "115595812224", "1155958l22242"])
+    func invalidOGRN(_ ogrn: String) {
+        #expect(!TaxIdentifiers.isValidOGRN(ogrn))
+        #expect(TaxIdentifiers.ogrnProblem(ogrn) != nil)
+    }
+
+    @Test func problemSaysWhatIsWrong() {
+        #expect(TaxIdentifiers.innProblem("12345")?.contains("10 digits") == true)
+        #expect(TaxIdentifiers.innProblem("5981006307")?.contains("check digit") == true)
+        #expect(TaxIdentifiers.ogrnProblem("abc")?.contains("digits only") == true)
+    }
+}
+
+@Suite("JSON and CSV text")
+struct TextFormatTests {
+    @Test func jsonKeepsCyrillicAndEscapesControls() {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("name"); w.string("АНО \"Среда\"\n<b>\\")
+        w.key("tab"); w.string("a\tb\u{01}")
+        w.endObject()
+        let text = String(decoding: w.bytes, as: UTF8.self)
+        #expect(text == #"{"name":"АНО \"Среда\"\n<b>\\","tab":"a\tb\u0001"}"#)
+        let parsed = try? JSONSerialization.jsonObject(with: Data(w.bytes)) as? [String: String]
+        #expect(parsed?["name"] == "АНО \"Среда\"\n<b>\\")
+    }
+
+    @Test(arguments: [
+        (56.2502, 6, "56.2502"), (-0.5, 6, "-0.5"), (145.7990985, 6, "145.799099"), (3.0, 6, "3"),
+        (0.000001, 6, "0.000001"), (-0.0000001, 6, "0"), (1e20, 6, "1e+20"), (0.05, 3, "0.05"),
+    ])
+    func fixedPointNumbers(value: Double, decimals: Int, expected: String) {
+        var out: [UInt8] = []
+        JSONWriter.appendFixed(value, decimals: decimals, to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == expected)
+    }
+
+    @Test func csvQuotesLinesAndBOM() throws {
+        let text = "\u{FEFF}id,name\r\n1,\"АНО \"\"Право\"\", две\nстроки\"\r\n2,plain\n"
+        let records = try CSV.parse(Array(text.utf8))
+        #expect(records.count == 3)
+        #expect(records[0].fields == ["id", "name"])
+        #expect(records[1].fields == ["1", "АНО \"Право\", две\nстроки"])
+        #expect(records[2].line == 4)
+        var out: [UInt8] = []
+        CSV.appendRecord(records[1].fields, to: &out)
+        #expect(try CSV.parse(out)[0].fields == records[1].fields)
+    }
+
+    @Test func csvReportsUnclosedQuote() {
+        #expect(throws: CivicMapError.self) { try CSV.parse(Array("a,b\n1,\"open\n".utf8)) }
+    }
+
+    @Test func stringArraysRoundTrip() {
+        var w = JSONWriter()
+        let items = ["дети и молодежь", "a\"b", "c\\d", "e\nf"]
+        w.strings(items)
+        #expect(JSONText.stringArray(String(decoding: w.bytes, as: UTF8.self)) == items)
+        #expect(JSONText.stringArray("[\"\\u0416\"]") == ["Ж"])
+        #expect(JSONText.stringArray("not json").isEmpty)
+    }
+
+    @Test func searchTextFoldsCaseAndYo() {
+        #expect(SearchText.normalise("Ёлки ПРОЕКТ") == "елки проект")
+    }
+}

@@ -1,0 +1,110 @@
+import Testing
+
+@testable import CivicMapCore
+
+@Suite("Validation of import records")
+struct ValidationTests {
+    let validator = OrganisationValidator(kinds: [.ngo, .tos, .internshipSite], regions: Fixtures.squareRegions, currentYear: 2026)
+
+    func record(_ fields: [String: String], line: Int = 2) -> ImportRecord {
+        var all = ["name": "АНО «Среда»", "kind": "ngo", "lat": "55.5", "lon": "39"]
+        all.merge(fields) { $1 }
+        return ImportRecord(line: line, fields: all.filter { !$0.value.isEmpty })
+    }
+
+    func problems(_ fields: [String: String]) -> [FieldProblem] {
+        if case .rejected(let p) = validator.validate(record(fields)) { return p }
+        return []
+    }
+
+    func accepted(_ fields: [String: String]) throws -> (Organisation, [FieldProblem]) {
+        guard case .accepted(let o, let w) = validator.validate(record(fields)) else {
+            Issue.record("rejected: \(problems(fields))")
+            throw CivicMapError.notFound("organisation")
+        }
+        return (o, w)
+    }
+
+    @Test func aValidRecord() throws {
+        let (o, warnings) = try accepted([
+            "inn": "5981006306", "ogrn": "1155958122242", "categories": "экология; дети и молодежь",
+            "founded_year": "2015", "website": "проектная-среда.рф",
+        ])
+        #expect(o.regionCode == "01")  // from the polygon: no region stated
+        #expect(o.categories == ["экология", "дети и молодежь"])
+        #expect(o.website == "https://проектная-среда.рф")
+        #expect(warnings.isEmpty)
+    }
+
+    @Test(arguments: [
+        (["lat": ""], "lat"), (["lat": "north"], "lat"), (["lat": "95"], "lat"), (["lon": "200"], "lon"),
+        (["kind": "church"], "kind"), (["kind": ""], "kind"), (["name": ""], "name"),
+        (["inn": "5981006307"], "inn"), (["ogrn": "1155958122243"], "ogrn"), (["founded_year": "1066"], "founded_year"),
+        (["founded_year": "2999"], "founded_year"), (["website": "javascript:alert(1)"], "website"),
+        (["email": "not an email"], "email"), (["region_iso": "RU-XYZ"], "region_iso"), (["id": "-4"], "id"),
+        (["name": "line\u{0}break"], "name"), (["name": String(repeating: "я", count: 501)], "name"),
+    ] as [([String: String], String)])
+    func rejectedWithTheField(fields: [String: String], field: String) {
+        let found = problems(fields)
+        #expect(found.contains { $0.field == field && $0.line == 2 && !$0.reason.isEmpty }, "\(found)")
+    }
+
+    @Test func regionFromPolygonHonoursHoles() throws {
+        #expect(try accepted(["lat": "55", "lon": "40"]).0.regionCode == "03")  // the city in the hole
+        #expect(try accepted(["lat": "55", "lon": "43"]).0.regionCode == "02")
+    }
+
+    @Test func statedRegionContradictedIsKeptWithAWarning() throws {
+        let (o, warnings) = try accepted(["region_iso": "RU-BBB"])
+        #expect(o.regionCode == "02")
+        #expect(warnings.count == 1 && warnings[0].field == "region_iso" && warnings[0].reason.contains("RU-AAA"))
+    }
+
+    @Test func twoDigitCodeIsARegionToo() throws {
+        #expect(try accepted(["region_iso": "1"]).0.regionCode == "01")
+    }
+
+    @Test func slightlyOutsideASimplifiedCoastIsAccepted() throws {
+        #expect(try accepted(["lat": "56.05", "lon": "39"]).0.regionCode == "01")  // ~5.5 km north
+    }
+
+    @Test func farOutsideRussiaIsRejectedWithASwapHint() {
+        let found = problems(["lat": "40", "lon": "55.5"])  // the lat/lon of a point in region A, swapped
+        #expect(found.contains { $0.field == "lat" && $0.reason.contains("swapped") }, "\(found)")
+    }
+
+    @Test func regionWithoutOutlineUsesItsCentre() throws {
+        #expect(try accepted(["lat": "45.1", "lon": "34.2"]).0.regionCode == "91")
+        #expect(problems(["lat": "45.1", "lon": "34.2", "region_iso": "91"]).isEmpty)
+        #expect(problems(["lat": "55", "lon": "43", "region_iso": "91"]).contains { $0.field == "region_iso" && $0.reason.contains("RU-BBB") })
+    }
+
+    @Test func programmesOnlyForInternshipSites() {
+        var r = record([:])
+        r.programmes = [ImportRecord(line: 2, fields: ["title": "Стажировка", "length_days": "2"])]
+        guard case .rejected(let p) = validator.validate(r) else { Issue.record("accepted"); return }
+        #expect(p.contains { $0.field == "programmes" })
+    }
+
+    @Test func programmeFieldsAreValidated() {
+        var r = record(["kind": "internship_site"])
+        r.programmes = [ImportRecord(line: 2, fields: [
+            "title": "Стажировка", "length_days": "0", "starts_on": "2023-08-05", "ends_on": "2023-08-02",
+            "selection_status": "maybe", "capacity": "-3",
+        ])]
+        guard case .rejected(let p) = validator.validate(r) else { Issue.record("accepted"); return }
+        let fields = Set(p.map(\.field))
+        #expect(fields == ["programmes[0].length_days", "programmes[0].ends_on", "programmes[0].selection_status", "programmes[0].capacity"])
+    }
+
+    @Test func realOutlinesPlaceKudymkarInPermKrai() throws {
+        let regions = try RegionReader.read(
+            csvPath: Fixtures.dataDirectory + "/regions.csv", outlinesPath: Fixtures.dataDirectory + "/regions_ru.geojson")
+        #expect(regions.count == 89)
+        #expect(regions.filter { $0.boundary != nil }.count == 83)
+        let directory = RegionDirectory(regions)
+        #expect(directory.region(containing: try Coordinate(latitude: 59.0152, longitude: 54.6532))?.iso == "RU-PER")
+        #expect(directory.region(containing: try Coordinate(latitude: 62.0311, longitude: 129.7229))?.iso == "RU-SA")
+        #expect(directory.region(containing: try Coordinate(latitude: 48.85, longitude: 2.35)) == nil)  // Paris
+    }
+}

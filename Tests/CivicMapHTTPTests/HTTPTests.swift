@@ -1,0 +1,231 @@
+import CivicMapCore
+import CivicMapStore
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+@testable import CivicMapHTTP
+
+/// Runs requests through the real router over a real SpatiaLite file with the demo data.
+struct Server {
+    static let shared: Result<CivicMapDatabase, any Error> = Result {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("civicmap-http-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let database = try CivicMapDatabase(path: directory.appendingPathComponent("http.sqlite").path)
+        let data = repository.appendingPathComponent("data").path
+        try database.loadRegions(RegionReader.read(csvPath: data + "/regions.csv", outlinesPath: data + "/regions_ru.geojson"))
+        _ = try database.importFiles([data + "/organizations.geojson"], currentYear: 2026)
+        return database
+    }
+
+    static func run(
+        _ uri: String, headers: HTTPFields = [:], maximumLimit: Int = 10_000,
+        _ check: @escaping @Sendable (TestResponse) async throws -> Void
+    ) async throws {
+        var configuration = CivicMapConfiguration()
+        configuration.maximumLimit = maximumLimit
+        configuration.defaultLimit = min(configuration.defaultLimit, maximumLimit)
+        let app = buildApplication(configuration: configuration, source: try shared.get(), logger: Logger(label: "test"))
+        try await app.test(.router) { client in
+            try await client.execute(uri: uri, method: .get, headers: headers) { response in try await check(response) }
+        }
+    }
+
+    static func json(_ response: TestResponse) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+    }
+
+    /// Asserts an RFC 9457 problem naming `parameter`.
+    static func expectProblem(_ response: TestResponse, status: HTTPResponse.Status, parameter: String? = nil) throws {
+        #expect(response.status == status)
+        #expect(response.headers[.contentType] == "application/problem+json")
+        let body = try json(response)
+        #expect(body["status"] as? Int == Int(status.code))
+        #expect((body["title"] as? String)?.isEmpty == false)
+        #expect((body["detail"] as? String)?.isEmpty == false)
+        if let parameter { #expect(body["parameter"] as? String == parameter, "\(body)") }
+    }
+}
+
+@Suite("OGC API – Features over HTTP")
+struct HTTPTests {
+    @Test(arguments: ["*/*", "application/json", ""])
+    func landingPageAnswersJSON(accept: String) async throws {
+        var headers = HTTPFields()
+        if !accept.isEmpty { headers[.accept] = accept }
+        try await Server.run("/", headers: headers) { response in
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "application/json")
+            let links = try #require(try Server.json(response)["links"] as? [[String: String]])
+            let desc = try #require(links.first { $0["rel"] == "service-desc" })
+            #expect(desc["type"] == "application/vnd.oai.openapi+json;version=3.0")
+            #expect(Set(links.compactMap { $0["rel"] }).isSuperset(of: ["self", "conformance", "data"]))
+        }
+    }
+
+    @Test func conformanceDeclaresCoreAndGeoJSON() async throws {
+        try await Server.run("/conformance") { response in
+            let classes = try #require(try Server.json(response)["conformsTo"] as? [String])
+            #expect(classes.contains("http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"))
+            #expect(classes.contains("http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"))
+        }
+    }
+
+    @Test func openAPIDeclaresLimitAsClientsExpect() async throws {
+        try await Server.run("/api") { response in
+            #expect(response.headers[.contentType] == "application/vnd.oai.openapi+json;version=3.0")
+            let doc = try Server.json(response)
+            let items = try #require((doc["paths"] as? [String: Any])?["/collections/{collectionId}/items"] as? [String: Any])
+            let parameters = try #require((items["get"] as? [String: Any])?["parameters"] as? [[String: Any]])
+            let limit = try #require(parameters.first { $0["name"] as? String == "limit" })
+            #expect(limit["style"] as? String == "form" && limit["explode"] as? Bool == false)
+            let schema = try #require(limit["schema"] as? [String: Any])
+            #expect(schema["maximum"] as? Int == 10_000 && schema["minimum"] as? Int == 1 && schema["default"] as? Int == 100)
+            #expect(parameters.contains { $0["name"] as? String == "datetime" })
+        }
+    }
+
+    @Test func collectionsListKindsAndRegions() async throws {
+        try await Server.run("/collections") { response in
+            let collections = try #require(try Server.json(response)["collections"] as? [[String: Any]])
+            #expect(collections.map { $0["id"] as? String } == ["organizations", "ngo", "tos", "internship_site", "regions"])
+            #expect(collections.allSatisfy { $0["itemType"] as? String == "feature" })
+            let extent = try #require((((collections[0]["extent"] as? [String: Any])?["spatial"] as? [String: Any])?["bbox"] as? [[Double]])?.first)
+            #expect(extent.count == 4 && extent[0] < extent[2])
+        }
+    }
+
+    @Test func theAcceptanceQuery() async throws {
+        try await Server.run("/collections/organizations/items?region_iso=RU-PER&min_distance_km=50") { response in
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "application/geo+json")
+            let text = String(buffer: response.body)
+            #expect(text.contains("«Проектная среда»"))  // UTF-8 as is, no \u escapes
+            #expect(!text.contains("\\u04"))
+            let body = try Server.json(response)
+            #expect(body["numberMatched"] as? Int == 1 && body["numberReturned"] as? Int == 1)
+            let feature = try #require((body["features"] as? [[String: Any]])?.first)
+            let properties = try #require(feature["properties"] as? [String: Any])
+            #expect(properties["settlement"] as? String == "Кудымкар")
+            #expect(abs((properties["distance_to_center_km"] as? Double ?? 0) - 145.5527) < 0.001)
+        }
+    }
+
+    @Test func pagingLinksWalkEveryFeature() async throws {
+        try await Server.run("/collections/organizations/items?limit=10&offset=10&sortby=name") { response in
+            let body = try Server.json(response)
+            #expect(body["numberMatched"] as? Int == 23 && body["numberReturned"] as? Int == 10)
+            let links = try #require(body["links"] as? [[String: String]])
+            let next = try #require(links.first { $0["rel"] == "next" }?["href"])
+            let prev = try #require(links.first { $0["rel"] == "prev" }?["href"])
+            #expect(next.contains("offset=20") && next.contains("sortby=name") && next.contains("limit=10"))
+            #expect(!prev.contains("offset="))
+        }
+        try await Server.run("/collections/organizations/items?limit=10&offset=20") { response in
+            let body = try Server.json(response)
+            #expect(body["numberReturned"] as? Int == 3)
+            #expect(!(body["links"] as? [[String: String]] ?? []).contains { $0["rel"] == "next" })
+        }
+    }
+
+    @Test func limitAboveTheMaximumIsClamped() async throws {
+        try await Server.run("/collections/organizations/items?limit=100000", maximumLimit: 5) { response in
+            #expect(response.status == .ok)
+            let body = try Server.json(response)
+            #expect(body["numberReturned"] as? Int == 5)
+        }
+    }
+
+    @Test(arguments: [
+        ("/collections/organizations/items?limit=0", "limit"),
+        ("/collections/organizations/items?limit=unlimited", "limit"),
+        ("/collections/organizations/items?bbox=1,2,3", "bbox"),
+        ("/collections/organizations/items?bbox=0,60,10,50", "bbox"),
+        ("/collections/organizations/items?colour=red", "colour"),
+        ("/collections/organizations/items?region_iso=RU-XX", "region_iso"),
+        ("/collections/organizations/items?min_distance_km=-1", "min_distance_km"),
+        ("/collections/organizations/items?sortby=secret", "sortby"),
+        ("/collections/organizations/items?f=xml", "f"),
+        ("/collections/organizations/items?q=%ZZ", "q"),
+        ("/collections/regions/items?kind=ngo", "kind"),
+        ("/collections?x=1", "x"),
+        ("/export/organizations.csv?offset=-5", "offset"),
+    ])
+    func badInputIsAProblemNamingTheParameter(uri: String, parameter: String) async throws {
+        try await Server.run(uri) { response in try Server.expectProblem(response, status: .badRequest, parameter: parameter) }
+    }
+
+    @Test(arguments: [
+        "/collections/churches", "/collections/churches/items", "/collections/organizations/items/999999",
+        "/collections/organizations/items/abc", "/collections/tos/items/1", "/nowhere", "/export/regions.csv",
+        "/export/organizations.xlsx",
+    ])
+    func unknownThingsAreProblem404(uri: String) async throws {
+        try await Server.run(uri) { response in try Server.expectProblem(response, status: .notFound) }
+    }
+
+    @Test func oneFeatureWithLinks() async throws {
+        try await Server.run("/collections/organizations/items/20") { response in
+            #expect(response.headers[.contentType] == "application/geo+json")
+            let feature = try Server.json(response)
+            #expect(feature["type"] as? String == "Feature" && feature["id"] as? Int == 20)
+            #expect((feature["links"] as? [[String: String]])?.contains { $0["rel"] == "self" } == true)
+        }
+        try await Server.run("/collections/regions/items/59") { response in
+            let feature = try Server.json(response)
+            #expect((feature["properties"] as? [String: Any])?["centre_name"] as? String == "Пермь")
+            #expect((feature["geometry"] as? [String: Any])?["type"] as? String == "MultiPolygon")
+        }
+    }
+
+    @Test func filtersCombine() async throws {
+        try await Server.run("/collections/ngo/items?region_iso=RU-SA&q=%D1%84%D0%BE%D0%BD%D0%B4&sortby=-distance_to_center_km") { response in
+            let features = try #require(try Server.json(response)["features"] as? [[String: Any]])
+            #expect(!features.isEmpty)
+            for f in features {
+                let p = f["properties"] as? [String: Any] ?? [:]
+                #expect(p["kind"] as? String == "ngo" && p["region_iso"] as? String == "RU-SA")
+                #expect((p["name"] as? String)?.lowercased().contains("фонд") == true)
+            }
+        }
+        try await Server.run("/collections/organizations/items?bbox=129,61,131,63&categories=%D0%A2%D0%9E%D0%A1%20%D0%B8%20%D0%BC%D0%B5%D1%81%D1%82%D0%BD%D1%8B%D0%B5%20%D1%81%D0%BE%D0%BE%D0%B1%D1%89%D0%B5%D1%81%D1%82%D0%B2%D0%B0") { response in
+            let features = try #require(try Server.json(response)["features"] as? [[String: Any]])
+            #expect(features.count == 1)
+            #expect((features.first?["properties"] as? [String: Any])?["kind"] as? String == "tos")
+        }
+    }
+
+    @Test func exportStreamsExactlyTheFilteredSet() async throws {
+        try await Server.run("/export/organizations.geojson?region_iso=RU-SA") { response in
+            #expect(response.headers[.contentType] == "application/geo+json")
+            #expect(response.headers[.contentDisposition]?.contains("organizations.geojson") == true)
+            let body = try Server.json(response)
+            let features = try #require(body["features"] as? [[String: Any]])
+            #expect(features.count == body["numberMatched"] as? Int)
+            #expect(features.count > 10)
+            #expect(features.allSatisfy { ($0["properties"] as? [String: Any])?["region_iso"] as? String == "RU-SA" })
+        }
+        try await Server.run("/export/organizations.csv?min_distance_km=50") { response in
+            let lines = String(buffer: response.body).split(separator: "\r\n")
+            #expect(lines.first?.hasPrefix("id,name,kind,region_iso") == true)
+            #expect(lines.count > 1)
+        }
+    }
+
+    @Test func corsAllowsReadsFromAnyOrigin() async throws {
+        try await Server.run("/collections", headers: [.origin: "https://minsoc.example.ru"]) { response in
+            #expect(response.headers[.accessControlAllowOrigin] == "*")
+        }
+    }
+
+    @Test func healthAnswers() async throws {
+        try await Server.run("/health") { response in
+            #expect(response.status == .ok)
+            let body = try Server.json(response)
+            #expect(body["database"] as? String == "ok")
+        }
+    }
+}

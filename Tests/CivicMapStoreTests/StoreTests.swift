@@ -1,0 +1,181 @@
+import CivicMapCore
+import Foundation
+import GRDB
+import Testing
+
+@testable import CivicMapStore
+
+@Suite("SpatiaLite store")
+struct StoreTests {
+    static let perm = Coordinate(trustedLatitude: 58.0105, longitude: 56.2502)
+
+    @Test func schemaIsSpatial() throws {
+        let t = try TestDatabase()
+        #expect(try t.count("SELECT count(*) FROM regions") == 89)
+        #expect(try t.count("SELECT count(*) FROM regions WHERE boundary IS NOT NULL") == 83)
+        #expect(try t.count("SELECT srid FROM geometry_columns WHERE f_table_name = 'organizations'") == 4326)
+        #expect(try t.count("SELECT spatial_index_enabled FROM geometry_columns WHERE f_table_name = 'organizations'") == 1)
+        #expect(try t.count("SELECT ST_Contains(boundary, MakePoint(54.6532, 59.0152, 4326)) FROM regions WHERE iso = 'RU-PER'") == 1)
+    }
+
+    @Test func demoDataCarriesGeodesicRemoteness() async throws {
+        let t = try TestDatabase(demo: true)
+        let page = try await t.query([("region_iso", "RU-PER"), ("min_distance_km", "50")])
+        #expect(page.numberMatched == 1)
+        let sreda = try #require(page.organisations.first)
+        #expect(sreda.name.contains("Проектная среда"))
+        #expect(sreda.settlement == "Кудымкар")
+        let expected = Geodesic.wgs84.distance(from: sreda.location, to: Self.perm)
+        #expect(abs(try #require(sreda.distanceToCentreMetres) - expected) < 0.001)
+        // SpatiaLite's own ellipsoidal distance is an independent implementation of the same quantity.
+        let spatialite = try await t.database.writer.read { db in
+            try Double.fetchOne(db, sql: """
+                SELECT ST_Distance(o.geom, r.centre, 1) FROM organizations o JOIN regions r ON r.code = o.region_code WHERE o.id = ?
+                """, arguments: [sreda.id])
+        }
+        #expect(abs(try #require(spatialite) - expected) < 0.001)
+        #expect(abs(expected - 145_552.7) < 1)
+    }
+
+    @Test func internshipSitesHaveTheirProgrammes() async throws {
+        let t = try TestDatabase(demo: true)
+        let page = try await t.query([("q", "ЕРЦ")], kinds: [.internshipSite])
+        let erc = try #require(page.organisations.first)
+        #expect(erc.programmes.count == 1)
+        #expect(erc.programmes[0].capacity == 18)
+        #expect(erc.programmes[0].startsOn == "2023-08-02")
+        #expect(erc.programmes[0].selectionStatus == .completed)
+    }
+
+    @Test func movingARegionCentreRecomputesDistances() async throws {
+        let t = try TestDatabase(demo: true)
+        var regions = try t.database.regionDirectory().regions
+        let i = try #require(regions.firstIndex { $0.iso == "RU-PER" })
+        let kudymkar = Coordinate(trustedLatitude: 59.0152, longitude: 54.6532)
+        regions[i].centre = kudymkar  // a hypothetical move of the capital to Kudymkar
+        try t.database.loadRegions(regions)
+        let page = try await t.query([("region_iso", "RU-PER"), ("sortby", "distance_to_center_km")])
+        let sreda = try #require(page.organisations.first { $0.settlement == "Кудымкар" })
+        #expect(sreda.distanceToCentreMetres == 0)
+        let permSites = try #require(page.organisations.first { $0.settlement == "Пермь" })
+        #expect(abs(permSites.distanceToCentreMetres! - Geodesic.wgs84.distance(from: Self.perm, to: kudymkar)) < 0.001)
+    }
+
+    @Test func movingAnOrganisationRecomputesItsDistance() async throws {
+        let t = try TestDatabase()
+        _ = try t.importCSV(["1,АНО Тест,ngo,RU-PER,Пермь,,,,,,,58.0105,56.2502"])
+        #expect(try await t.query([]).organisations[0].distanceToCentreMetres == 0)
+        let summary = try t.importCSV(["1,АНО Тест,ngo,RU-PER,Кудымкар,,,,,,,59.0152,54.6532"])
+        #expect(summary.updated == 1)
+        let moved = try await t.query([]).organisations[0]
+        #expect(abs(moved.distanceToCentreMetres! - 145_552.7) < 1)
+        #expect(try t.count("SELECT count(*) FROM organizations WHERE ST_Equals(geom, MakePoint(54.6532, 59.0152, 4326))") == 1)
+    }
+}
+
+@Suite("Import")
+struct ImportTests {
+    static let good = [
+        "1,АНО «Среда»,ngo,RU-PER,Кудымкар,,5981006306,1155958122242,экология;дети и молодежь,2015,,59.0152,54.6532",
+        "2,ТОС «Заря»,tos,RU-SA,Якутск,,,,ТОС и местные сообщества,,,62.0311,129.7229",
+    ]
+
+    @Test func reimportingChangesNothing() throws {
+        let t = try TestDatabase()
+        let first = try t.importCSV(Self.good)
+        #expect(first.added == 2 && first.updated == 0 && first.unchanged == 0)
+        let stamp = try t.database.writer.read { db in try String.fetchOne(db, sql: "SELECT updated_at FROM organizations WHERE id = 1") }
+        let again = try t.importCSV(Self.good)
+        #expect(again.added == 0 && again.updated == 0 && again.unchanged == 2)
+        #expect(try t.database.writer.read { db in try String.fetchOne(db, sql: "SELECT updated_at FROM organizations WHERE id = 1") } == stamp)
+    }
+
+    @Test func oneBadRowLeavesTheDatabaseUntouched() throws {
+        let t = try TestDatabase()
+        _ = try t.importCSV(Self.good)
+        let before = try t.count("SELECT total_changes()")
+        let summary = try t.importCSV([
+            "1,АНО «Среда» (new name),ngo,RU-PER,Кудымкар,,,,,,,59.0152,54.6532",
+            "3,Bad,ngo,RU-PER,,,5981006307,,,,,59.0,54.6",
+        ])
+        #expect(summary.rolledBack)
+        #expect(summary.problems == [FieldProblem(line: 3, field: "inn", reason: "ИНН check digit does not match")])
+        #expect(try t.count("SELECT count(*) FROM organizations WHERE name = 'АНО «Среда»'") == 1)
+        #expect(try t.count("SELECT count(*) FROM organizations") == 2)
+        _ = before
+    }
+
+    @Test func partialImportKeepsTheGoodRows() throws {
+        let t = try TestDatabase()
+        let summary = try t.importCSV(Self.good + ["3,,ngo,RU-PER,,,,,,,,59.0,54.6"], options: ImportOptions(partial: true))
+        #expect(summary.added == 2 && summary.rejected == 1 && !summary.rolledBack)
+        #expect(summary.problems.first?.field == "name")
+    }
+
+    @Test func dryRunWritesNothing() throws {
+        let t = try TestDatabase()
+        let summary = try t.importCSV(Self.good, options: ImportOptions(dryRun: true))
+        #expect(summary.added == 2 && summary.rolledBack)
+        #expect(try t.count("SELECT count(*) FROM organizations") == 0)
+    }
+
+    @Test func rowsWithoutIdMatchByOGRNThenByName() throws {
+        let t = try TestDatabase()
+        _ = try t.importCSV(Self.good)
+        let summary = try t.importCSV([
+            ",АНО «Среда» переименована,ngo,RU-PER,Кудымкар,,5981006306,1155958122242,экология,2015,,59.0152,54.6532",
+            ",ТОС «Заря»,tos,RU-SA,Якутск,,,,ТОС и местные сообщества,,,62.0311,129.7229",
+            ",ТОС «Новый»,tos,RU-SA,Якутск,,,,,,,62.0311,129.7229",
+        ])
+        #expect(summary.updated == 1 && summary.unchanged == 1 && summary.added == 1)
+        #expect(try t.count("SELECT max(id) FROM organizations") == 3)
+    }
+
+    @Test func duplicatesAndOGRNConflictsAreReported() throws {
+        let t = try TestDatabase()
+        _ = try t.importCSV(Self.good)
+        let dup = try t.importCSV([Self.good[1], Self.good[1]])
+        #expect(dup.problems.contains { $0.line == 3 && $0.field == "id" && $0.reason.contains("line 2") })
+        let conflict = try t.importCSV(["5,Другая АНО,ngo,RU-PER,,,,1155958122242,,,,59.0152,54.6532"])
+        #expect(conflict.rolledBack)
+        #expect(conflict.problems.first?.reason.contains("already belongs to organisation 1") == true)
+    }
+
+    @Test func missingColumnsAndRaggedRows() throws {
+        let t = try TestDatabase()
+        let path = try t.file("bad.csv", "name,kind,lat\nА,ngo,55\n")
+        let summary = try t.database.importFiles([path], currentYear: 2026)
+        #expect(summary.problems == [FieldProblem(line: 1, field: "lon", reason: "column missing from the header")])
+        let ragged = try t.importCSV(["1,АНО,ngo,RU-PER,,,,,,,,59.0"])
+        #expect(ragged.problems.first?.reason.contains("13") == true)
+    }
+
+    @Test func geoJSONWithProgrammesReplacesThemOnChange() throws {
+        let t = try TestDatabase()
+        func site(_ capacity: Int) throws -> ImportSummary {
+            let doc = """
+                {"type":"FeatureCollection","features":[{"type":"Feature","id":7,"geometry":{"type":"Point","coordinates":[56.25,58.01]},
+                "properties":{"name":"Площадка","kind":"internship_site","categories":["культура"],
+                "programmes":[{"title":"Стажировка","topics":["фандрайзинг"],"length_days":2,"capacity":\(capacity),"selection_status":"open"}]}}]}
+                """
+            return try t.database.importFiles([try t.file("site-\(capacity).geojson", doc)], currentYear: 2026)
+        }
+        #expect(try site(10).added == 1)
+        #expect(try site(10).unchanged == 1)
+        #expect(try site(12).updated == 1)
+        #expect(try t.count("SELECT capacity FROM programmes") == 12)
+        #expect(try t.count("SELECT count(*) FROM programmes") == 1)
+    }
+
+    @Test func exportImportsBackUnchanged() async throws {
+        let t = try TestDatabase(demo: true)
+        let all = try t.database.kindInfos().map(\.kind)
+        let q = try FeatureQueryParser(kinds: all, regions: t.database.regionDirectory()).parse([], collectionKinds: all, paged: false)
+        var csv = CSVExport().head(count: 0)
+        for try await chunk in try await t.database.chunks(matching: q, chunkSize: 5) { csv += CSVExport().encode(chunk, first: false) }
+        let path = try t.file("export.csv", String(decoding: csv, as: UTF8.self))
+        let summary = try t.database.importFiles([path], currentYear: 2026)
+        #expect(summary.problems.isEmpty, "\(summary.problems)")
+        #expect(summary.unchanged == 23 && summary.added == 0 && summary.updated == 0)
+    }
+}
