@@ -6,7 +6,7 @@ purpose=${1:-run}
 packages=(libsqlite3-dev libsqlite3-mod-spatialite libspatialite-dev libproj-dev proj-data
           libjs-leaflet libjs-leaflet.markercluster curl)
 if [ "$purpose" = test ]; then
-  packages+=(gdal-bin python3)
+  packages+=(gdal-bin python3 chromium chromium-driver fonts-dejavu-core)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -19,7 +19,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if [ "$purpose" = test ] && ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
-  python3 -m pip install -q openapi-spec-validator
+if [ "$purpose" = test ]; then
+  for module in openapi_spec_validator selenium; do
+    python3 -c "import $module" 2>/dev/null || python3 -m pip install -q "${module//_/-}"
+  done
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install the Swift 6 toolchain first" >&2; exit 1; }

@@ -13,6 +13,15 @@ public struct CivicMapConfiguration: Sendable, Equatable {
     public var defaultLimit = 100
     public var maximumLimit = 10_000
     public var logLevel = "info"
+    /// Basemap tile URL template and its attribution (OpenStreetMap's standard tiles by default).
+    public var tileURL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    public var tileAttribution = "© участники OpenStreetMap (openstreetmap.org/copyright)"
+    /// Folder of MBTiles files served at /tiles/{name}/{z}/{x}/{y}.
+    public var tilesDirectory = "tiles"
+    /// Origins allowed to embed the map (CSP frame-ancestors); `*` allows every site.
+    public var frameAncestors = "*"
+    /// Debian's libjs-leaflet and libjs-leaflet.markercluster files.
+    public var leafletDirectory = "/usr/share/javascript/leaflet"
 
     /// Every key: flag name, environment variable, what it sets. README's table lists the same.
     public static let keys: [(flag: String, environment: String, help: String)] = [
@@ -25,6 +34,11 @@ public struct CivicMapConfiguration: Sendable, Equatable {
         ("default-limit", "CIVICMAP_DEFAULT_LIMIT", "items per page when no limit is given"),
         ("max-limit", "CIVICMAP_MAX_LIMIT", "largest page; larger limits are clamped"),
         ("log-level", "CIVICMAP_LOG_LEVEL", "trace, debug, info, notice, warning, error or critical"),
+        ("tile-url", "CIVICMAP_TILE_URL", "basemap tile URL template"),
+        ("tile-attribution", "CIVICMAP_TILE_ATTRIBUTION", "basemap attribution"),
+        ("tiles-dir", "CIVICMAP_TILES_DIR", "folder of MBTiles basemaps"),
+        ("frame-ancestors", "CIVICMAP_FRAME_ANCESTORS", "origins allowed to embed the map, space-separated, or *"),
+        ("leaflet-dir", "CIVICMAP_LEAFLET_DIR", "Leaflet files (Debian libjs-leaflet)"),
     ]
 
     public init() {}
@@ -69,6 +83,24 @@ public struct CivicMapConfiguration: Sendable, Equatable {
             }
             c.logLevel = v
         }
+        if let (name, v) = value("tile-url") {
+            guard v.hasPrefix("https://") || v.hasPrefix("http://") || v.hasPrefix("/"), v.contains("{z}"), v.contains("{x}"), v.contains("{y}") else {
+                throw .invalidParameter(name: name, reason: "must be an http(s) or /path URL template with {z}, {x} and {y}")
+            }
+            c.tileURL = v
+        }
+        if let (_, v) = value("tile-attribution") { c.tileAttribution = v }
+        if let (_, v) = value("tiles-dir") { c.tilesDirectory = v }
+        if let (name, v) = value("frame-ancestors") {
+            let sources = v.split(separator: " ").map(String.init)
+            guard !sources.isEmpty, sources.allSatisfy({ $0 == "*" || $0 == "'self'" || $0.hasPrefix("https://") || $0.hasPrefix("http://") }),
+                !v.contains(";"), !v.contains(",")
+            else {
+                throw .invalidParameter(name: name, reason: "expected * or space-separated origins such as https://minsoc.example.ru")
+            }
+            c.frameAncestors = v
+        }
+        if let (_, v) = value("leaflet-dir") { c.leafletDirectory = v }
         return c
     }
 }

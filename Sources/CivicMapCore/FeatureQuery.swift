@@ -13,6 +13,8 @@ public struct FeatureQuery: Sendable, Equatable {
     /// Remoteness: geodesic distance to the regional centre, inclusive bounds, in kilometres.
     public var minDistanceKm: Double? = nil
     public var maxDistanceKm: Double? = nil
+    /// Orders by geodesic distance from this point first (the list beside the map, "near me").
+    public var near: Coordinate? = nil
     /// Order; `id` ascending is always appended last so pages are stable.
     public var sort: [SortKey] = []
     /// nil: no limit (exports).
@@ -41,7 +43,7 @@ public struct SortKey: Sendable, Equatable {
 /// parameters and bad values throw `invalidParameter` naming the parameter and the reason.
 public struct FeatureQueryParser: Sendable {
     public static let filterParameters = ["kind", "region_iso", "categories", "q", "min_distance_km", "max_distance_km"]
-    public static let standardParameters = ["bbox", "bbox-crs", "limit", "offset", "datetime", "sortby"]
+    public static let standardParameters = ["bbox", "bbox-crs", "limit", "offset", "datetime", "sortby", "near"]
     public static let crs84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
     public var defaultLimit: Int
@@ -102,6 +104,7 @@ public struct FeatureQueryParser: Sendable {
         if let v = values["bbox"] { query.bbox = try BoundingBox.parse(v) }
         if let v = values["datetime"] { try Self.validateDatetime(v) }
         if let v = values["sortby"] { query.sort = try Self.sortKeys(v) }
+        if let v = values["near"] { query.near = try Self.point(v, name: "near") }
         if let v = values["limit"] {
             let limit = try Self.integer(v, name: "limit", minimum: 1)
             query.limit = paged ? min(limit, maximumLimit) : limit
@@ -142,6 +145,15 @@ public struct FeatureQueryParser: Sendable {
         guard let km = Double(value), km.isFinite else { throw .invalidParameter(name: name, reason: "'\(value)' is not a number of kilometres") }
         guard km >= 0, km <= 20_100 else { throw .invalidParameter(name: name, reason: "must be between 0 and 20100 km") }
         return km
+    }
+
+    /// `lon,lat` in CRS84 order, as bbox.
+    public static func point(_ value: String, name: String) throws(CivicMapError) -> Coordinate {
+        let parts = value.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingSpaces) }
+        guard parts.count == 2, let lon = parts[0], let lat = parts[1] else {
+            throw .invalidParameter(name: name, reason: "expected lon,lat (two numbers)")
+        }
+        do { return try Coordinate(latitude: lat, longitude: lon) } catch { throw .invalidParameter(name: name, reason: error.reason) }
     }
 
     static func sortKeys(_ value: String) throws(CivicMapError) -> [SortKey] {

@@ -26,6 +26,7 @@ public enum GeoJSON {
         w.key("description"); w.string(o.description)
         w.key("source"); w.string(o.source)
         w.key("distance_to_center_km"); w.number(o.distanceToCentreMetres.map { $0 / 1000 }, decimals: 6)
+        if let metres = o.distanceToPointMetres { w.key("distance_km"); w.number(metres / 1000, decimals: 6) }
         w.key("created_at"); w.string(o.createdAt)
         w.key("updated_at"); w.string(o.updatedAt)
         if o.kind == .internshipSite {
@@ -70,6 +71,21 @@ public enum GeoJSON {
         w.key("centre_lon"); w.number(r.centre.longitude)
         w.key("status"); w.string(r.status)
         w.endObject()
+        w.endObject()
+    }
+
+    /// A ring as a Polygon Feature (for the map's remoteness ring). Longitudes stay continuous
+    /// across the antimeridian, which Leaflet draws correctly.
+    public static func writeRing(_ ring: [Coordinate], properties: (inout JSONWriter) -> Void, to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("type"); w.string("Feature")
+        w.key("geometry"); w.beginObject()
+        w.key("type"); w.string("Polygon")
+        w.key("coordinates"); w.beginArray(); w.beginArray()
+        for c in ring { writePosition(c, to: &w) }
+        w.endArray(); w.endArray()
+        w.endObject()
+        w.key("properties"); w.beginObject(); properties(&w); w.endObject()
         w.endObject()
     }
 

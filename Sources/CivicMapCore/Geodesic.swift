@@ -41,7 +41,14 @@ public struct Geodesic: @unchecked Sendable {
     /// A closed ring of points at `metres` from `centre` (a true geodesic circle, for map rings).
     public func circle(around centre: Coordinate, metres: Double, segments: Int = 128) -> [Coordinate] {
         let count = max(8, segments)
-        var ring = (0..<count).map { destination(from: centre, azimuth: Double($0) * 360 / Double(count), metres: metres) }
+        var ring = (0..<count).map { n -> Coordinate in
+            let p = destination(from: centre, azimuth: Double(n) * 360 / Double(count), metres: metres)
+            // Keep longitudes continuous around the centre (Chukotka straddles ±180°).
+            var lon = p.longitude
+            while lon - centre.longitude > 180 { lon -= 360 }
+            while lon - centre.longitude < -180 { lon += 360 }
+            return Coordinate(trustedLatitude: p.latitude, longitude: lon)
+        }
         ring.append(ring[0])
         return ring
     }

@@ -56,6 +56,8 @@ public struct Organisation: Sendable, Equatable {
     public var regionName: String? = nil
     /// Geodesic (WGS84) distance to the region's administrative centre.
     public var distanceToCentreMetres: Double? = nil
+    /// Geodesic distance to the point a query asked to be near (`near=lon,lat`).
+    public var distanceToPointMetres: Double? = nil
     public var createdAt: String? = nil
     public var updatedAt: String? = nil
 

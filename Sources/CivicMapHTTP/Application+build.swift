@@ -4,24 +4,38 @@ import Logging
 
 /// The composition root: the only place routes, middleware and dependencies are wired.
 public func buildApplication(
-    configuration: CivicMapConfiguration, source: any FeatureSource, logger: Logger
+    configuration: CivicMapConfiguration, source: any FeatureSource, tiles: any TileSource = NoTiles(), logger: Logger
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(configuration: configuration, source: source),
+        router: buildRouter(configuration: configuration, source: source, tiles: tiles),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "CivicMap"),
         logger: logger)
 }
 
-/// Middleware outside-in: problem mapping → request log → CORS; then the controllers.
-public func buildRouter(configuration: CivicMapConfiguration, source: any FeatureSource) -> Router<BasicRequestContext> {
+/// Middleware outside-in: security headers → problem mapping → request log → CORS; then the
+/// controllers.
+public func buildRouter(
+    configuration: CivicMapConfiguration, source: any FeatureSource, tiles: any TileSource = NoTiles()
+) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
+    router.middlewares.add(SecurityHeadersMiddleware())
     router.middlewares.add(ProblemMiddleware())
     router.middlewares.add(LogRequestsMiddleware(.info))
     // Reads are public: any site may fetch features (maps, dashboards, notebooks).
     router.middlewares.add(CORSMiddleware(allowOrigin: .all, allowHeaders: [.accept, .contentType], allowMethods: [.get, .head, .options]))
     let baseURL = BaseURL(publicURL: configuration.publicURL)
-    LandingController(source: source, baseURL: baseURL, configuration: configuration).addRoutes(to: router)
+    let files = WebFiles(configuration: configuration)
+    LandingController(source: source, baseURL: baseURL, configuration: configuration, files: files).addRoutes(to: router)
     CollectionsController(source: source, baseURL: baseURL, configuration: configuration).addRoutes(to: router)
     ExportController(source: source, configuration: configuration).addRoutes(to: router)
+    MapController(source: source, tiles: tiles, configuration: configuration).addRoutes(to: router)
+    WebController(files: files, tiles: tiles).addRoutes(to: router)
     return router
+}
+
+/// No basemap files: what tests and deployments without MBTiles use.
+public struct NoTiles: TileSource {
+    public init() {}
+    public func tilesets() -> [Tileset] { [] }
+    public func tile(tileset: String, z: Int, x: Int, y: Int) async throws -> [UInt8]? { nil }
 }

@@ -24,6 +24,8 @@ enum OpenAPIDocument {
             query("q", "Text searched in name, settlement and address (case-insensitive, ё = е).", ["type": "string", "minLength": 1, "maxLength": 200]),
             query("min_distance_km", "Remote organisations: at least this geodesic distance (WGS84) to the regional centre.", ["type": "number", "minimum": 0, "maximum": 20100]),
             query("max_distance_km", "At most this geodesic distance to the regional centre.", ["type": "number", "minimum": 0, "maximum": 20100]),
+            query("near", "lon,lat: order by geodesic distance from this point first (adds distance_km).",
+                  ["type": "array", "minItems": 2, "maxItems": 2, "items": ["type": "number"]]),
             query("sortby", "Sort keys, comma-separated, '-' for descending.",
                   ["type": "array", "items": ["type": "string", "pattern": "^[+-]?(id|name|kind|region_iso|founded_year|distance_to_center_km)$"]]),
         ]
@@ -38,7 +40,16 @@ enum OpenAPIDocument {
         let exportParameters = Array(itemParameters.filter { ($0["name"] as? String).map { !["limit", "offset"].contains($0) } ?? true })
             + [query("limit", "At most this many features (default: all).", ["type": "integer", "minimum": 1]),
                query("offset", "Features to skip.", ["type": "integer", "minimum": 0, "default": 0])]
+        let filterParameters = itemParameters.filter { ["bbox", "bbox-crs", "datetime", "kind", "region_iso", "categories", "q", "min_distance_km", "max_distance_km"].contains($0["name"] as? String ?? "") }
         let paths: [String: Any] = [
+            "/overview": get("Counts of matching organisations on a grid (the map's low zooms)", "getOverview",
+                [f, query("zoom", "Map zoom; cells are about 64 px wide.", ["type": "integer", "minimum": 0, "maximum": 22, "default": 4])] + filterParameters, jsonContent),
+            "/categories": get("Categories in use, most used first", "getCategories", [f], jsonContent),
+            "/rings": get("Geodesic circle around a region's administrative centre", "getRing", [
+                ["name": "region_iso", "in": "query", "required": true, "schema": ["type": "string"]],
+                query("km", "Radius in km.", ["type": "number", "exclusiveMinimum": true, "minimum": 0, "maximum": 3000, "default": 50]), f,
+            ], geoJSONContent),
+            "/map-config.json": get("Settings of the map page", "getMapConfig", [], jsonContent),
             "/": get("Landing page", "getLandingPage", [f], jsonContent),
             "/conformance": get("Conformance classes", "getConformance", [f], jsonContent),
             "/api": get("This API definition", "getAPI", [f], ["application/vnd.oai.openapi+json;version=3.0": ["schema": ["type": "object"]]]),

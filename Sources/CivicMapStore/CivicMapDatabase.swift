@@ -95,6 +95,7 @@ extension CivicMapDatabase: FeatureSource {
                 let page = OrganisationSQL.page(query, filter: filter)
                 organisations = try OrganisationSQL.fetch(db, sql: page.sql, arguments: page.arguments)
                 try OrganisationSQL.attachProgrammes(db, to: &organisations)
+                Self.measureDistances(from: query.near, in: &organisations)
             }
             return OrganisationPage(organisations: organisations, numberMatched: matched)
         }
@@ -126,6 +127,7 @@ extension CivicMapDatabase: FeatureSource {
                     db, sql: OrganisationSQL.select + " WHERE o.id IN (SELECT value FROM json_each(?))",
                     arguments: [OrganisationSQL.jsonArray(slice.map(String.init), numbers: true)])
                 try OrganisationSQL.attachProgrammes(db, to: &rows)
+                Self.measureDistances(from: query.near, in: &rows)
                 let position = Dictionary(uniqueKeysWithValues: slice.enumerated().map { ($1, $0) })
                 rows.sort { position[$0.id!]! < position[$1.id!]! }
                 return rows
@@ -140,6 +142,41 @@ extension CivicMapDatabase: FeatureSource {
                 arguments: [OrganisationSQL.jsonArray(kinds.map(\.rawValue))])
             guard let row, let w = row[0] as Double?, let s = row[1] as Double?, let e = row[2] as Double?, let n = row[3] as Double? else { return nil }
             return BoundingBox(west: w, south: s, east: e, north: n)
+        }
+    }
+
+    public func overview(matching query: FeatureQuery, cellDegrees: Double) async throws -> Overview {
+        try await writer.read { db in
+            let filter = OrganisationSQL.filter(query, allKinds: try Self.fetchKinds(db).map(\.kind))
+            let sql = OrganisationSQL.overview(query, filter: filter, cellDegrees: cellDegrees)
+            var cells: [[Int]: (count: Int, lon: Double, lat: Double, byKind: [OrganisationKind: Int])] = [:]
+            for row in try Row.fetchAll(db, sql: sql.sql, arguments: sql.arguments) {
+                let key: [Int] = [row[0], row[1]]
+                let n: Int = row[3]
+                var cell = cells[key] ?? (0, 0, 0, [:])
+                cell.count += n
+                cell.lon += row[4]
+                cell.lat += row[5]
+                cell.byKind[OrganisationKind(rawValue: row[2]), default: 0] += n
+                cells[key] = cell
+            }
+            return Overview(cells: cells.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { key in
+                let c = cells[key]!
+                return Overview.Cell(longitude: c.lon / Double(c.count), latitude: c.lat / Double(c.count), count: c.count, byKind: c.byKind)
+            })
+        }
+    }
+
+    public func categories() async throws -> [(name: String, count: Int)] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: OrganisationSQL.categories).map { (name: $0[0] as String, count: $0[1] as Int) }
+        }
+    }
+
+    private static func measureDistances(from point: Coordinate?, in organisations: inout [Organisation]) {
+        guard let point else { return }
+        for i in organisations.indices {
+            organisations[i].distanceToPointMetres = Geodesic.wgs84.distance(from: point, to: organisations[i].location)
         }
     }
 

@@ -58,23 +58,29 @@ enum OrganisationSQL {
 
     /// One page of full rows in the query's order.
     static func page(_ q: FeatureQuery, filter: Fragment) -> Fragment {
+        let order = orderBy(q)
         var arguments = filter.arguments
+        arguments += order.arguments
         arguments += [q.limit ?? -1, q.offset]
-        return Fragment(sql: "\(select) WHERE \(filter.sql) ORDER BY \(orderBy(q)) LIMIT ? OFFSET ?", arguments: arguments)
+        return Fragment(sql: "\(select) WHERE \(filter.sql) ORDER BY \(order.sql) LIMIT ? OFFSET ?", arguments: arguments)
     }
 
     /// Only the ids, in the query's order (for exports that stream in chunks).
     static func idsInOrder(_ q: FeatureQuery, filter: Fragment) -> Fragment {
+        let order = orderBy(q)
         var arguments = filter.arguments
+        arguments += order.arguments
         arguments += [q.limit ?? -1, q.offset]
         let join = q.sort.contains { $0.field == .regionISO } ? " JOIN regions r ON r.code = o.region_code" : ""
         return Fragment(
-            sql: "SELECT o.id FROM organizations o\(join) WHERE \(filter.sql) ORDER BY \(orderBy(q)) LIMIT ? OFFSET ?",
+            sql: "SELECT o.id FROM organizations o\(join) WHERE \(filter.sql) ORDER BY \(order.sql) LIMIT ? OFFSET ?",
             arguments: arguments)
     }
 
-    static func orderBy(_ q: FeatureQuery) -> String {
-        var terms = q.sort.map { key -> String in
+    static func orderBy(_ q: FeatureQuery) -> Fragment {
+        var terms = q.near.map { _ in ["geodesic_distance_m(o.lat, o.lon, ?, ?)"] } ?? []
+        let arguments: StatementArguments = q.near.map { [$0.latitude, $0.longitude] } ?? []
+        terms += q.sort.map { key -> String in
             let column = switch key.field {
             case .id: "o.id"
             case .name: "o.name"
@@ -86,8 +92,24 @@ enum OrganisationSQL {
             return column + (key.descending ? " DESC" : "")
         }
         if !q.sort.contains(where: { $0.field == .id }) { terms.append("o.id") }
-        return terms.joined(separator: ", ")
+        return Fragment(sql: terms.joined(separator: ", "), arguments: arguments)
     }
+
+    /// Counts per grid cell and kind; `lon + 180` and `lat + 90` are never negative, so the
+    /// integer cast is a floor.
+    static func overview(_ q: FeatureQuery, filter: Fragment, cellDegrees: Double) -> Fragment {
+        var arguments: StatementArguments = [cellDegrees, cellDegrees]
+        arguments += filter.arguments
+        return Fragment(sql: """
+            SELECT CAST((o.lon + 180) / ? AS INTEGER) AS gx, CAST((o.lat + 90) / ? AS INTEGER) AS gy, o.kind,
+                   count(*), sum(o.lon), sum(o.lat)
+            FROM organizations o WHERE \(filter.sql) GROUP BY gx, gy, o.kind
+            """, arguments: arguments)
+    }
+
+    static let categories = """
+        SELECT category, count(*) AS n FROM organization_categories GROUP BY category ORDER BY n DESC, category
+        """
 
     static func fetch(_ db: Database, sql: String, arguments: StatementArguments) throws -> [Organisation] {
         try Row.fetchAll(db, sql: sql, arguments: arguments).map(organisation(from:))

@@ -45,11 +45,17 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("web-dir"), help: "Map page files [CIVICMAP_WEB_DIR, default web]") var webDirectory: String?
     @Option(name: .customLong("default-limit"), help: "Items per page [CIVICMAP_DEFAULT_LIMIT, default 100]") var defaultLimit: String?
     @Option(name: .customLong("max-limit"), help: "Largest page [CIVICMAP_MAX_LIMIT, default 10000]") var maxLimit: String?
+    @Option(name: .customLong("tile-url"), help: "Basemap tile URL template [CIVICMAP_TILE_URL, default OpenStreetMap]") var tileURL: String?
+    @Option(name: .customLong("tile-attribution"), help: "Basemap attribution [CIVICMAP_TILE_ATTRIBUTION]") var tileAttribution: String?
+    @Option(name: .customLong("tiles-dir"), help: "MBTiles basemaps [CIVICMAP_TILES_DIR, default tiles]") var tilesDirectory: String?
+    @Option(name: .customLong("frame-ancestors"), help: "Origins allowed to embed the map [CIVICMAP_FRAME_ANCESTORS, default *]") var frameAncestors: String?
+    @Option(name: .customLong("leaflet-dir"), help: "Leaflet files [CIVICMAP_LEAFLET_DIR, default /usr/share/javascript/leaflet]") var leafletDirectory: String?
 
     func run() async throws {
         let configuration = try common.resolve([
             "host": host, "port": port, "public-url": publicURL, "web-dir": webDirectory,
-            "default-limit": defaultLimit, "max-limit": maxLimit,
+            "default-limit": defaultLimit, "max-limit": maxLimit, "tile-url": tileURL, "tile-attribution": tileAttribution,
+            "tiles-dir": tilesDirectory, "frame-ancestors": frameAncestors, "leaflet-dir": leafletDirectory,
         ])
         var logger = Logger(label: "civicmap")
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
@@ -57,7 +63,8 @@ struct Serve: AsyncParsableCommand {
         if try database.regionDirectory().regions.isEmpty {
             logger.warning("the database has no regions: run `civicmap init` to load the bundled data")
         }
-        let app = buildApplication(configuration: configuration, source: database, logger: logger)
+        let tiles = try MBTilesStore(directory: configuration.tilesDirectory)
+        let app = buildApplication(configuration: configuration, source: database, tiles: tiles, logger: logger)
         try await app.runService()
     }
 }

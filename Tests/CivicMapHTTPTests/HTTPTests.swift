@@ -1,6 +1,7 @@
 import CivicMapCore
 import CivicMapStore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -226,6 +227,86 @@ struct HTTPTests {
             #expect(response.status == .ok)
             let body = try Server.json(response)
             #expect(body["database"] as? String == "ok")
+        }
+    }
+}
+
+@Suite("Map support: page, overview, rings, tiles")
+struct MapSupportTests {
+    @Test func browsersGetTheMapPageWithAStrictPolicy() async throws {
+        try await Server.run("/?lang=en", headers: [.accept: "text/html,application/xhtml+xml,*/*;q=0.8"]) { response in
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "text/html; charset=utf-8")
+            let csp = try #require(response.headers[.contentSecurityPolicy])
+            #expect(csp.contains("script-src 'self'") && csp.contains("frame-ancestors *") && !csp.contains("unsafe-inline"))
+            #expect(csp.contains("img-src 'self' data: https://tile.openstreetmap.org"))
+            #expect(response.headers[.xContentTypeOptions] == "nosniff")
+            #expect(response.headers[HTTPField.Name("X-Frame-Options")!] == nil)
+        }
+        try await Server.run("/embed?kind=tos&locked=1") { response in
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentSecurityPolicy] != nil)
+        }
+    }
+
+    @Test func leafletComesFromDebianThroughTheApp() async throws {
+        try await Server.run("/vendor/leaflet/leaflet.js") { response in
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "text/javascript; charset=utf-8")
+            #expect(String(buffer: response.body).contains("Leaflet"))
+        }
+        try await Server.run("/vendor/leaflet/leaflet.markercluster.js") { response in #expect(response.status == .ok) }
+        try await Server.run("/vendor/leaflet/..%2F..%2F..%2Fetc%2Fpasswd") { response in #expect(response.status == .notFound) }
+        try await Server.run("/static/.hidden.js") { response in #expect(response.status == .notFound) }
+    }
+
+    @Test func overviewCellsAddUpToTheMatches() async throws {
+        try await Server.run("/overview?zoom=3&region_iso=RU-SA") { response in
+            let body = try Server.json(response)
+            let cells = try #require(body["cells"] as? [[String: Any]])
+            let total = try #require(body["numberMatched"] as? Int)
+            #expect(total > 10)
+            #expect(cells.reduce(0) { $0 + ($1["count"] as? Int ?? 0) } == total)
+            let byKind = try #require(body["byKind"] as? [String: Int])
+            #expect(byKind.values.reduce(0, +) == total)
+            #expect(cells.allSatisfy { ($0["lon"] as? Double ?? 0) > 100 })  // Yakutia lies east of 100°E
+        }
+        try await Server.run("/overview?zoom=99") { response in try Server.expectProblem(response, status: .badRequest, parameter: "zoom") }
+        try await Server.run("/overview?limit=5") { response in try Server.expectProblem(response, status: .badRequest, parameter: "limit") }
+    }
+
+    @Test func ringIsAGeodesicCircleAroundTheCentre() async throws {
+        try await Server.run("/rings?region_iso=RU-PER&km=50") { response in
+            #expect(response.headers[.contentType] == "application/geo+json")
+            let feature = try Server.json(response)
+            let ring = try #require(((feature["geometry"] as? [String: Any])?["coordinates"] as? [[[Double]]])?.first)
+            let perm = Coordinate(trustedLatitude: 58.0105, longitude: 56.2502)
+            #expect(ring.count > 64)
+            for p in ring {
+                let d = Geodesic.wgs84.distance(from: perm, to: Coordinate(trustedLatitude: p[1], longitude: p[0]))
+                #expect(abs(d - 50_000) < 1, "\(d)")  // 6-decimal coordinates: within a metre
+            }
+        }
+        try await Server.run("/rings?region_iso=RU-PER&km=-3") { response in try Server.expectProblem(response, status: .badRequest, parameter: "km") }
+        try await Server.run("/rings?km=5") { response in try Server.expectProblem(response, status: .badRequest, parameter: "region_iso") }
+    }
+
+    @Test func nearOrdersByGeodesicDistanceFromThePoint() async throws {
+        // From Kudymkar: «Проектная среда» (in Kudymkar) comes first, at 0 km.
+        try await Server.run("/collections/organizations/items?near=54.6532,59.0152&limit=5") { response in
+            let features = try #require(try Server.json(response)["features"] as? [[String: Any]])
+            let distances = features.compactMap { ($0["properties"] as? [String: Any])?["distance_km"] as? Double }
+            #expect(distances.count == 5 && distances == distances.sorted() && distances[0] == 0)
+        }
+        try await Server.run("/collections/organizations/items?near=54.6") { response in try Server.expectProblem(response, status: .badRequest, parameter: "near") }
+    }
+
+    @Test func categoriesInUse() async throws {
+        try await Server.run("/categories") { response in
+            let list = try #require(try Server.json(response)["categories"] as? [[String: Any]])
+            #expect(list.contains { $0["name"] as? String == "ТОС и местные сообщества" })
+            let counts = list.compactMap { $0["count"] as? Int }
+            #expect(counts == counts.sorted(by: >))
         }
     }
 }

@@ -179,3 +179,32 @@ struct ImportTests {
         #expect(summary.unchanged == 23 && summary.added == 0 && summary.updated == 0)
     }
 }
+
+@Suite("MBTiles basemaps")
+struct MBTilesTests {
+    @Test func servesTilesInXYZNumbering() async throws {
+        let t = try TestDatabase()
+        let folder = t.directory.appendingPathComponent("tiles")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let queue = try DatabaseQueue(path: folder.appendingPathComponent("region-59.mbtiles").path)
+        try await queue.write { db in
+            try db.execute(sql: """
+                CREATE TABLE metadata (name TEXT, value TEXT);
+                CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB);
+                INSERT INTO metadata VALUES ('format', 'png'), ('minzoom', '0'), ('maxzoom', '2'),
+                    ('bounds', '54,57,58,61'), ('attribution', '© OpenStreetMap');
+                """)
+            // TMS row 1 at zoom 1 is the northern row, which XYZ numbers 0.
+            try db.execute(sql: "INSERT INTO tiles VALUES (1, 1, 1, ?)", arguments: [Data([0x89, 0x50, 0x4E, 0x47])])
+        }
+        try queue.close()
+        let store = try MBTilesStore(directory: folder.path)
+        #expect(store.tilesets().map(\.name) == ["region-59"])
+        #expect(store.tilesets().first?.bounds == BoundingBox(west: 54, south: 57, east: 58, north: 61))
+        #expect(try await store.tile(tileset: "region-59", z: 1, x: 1, y: 0) == [0x89, 0x50, 0x4E, 0x47])
+        #expect(try await store.tile(tileset: "region-59", z: 1, x: 1, y: 1) == nil)
+        #expect(try await store.tile(tileset: "region-59", z: 1, x: 5, y: 0) == nil)
+        #expect(try await store.tile(tileset: "other", z: 0, x: 0, y: 0) == nil)
+        #expect(try MBTilesStore(directory: "/nonexistent").tilesets().isEmpty)
+    }
+}

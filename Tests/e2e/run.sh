@@ -112,6 +112,16 @@ all_or_nothing() {
 }
 check "an import with a bad row writes nothing (CLI exit status 1)" all_or_nothing
 
+# ---- the map page and the widget in a real browser ------------------------------------
+browser() {
+  printf 'name,kind,region_iso,lat,lon\n"<img src=x onerror=""window.__xss=1""><b>Жирный</b> НКО",ngo,RU-SA,62.03,129.73\n' >"$WORK/html-name.csv"
+  "$BIN" import --database "$DEMO" "$WORK/html-name.csv" || return 1
+  python3 Tests/browser/test_map.py --base "$BASE" --second-origin-port "$(free_port)" --screenshot "${SCREENSHOT:-$WORK/screenshot.png}"
+}
+if [ -f Tests/browser/test_map.py ]; then
+  check "map page and widget in headless Chromium" browser
+fi
+
 # ---- the benchmark kit on a small generated dataset ----------------------------------
 if [ -f "$SHARED/bench/gen_dataset.py" ]; then
   SMALL="$WORK/bench"

@@ -6,6 +6,7 @@ struct LandingController {
     let source: any FeatureSource
     let baseURL: BaseURL
     let configuration: CivicMapConfiguration
+    let files: WebFiles
 
     static let conformance = [
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -20,7 +21,13 @@ struct LandingController {
         router.get("/health", use: health)
     }
 
+    /// Browsers (Accept: text/html first, or `f=html`) get the map page; API clients get JSON,
+    /// including for `*/*` and no Accept at all.
     @Sendable func landing(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let parameters = try QueryParameters.parse(request)
+        if try Format.negotiate(request, parameters: parameters, htmlAvailable: true) == .html {
+            return try files.page("index.html")
+        }
         try checkOnlyFormat(request)
         let base = baseURL(request)
         var w = JSONWriter()
