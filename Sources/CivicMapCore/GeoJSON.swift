@@ -38,9 +38,10 @@ public enum GeoJSON {
         w.endObject()
     }
 
-    public static func writeProgramme(_ p: Programme, to w: inout JSONWriter) {
+    /// Without the id, this is the canonical form the import compares stored programmes by.
+    public static func writeProgramme(_ p: Programme, includingID: Bool = true, to w: inout JSONWriter) {
         w.beginObject()
-        w.key("id"); w.int(p.id ?? 0)
+        if includingID { w.key("id"); w.int(p.id ?? 0) }
         w.key("title"); w.string(p.title)
         w.key("topics"); w.strings(p.topics)
         w.key("length_days"); w.int(p.lengthDays)

@@ -17,6 +17,13 @@ enum Migrations {
             try SpatiaLite.expectOne(db, "SELECT CreateSpatialIndex('organizations', 'geom')")
             try db.execute(sql: triggersV1)
         }
+        migrator.registerMigration("v2-overview-covering-index") { db in
+            // The map's overview aggregates every match; this narrow index holds all it reads, so
+            // SQLite scans it instead of the wide rows (addresses, descriptions).
+            try db.execute(sql: """
+                CREATE INDEX organizations_overview ON organizations(lon, lat, kind, region_code, distance_to_centre_m)
+                """)
+        }
         return migrator
     }
 

@@ -255,18 +255,7 @@ enum ImportSQL {
     static func programmesJSON(_ programmes: [Programme]) -> String {
         var w = JSONWriter()
         w.beginArray()
-        for p in programmes {
-            w.beginObject()
-            w.key("title"); w.string(p.title)
-            w.key("topics"); w.strings(p.topics)
-            w.key("length_days"); w.int(p.lengthDays)
-            w.key("starts_on"); w.string(p.startsOn)
-            w.key("ends_on"); w.string(p.endsOn)
-            w.key("capacity"); w.int(p.capacity)
-            w.key("selection_status"); w.string(p.selectionStatus.rawValue)
-            w.key("description"); w.string(p.description)
-            w.endObject()
-        }
+        for p in programmes { GeoJSON.writeProgramme(p, includingID: false, to: &w) }
         w.endArray()
         return String(decoding: w.bytes, as: UTF8.self)
     }

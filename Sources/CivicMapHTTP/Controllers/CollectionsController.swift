@@ -18,14 +18,9 @@ struct CollectionsController {
 
     private func catalog() async throws -> Catalog { Catalog(kinds: try await source.kinds()) }
 
-    private func onlyFormat(_ request: Request) throws {
-        let parameters = try QueryParameters.parse(request)
-        _ = try FeatureQueryParser.uniqueValues(parameters, allowed: ["f"])
-        _ = try Format.negotiate(request, parameters: parameters)
-    }
 
     @Sendable func collections(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try onlyFormat(request)
+        try QueryParameters.requireOnlyFormat(request)
         let base = baseURL(request)
         var w = JSONWriter()
         w.beginObject()
@@ -40,7 +35,7 @@ struct CollectionsController {
     }
 
     @Sendable func collection(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try onlyFormat(request)
+        try QueryParameters.requireOnlyFormat(request)
         let c = try await catalog().collection(context.parameters.get("collectionId") ?? "")
         var w = JSONWriter()
         try await writeCollection(c, base: baseURL(request), to: &w)
@@ -88,7 +83,7 @@ struct CollectionsController {
 
     /// Properties clients may filter on as `name=value` (GDAL reads this for server-side filters).
     @Sendable func queryables(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try onlyFormat(request)
+        try QueryParameters.requireOnlyFormat(request)
         let c = try await catalog().collection(context.parameters.get("collectionId") ?? "")
         var w = JSONWriter()
         w.beginObject()
@@ -188,7 +183,7 @@ struct CollectionsController {
     }
 
     @Sendable func item(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try onlyFormat(request)
+        try QueryParameters.requireOnlyFormat(request)
         let c = try await catalog().collection(context.parameters.get("collectionId") ?? "")
         let featureID = context.parameters.get("featureId") ?? ""
         let base = baseURL(request)

@@ -28,7 +28,7 @@ struct LandingController {
         if try Format.negotiate(request, parameters: parameters, htmlAvailable: true) == .html {
             return try files.page("index.html")
         }
-        try checkOnlyFormat(request)
+        try QueryParameters.requireOnlyFormat(request)
         let base = baseURL(request)
         var w = JSONWriter()
         w.beginObject()
@@ -45,7 +45,7 @@ struct LandingController {
     }
 
     @Sendable func conformance(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try checkOnlyFormat(request)
+        try QueryParameters.requireOnlyFormat(request)
         var w = JSONWriter()
         w.beginObject()
         w.key("conformsTo"); w.strings(Self.conformance)
@@ -54,7 +54,7 @@ struct LandingController {
     }
 
     @Sendable func api(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try checkOnlyFormat(request)
+        try QueryParameters.requireOnlyFormat(request)
         let catalog = Catalog(kinds: try await source.kinds())
         let document = OpenAPIDocument.build(
             serverURL: baseURL(request), collectionIDs: catalog.collections.map(\.id),
@@ -64,7 +64,7 @@ struct LandingController {
     }
 
     @Sendable func health(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try checkOnlyFormat(request)
+        try QueryParameters.requireOnlyFormat(request)
         do {
             try await source.checkHealth()
         } catch {
@@ -79,10 +79,4 @@ struct LandingController {
         return Responses.json(w)
     }
 
-    /// These documents take only `f`; anything else is a 400 as for every endpoint.
-    private func checkOnlyFormat(_ request: Request) throws {
-        let parameters = try QueryParameters.parse(request)
-        _ = try FeatureQueryParser.uniqueValues(parameters, allowed: ["f"])
-        _ = try Format.negotiate(request, parameters: parameters)
-    }
 }

@@ -25,6 +25,13 @@ enum QueryParameters {
         return decoded
     }
 
+    /// For documents that take no parameter but `f`: anything else is a 400, as everywhere.
+    static func requireOnlyFormat(_ request: Request) throws {
+        let parameters = try parse(request)
+        _ = try FeatureQueryParser.uniqueValues(parameters, allowed: ["f"])
+        _ = try Format.negotiate(request, parameters: parameters)
+    }
+
     /// Rebuilds a query string with some parameters replaced (for next/prev links).
     static func encode(_ pairs: [(name: String, value: String)]) -> String {
         var allowed = CharacterSet.urlQueryAllowed
