@@ -3,6 +3,7 @@
 # read the way GIS clients and the benchmark kit read it (GDAL's OAPIF driver, the OpenAPI
 # validator, check_requests.py). Prints "e2e: N passed, M failed"; exits 1 on any failure.
 set -uo pipefail
+export SE_AVOID_STATS=true SE_OFFLINE=true  # no outside network for selenium
 cd "$(dirname "$0")/../.."
 BIN=${CIVICMAP_BIN:-.build/debug/civicmap}
 SHARED=${SHARED:-../shared}
@@ -33,10 +34,11 @@ check() {  # check NAME COMMAND…: runs COMMAND, counts and shows the outcome
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-serve() {  # serve DATABASE → sets $BASE
-  local port
+serve() {  # serve DATABASE [FLAG…] → sets $BASE
+  local port database=$1
+  shift
   port=$(free_port)
-  "$BIN" serve --database "$1" --port "$port" --log-level warning >"$WORK/server-$port.log" 2>&1 &
+  "$BIN" serve --database "$database" --port "$port" --log-level warning "$@" >"$WORK/server-$port.log" 2>&1 &
   pids+=($!)
   BASE="http://127.0.0.1:$port"
   for _ in $(seq 1 100); do
@@ -54,7 +56,8 @@ json_field() {  # json_field URL PYTHON-EXPRESSION-ON-d
 # ---- the bundled demo data ------------------------------------------------------------
 DEMO="$WORK/demo.sqlite"
 check "init loads regions and the demo organisations" "$BIN" init --database "$DEMO"
-serve "$DEMO" || exit 1
+# Tiles from an unused loopback address: the browser test must not reach outside hosts.
+serve "$DEMO" --tile-url 'http://127.0.0.2:9/{z}/{x}/{y}.png' || exit 1
 
 acceptance() {
   curl -fsS "$BASE/collections/organizations/items?region_iso=RU-PER&min_distance_km=50" | python3 -c '

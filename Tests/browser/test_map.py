@@ -1,0 +1,349 @@
+#!/usr/bin/env python3
+"""Browser test of the CivicMap map page and widget in headless Chromium (selenium).
+
+    python3 Tests/browser/test_map.py --base http://127.0.0.1:8080 \
+        --second-origin-port 8765 --screenshot docs/screenshot.png
+
+Needs a running server with the demo data plus the organisation named
+'<img src=x onerror="window.__xss=1"><b>Жирный</b> НКО' (Yakutsk, RU-SA, ngo).
+Prints one line per check and ends with `browser: N passed, M failed`; exits 1 on any failure.
+"""
+import argparse
+import functools
+import http.server
+import json
+import os
+import re
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.parse
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.webdriver.chrome.service import Service
+
+# The test machine has no outside network: Selenium must not phone home or fetch drivers.
+os.environ.setdefault("SE_AVOID_STATS", "true")
+os.environ.setdefault("SE_OFFLINE", "true")
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+XSS_NAME = '<img src=x onerror="window.__xss=1"><b>Жирный</b> НКО'
+# Tile images cannot load without outside network: their failures are not the page's errors.
+TILE_HOSTS = {'tile.openstreetmap.org'}
+
+results = []
+
+
+def check(name, ok, detail=''):
+    results.append(bool(ok))
+    print(('ok   ' if ok else 'FAIL ') + name + ('' if ok or not detail else ': ' + str(detail)), flush=True)
+    return bool(ok)
+
+
+def number(text):
+    digits = re.sub(r'[^\d]', '', text or '')
+    return int(digits) if digits else None
+
+
+# ------------------------------------------------------------------ the second origin
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def start_host(port, base):
+    root = tempfile.mkdtemp(prefix='civicmap-host-')
+    with open(os.path.join(root, 'host.html'), 'w', encoding='utf-8') as f:
+        f.write(f'''<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Host page</title>
+<link rel="icon" href="data:,">
+<style>body{{font-family:sans-serif;margin:0 auto;max-width:900px;padding:1rem}} .tall{{height:3000px;background:linear-gradient(#fff,#ccd)}}</style>
+</head><body>
+<h1>A partner's site</h1>
+<p>The CivicMap widget below is loaded by embed.js from another origin.</p>
+<script src="{base}/embed.js" data-civicmap="lang=ru&amp;controls=filters,legend,list" data-height="300" async></script>
+<div class="tall">The page goes on.</div>
+</body></html>''')
+    handler = functools.partial(QuietHandler, directory=root)
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+# ------------------------------------------------------------------ helpers in the page
+
+def legend(driver):
+    """{'ngo': n, 'tos': n, 'internship_site': n, 'total': n} from the legend, or None."""
+    return driver.execute_script('''
+        var out = {};
+        var t = document.getElementById('cm-legend-total');
+        if (!t) return null;
+        document.querySelectorAll('.cm-legend__count[data-kind]').forEach(function (e) {
+            out[e.getAttribute('data-kind')] = e.textContent; });
+        out.total = t.textContent;
+        return out;''')
+
+
+def legend_numbers(driver):
+    raw = legend(driver)
+    if not raw:
+        return None
+    nums = {k: number(v) for k, v in raw.items()}
+    return None if any(v is None for v in nums.values()) else nums
+
+
+def idle(driver):
+    """No refresh scheduled or in flight, no error shown (the app says data-state="idle")."""
+    return driver.execute_script('''
+        var app = document.getElementById('cm-app'), s = document.querySelector('.cm-status');
+        return !!app && app.getAttribute('data-state') === 'idle' && !!s && !s.classList.contains('is-error');''')
+
+
+def list_text(driver):
+    return driver.execute_script('var l = document.getElementById("cm-list"); return l ? l.textContent : null;') or ''
+
+
+def wait(driver, fn, timeout=20, message=''):
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: fn(d), message)
+
+
+def severe_errors(driver):
+    out = []
+    for entry in driver.get_log('browser'):
+        if entry.get('level') != 'SEVERE':
+            continue
+        msg = entry.get('message', '')
+        if any(h in msg for h in TILE_HOSTS):
+            continue
+        out.append(msg)
+    return out
+
+
+def add_tile_hosts(base):
+    """The basemap hosts named by /map-config.json (besides OSM's), whose failed loads are ignored."""
+    try:
+        with urllib.request.urlopen(base + '/map-config.json', timeout=10) as r:
+            cfg = json.load(r)
+        urls = [(cfg.get('tiles') or {}).get('url', '')] + [t.get('url', '') for t in cfg.get('localTiles') or []]
+        for u in urls:
+            host = urllib.parse.urlsplit(u).hostname
+            if host and not u.startswith(base):
+                TILE_HOSTS.add(host.replace('{s}.', ''))
+    except Exception as e:  # the page itself will show whether the config loads
+        print('note: /map-config.json not read (%s)' % e)
+
+
+def make_driver():
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = os.environ.get('CHROMIUM', '/usr/bin/chromium')
+    for a in ('--headless=new', '--no-sandbox', '--window-size=1280,900', '--disable-gpu',
+              '--disable-dev-shm-usage', '--lang=ru-RU',
+              # no traffic beyond the servers under test
+              '--disable-background-networking', '--disable-component-update', '--disable-sync',
+              '--disable-domain-reliability', '--no-first-run', '--disable-default-apps'):
+        opts.add_argument(a)
+    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+    service = Service(os.environ.get('CHROMEDRIVER', '/usr/bin/chromedriver'))
+    driver = webdriver.Chrome(service=service, options=opts)
+    # the viewport itself is 1280×900 (the window size includes the browser's frame)
+    driver.execute_cdp_cmd('Emulation.setDeviceMetricsOverride',
+                           {'width': 1280, 'height': 900, 'deviceScaleFactor': 1, 'mobile': False})
+    driver.set_page_load_timeout(30)
+    return driver
+
+
+# ------------------------------------------------------------------ the checks
+
+def run(args):
+    driver = make_driver()
+    base = args.base.rstrip('/')
+    try:
+        # 3. the map page
+        driver.get(base + '/?lang=ru')
+        try:
+            wait(driver, lambda d: (legend_numbers(d) or {}).get('total', 0) > 0 and idle(d)
+                 and d.execute_script("return document.querySelectorAll('.cm-marker, .marker-cluster, .cm-cell').length") > 0,
+                 message='legend and markers')
+            first = legend_numbers(driver)
+            check('map page: markers and legend counts (total %d)' % first['total'], first['total'] > 0)
+        except TimeoutException:
+            check('map page: markers and legend counts', False, legend(driver))
+            first = None
+        check('map page: list is filled', len(driver.find_elements(By.CSS_SELECTOR, '#cm-list button.cm-item')) > 0)
+        if args.screenshot:
+            os.makedirs(os.path.dirname(os.path.abspath(args.screenshot)), exist_ok=True)
+            driver.save_screenshot(args.screenshot)
+            check('screenshot saved to ' + args.screenshot, os.path.getsize(args.screenshot) > 10000)
+
+        # 4a. kind: only ТОС
+        if first:
+            for kind in ('ngo', 'internship_site'):
+                driver.find_element(By.ID, 'cm-kind-' + kind).click()
+            try:
+                wait(driver, lambda d: idle(d) and (legend_numbers(d) or {}).get('total') == first['tos'],
+                     message='legend after kind=tos')
+                now = legend_numbers(driver)
+                kinds_in_list = set(driver.execute_script(
+                    "return Array.from(document.querySelectorAll('#cm-list button.cm-item')).map(function (b) {"
+                    "  return b.className.replace(/.*cm-item--/, ''); });"))
+                other_markers = driver.execute_script(
+                    "return document.querySelectorAll('.cm-marker--ngo, .cm-marker--internship_site').length")
+                check('kind filter ТОС: legend %d → %d, no other kinds' % (first['total'], now['total']),
+                      now['ngo'] == 0 and now['internship_site'] == 0 and now['tos'] == first['tos']
+                      and kinds_in_list <= {'tos'} and other_markers == 0 and now['total'] < first['total'],
+                      (now, kinds_in_list, other_markers))
+                check('kind filter in the URL', 'kind=tos' in driver.current_url, driver.current_url)
+            except TimeoutException:
+                check('kind filter ТОС changes the legend', False, legend(driver))
+            for kind in ('ngo', 'internship_site'):
+                driver.find_element(By.ID, 'cm-kind-' + kind).click()
+
+        # 4b. region RU-PER, remote only, 50 km
+        try:
+            wait(driver, lambda d: d.execute_script(
+                "return !!document.querySelector('#cm-region option[value=\"RU-PER\"]')"), message='regions loaded')
+            Select(driver.find_element(By.ID, 'cm-region')).select_by_value('RU-PER')
+            remote = driver.find_element(By.ID, 'cm-remote')
+            if not remote.is_selected():
+                remote.click()
+            km = driver.find_element(By.ID, 'cm-km')
+            check('threshold defaults to 50 km', km.get_attribute('value') == '50', km.get_attribute('value'))
+            wait(driver, lambda d: idle(d) and 'Проектная среда' in list_text(d)
+                 and d.execute_script("return document.querySelectorAll('path.cm-ring').length") > 0,
+                 message='ring and Проектная среда')
+            check('RU-PER, remote ≥ 50 km: ring drawn, «Проектная среда» listed', True)
+            card_ok = driver.execute_script('''
+                var b = Array.from(document.querySelectorAll('#cm-list button.cm-item'))
+                    .find(function (x) { return x.textContent.indexOf('Проектная среда') >= 0; });
+                return b ? b.textContent : null;''')
+            check('list shows the distance to the centre (145,6 км)', card_ok and '145,6 км' in card_ok, card_ok)
+            url = driver.current_url
+            check('URL keeps region, remote and km', all(s in url for s in ('region_iso=RU-PER', 'remote=1', 'km=50')), url)
+
+            km.send_keys(Keys.CONTROL, 'a')
+            km.send_keys('200', Keys.TAB)
+            wait(driver, lambda d: idle(d) and 'Проектная среда' not in list_text(d) and 'km=200' in d.current_url,
+                 message='threshold 200')
+            check('threshold 200 km: «Проектная среда» gone from the list', True)
+        except TimeoutException as e:
+            check('region RU-PER + remote threshold', False, '%s; list=%r' % (e.msg, list_text(driver)[:200]))
+
+        errors = severe_errors(driver)
+
+        # 5. a name with HTML in it is text
+        driver.get(base + '/?lang=ru')
+        try:
+            wait(driver, lambda d: (legend_numbers(d) or {}).get('total', 0) > 0 and idle(d), message='page loaded')
+            q = driver.find_element(By.ID, 'cm-q')
+            q.send_keys('Жирный', Keys.ENTER)
+            wait(driver, lambda d: idle(d) and 'Жирный' in list_text(d) and 'q=' in d.current_url, message='search result')
+            item = driver.find_element(By.XPATH, "//ol[@id='cm-list']//button[contains(., 'Жирный')]")
+            check('search q=Жирный lists the organisation with its name as text', XSS_NAME in item.text, item.text)
+            item.click()
+            popup = wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, '.leaflet-popup .cm-card'), message='card')
+            text = popup.text
+            check('card shows the literal <b>Жирный</b>', '<b>Жирный</b>' in text and '<img src=x' in text, text[:200])
+            check('card: kind, region and distance', 'НКО' in text and 'Якутия' in text and 'км' in text, text[:300])
+            state = driver.execute_script('''return {
+                xss: typeof window.__xss,
+                b: document.querySelectorAll('.leaflet-popup b').length,
+                img: document.querySelectorAll('.leaflet-popup img, #cm-list img').length};''')
+            check('no script ran and no <b>/<img> element was made',
+                  state['xss'] == 'undefined' and state['b'] == 0 and state['img'] == 0, state)
+            focused = driver.execute_script("return document.activeElement && document.activeElement.className")
+            check('keyboard: the card takes the focus', focused == 'cm-card__title', focused)
+        except (TimeoutException, WebDriverException) as e:
+            check('card of the HTML-named organisation', False, getattr(e, 'msg', e))
+
+        errors += severe_errors(driver)
+        check('map page: no severe console errors', not errors, errors[:5])
+
+        # 6. the widget on another origin
+        host_url = 'http://127.0.0.1:%d/host.html' % args.second_origin_port
+        driver.get(host_url)
+        try:
+            frame = wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, 'iframe.civicmap-embed'), message='iframe')
+            check('embed.js inserted the iframe', frame.get_attribute('src').startswith(base + '/embed?'),
+                  frame.get_attribute('src'))
+            driver.switch_to.frame(frame)
+            wait(driver, lambda d: (legend_numbers(d) or {}).get('total', 0) > 0 and idle(d), message='widget legend')
+            n = legend_numbers(driver)
+            markers = driver.execute_script("return document.querySelectorAll('.cm-marker, .marker-cluster, .cm-cell').length")
+            check('widget: map with legend counts (total %d) and markers' % n['total'], n['total'] > 0 and markers > 0)
+            check('widget: no header or footer', not driver.find_elements(By.CSS_SELECTOR, 'header, footer'))
+            z0 = driver.execute_script("return new URLSearchParams(location.search).get('z')")
+            fmap = driver.find_element(By.ID, 'cm-map')
+            ActionChains(driver).key_down(Keys.CONTROL).scroll_from_origin(ScrollOrigin.from_element(fmap), 0, -200) \
+                .key_up(Keys.CONTROL).perform()
+            try:
+                wait(driver, lambda d: int(d.execute_script("return new URLSearchParams(location.search).get('z')") or 0)
+                     > int(z0), timeout=5, message='ctrl zoom')
+                check('widget: Ctrl + wheel zooms the map', True)
+            except TimeoutException:
+                check('widget: Ctrl + wheel zooms the map', False, z0)
+            wait(driver, lambda d: idle(d), message='widget idle')
+            zoom_before = driver.execute_script("return new URLSearchParams(location.search).get('z')")
+            frame_height = driver.execute_script('return document.getElementById("cm-app").scrollHeight')
+            driver.switch_to.default_content()
+            try:
+                wait(driver, lambda d: abs(int(d.find_element(By.CSS_SELECTOR, 'iframe.civicmap-embed').get_attribute('height'))
+                                           - frame_height) <= 2, timeout=10, message='height message')
+                check('embed.js sized the iframe from the widget\'s message (300 → %dpx)' % frame_height, frame_height > 300)
+            except TimeoutException:
+                check('embed.js sized the iframe from the widget\'s message', False,
+                      (frame.get_attribute('height'), frame_height))
+
+            y0 = driver.execute_script('return window.scrollY')
+            ActionChains(driver).scroll_from_origin(ScrollOrigin.from_element(frame), 0, 400).perform()
+            wait(driver, lambda d: d.execute_script('return window.scrollY') > y0, timeout=5, message='host scroll')
+            check('host page scrolls with the wheel over the widget (scrollY %d → %d)'
+                  % (y0, driver.execute_script('return window.scrollY')), True)
+            driver.switch_to.frame(frame)
+            hint = driver.execute_script("var h = document.querySelector('.cm-hint'); return h ? h.textContent : ''")
+            zoom_after = driver.execute_script("return new URLSearchParams(location.search).get('z')")
+            check('widget: plain wheel shows the Ctrl hint and does not zoom',
+                  'Ctrl' in hint and zoom_before is not None and zoom_before == zoom_after, (hint, zoom_before, zoom_after))
+            driver.switch_to.default_content()
+        except (TimeoutException, WebDriverException) as e:
+            driver.switch_to.default_content()
+            check('widget on a second origin', False, getattr(e, 'msg', e))
+        errors = severe_errors(driver)
+        check('widget: no severe console errors', not errors, errors[:5])
+    finally:
+        driver.quit()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--base', required=True, help='the CivicMap server, e.g. http://127.0.0.1:8080')
+    ap.add_argument('--second-origin-port', type=int, default=8765, help='port for the host page (another origin)')
+    ap.add_argument('--screenshot', default='', help='where to save a 1280×900 screenshot of the map page')
+    args = ap.parse_args()
+    started = time.time()
+    add_tile_hosts(args.base.rstrip('/'))
+    host = start_host(args.second_origin_port, args.base.rstrip('/'))
+    try:
+        run(args)
+    except Exception:
+        traceback.print_exc()
+        check('browser test ran to the end', False)
+    finally:
+        host.shutdown()
+    passed, failed = results.count(True), results.count(False)
+    print('(%.0f s)' % (time.time() - started))
+    print('browser: %d passed, %d failed' % (passed, failed))
+    sys.exit(1 if failed or not results else 0)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,1559 @@
+/* CivicMap: the map page (index.html) and the widget (embed.html) share this code; the mode comes
+ * from <div id="cm-app" data-mode="full|embed">.
+ *
+ * Loading strategy for 200,000 organisations: on every map move, /overview says how many match in
+ * view. Up to config.detailLimit the real features of the view are fetched and clustered here;
+ * above it the server's grid cells are drawn as bubbles. Stale requests are aborted. */
+(function () {
+  'use strict';
+
+  var CM = window.CivicMap;
+  var t = CM.t, el = CM.el;
+  var KINDS = ['ngo', 'tos', 'internship_site'];
+  var CONTROLS = ['filters', 'list', 'legend', 'search'];
+  var RUSSIA = [[41.1, 19.6], [77.8, 190.5]];
+
+  var root = document.getElementById('cm-app');
+  if (!root || !window.L) { return; }
+  var MODE = root.getAttribute('data-mode') === 'embed' ? 'embed' : 'full';
+
+  var config = {
+    tiles: {
+      url: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
+      attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
+      maxZoom: 19
+    },
+    localTiles: [],
+    detailLimit: 2000,
+    remoteThresholdKm: 50
+  };
+
+  var state = {
+    kinds: KINDS.slice(),
+    region: '',
+    category: '',
+    q: '',
+    remote: false,
+    km: null,          // null until config tells the default
+    near: null,        // [lon, lat]
+    exportBbox: false
+  };
+  var initialView = null;       // {lat, lon, z} or {bbox}
+  var embed = { controls: ['legend'], locked: false };
+  var builder = { controls: ['legend'], locked: false };
+
+  var ui = {};                  // named DOM nodes
+  var map, regionsLayer, regionDecor, clusterGroup, cellsLayer, pointMarker;
+  var baseLayers = [];          // [{layer, local}]
+  var regions = [];             // region features, sorted
+  var regionByKey = {};         // iso or code → feature
+  var categories = [];
+  var markersById = {};
+  var lastResult = { mode: 'none', features: [], numberMatched: 0, byKind: {} };
+  var inflight = null;
+  var ringRequest = null;
+  var tilesLoaded = 0, tileErrors = 0;
+
+  // ---------------------------------------------------------------- URL state
+
+  function readURL() {
+    var p = new URLSearchParams(location.search);
+    var lang = p.get('lang');
+    CM.lang = lang === 'en' ? 'en' : 'ru';
+    if (p.has('kind')) {
+      var ks = p.get('kind').split(',').filter(function (k) { return KINDS.indexOf(k) >= 0; });
+      if (ks.length) { state.kinds = KINDS.filter(function (k) { return ks.indexOf(k) >= 0; }); }
+    }
+    state.region = (p.get('region_iso') || '').trim();
+    state.category = (p.get('categories') || '').trim();
+    state.q = (p.get('q') || '').trim();
+    state.remote = p.get('remote') === '1' || p.has('min_distance_km');
+    var km = parseFloat(p.get('km') || p.get('min_distance_km'));
+    if (isFinite(km) && km >= 0) { state.km = km; }
+    var near = parsePair(p.get('near'));
+    if (near && Math.abs(near[1]) <= 90) { state.near = near; }
+    var lat = parseFloat(p.get('lat')), lon = parseFloat(p.get('lon')), z = parseFloat(p.get('z'));
+    if (isFinite(lat) && isFinite(lon) && Math.abs(lat) <= 90) {
+      initialView = { lat: lat, lon: lon, z: isFinite(z) ? Math.max(1, Math.min(19, Math.round(z))) : 8 };
+    } else if (p.has('bbox')) {
+      var b = p.get('bbox').split(',').map(parseFloat);
+      if (b.length === 4 && b.every(isFinite)) { initialView = { bbox: b }; }
+    }
+    if (MODE === 'embed') {
+      if (p.has('controls')) {
+        embed.controls = p.get('controls').split(',').map(function (s) { return s.trim(); })
+          .filter(function (c) { return CONTROLS.indexOf(c) >= 0; });
+      }
+      embed.locked = p.get('locked') === '1';
+    }
+  }
+
+  function parsePair(s) {
+    if (!s) { return null; }
+    var v = s.split(',').map(parseFloat);
+    return v.length === 2 && v.every(isFinite) ? v : null;
+  }
+
+  function round(x, digits) { return Number(x.toFixed(digits)); }
+
+  /** Filters as API query parameters (what /overview, items and /export take). */
+  function filterParams() {
+    var p = new URLSearchParams();
+    if (state.kinds.length && state.kinds.length < KINDS.length) { p.set('kind', state.kinds.join(',')); }
+    if (state.region) { p.set('region_iso', state.region); }
+    if (state.category) { p.set('categories', state.category); }
+    if (state.q) { p.set('q', state.q); }
+    if (state.remote) { p.set('min_distance_km', String(threshold())); }
+    return p;
+  }
+
+  function threshold() {
+    return state.km != null ? state.km : config.remoteThresholdKm;
+  }
+
+  /** The shareable state: language, filters, view, point. */
+  function stateParams(withView) {
+    var p = new URLSearchParams();
+    p.set('lang', CM.lang);
+    if (state.kinds.length < KINDS.length) { p.set('kind', state.kinds.join(',')); }
+    if (state.region) { p.set('region_iso', state.region); }
+    if (state.category) { p.set('categories', state.category); }
+    if (state.q) { p.set('q', state.q); }
+    if (state.remote) { p.set('remote', '1'); }
+    if (state.remote || (state.km != null && state.km !== config.remoteThresholdKm)) { p.set('km', String(threshold())); }
+    if (withView && map) {
+      var c = map.getCenter();
+      p.set('lat', String(round(c.lat, 4)));
+      p.set('lon', String(round(CM.wrapLon(c.lng), 4)));
+      p.set('z', String(map.getZoom()));
+    }
+    if (state.near) { p.set('near', round(state.near[0], 5) + ',' + round(state.near[1], 5)); }
+    return p;
+  }
+
+  function writeURL() {
+    var p = stateParams(true);
+    if (MODE === 'embed') {
+      var orig = new URLSearchParams(location.search);
+      ['controls', 'locked'].forEach(function (k) { if (orig.has(k)) { p.set(k, orig.get(k)); } });
+    }
+    var qs = CM.query(p);
+    try { history.replaceState(null, '', location.pathname + (qs ? '?' + qs : '')); } catch (e) { /* sandboxed frames */ }
+  }
+
+  // ---------------------------------------------------------------- building the page
+
+  function hasControl(c) { return MODE === 'full' || embed.controls.indexOf(c) >= 0; }
+  function locked() { return MODE === 'embed' && embed.locked; }
+
+  function kindIcon(kind, extraClass) {
+    return el('span', {
+      class: 'cm-kind-icon cm-kind-icon--' + kind + (extraClass ? ' ' + extraClass : ''),
+      attrs: { 'aria-hidden': 'true' }
+    }, [el('span', { class: 'cm-kind-icon__letter', i18n: 'kind.letter.' + kind })]);
+  }
+
+  function buildUI() {
+    root.textContent = '';
+    root.classList.add('cm-app--' + MODE);
+    setBusy(true);
+    var showFilters = hasControl('filters'), showSearch = hasControl('search');
+    var showList = hasControl('list');
+
+    if (showFilters || showSearch) { root.appendChild(buildFilters(showFilters, showSearch)); }
+    else { root.classList.add('cm-app--no-filters'); }
+
+    ui.mapWrap = el('div', { class: 'cm-mapwrap' }, [
+      ui.map = el('div', { id: 'cm-map', class: 'cm-map', i18nAttrs: { 'aria-label': 'map.label' }, attrs: { role: 'region' } }),
+      ui.status = el('div', { class: 'cm-status', attrs: { role: 'status', 'aria-live': 'polite' } }),
+      ui.hint = el('div', { class: 'cm-hint', attrs: { 'aria-hidden': 'true' } })
+    ]);
+    root.appendChild(ui.mapWrap);
+
+    if (showList) { root.appendChild(buildList()); }
+    else { root.classList.add('cm-app--no-list'); }
+  }
+
+  function field(labelKey, control, id, extra) {
+    return el('div', { class: 'cm-field' + (extra ? ' ' + extra : '') }, [
+      el('label', { htmlFor: id, class: 'cm-label', i18n: labelKey }),
+      control
+    ]);
+  }
+
+  function buildFilters(showFilters, showSearch) {
+    var panel = el('section', { class: 'cm-panel cm-filters', id: 'cm-filters', attrs: { 'aria-labelledby': 'cm-filters-heading' } });
+    var head = el('div', { class: 'cm-panel__head' }, [
+      el('h2', { id: 'cm-filters-heading', class: 'cm-panel__title', i18n: 'filters.heading' }),
+      ui.filtersToggle = el('button', {
+        type: 'button', class: 'cm-button cm-filters__toggle', text: t('filters.toggle'),
+        attrs: { 'aria-expanded': 'false', 'aria-controls': 'cm-filters-body' },
+        on: { click: function () { toggleFilters(); } }
+      })
+    ]);
+    panel.appendChild(head);
+    var body = ui.filtersBody = el('div', { class: 'cm-filters__body', id: 'cm-filters-body' });
+    panel.appendChild(body);
+    if (locked()) { body.appendChild(el('p', { class: 'cm-note cm-locked-note', i18n: 'filters.locked' })); }
+
+    var form = el('form', { class: 'cm-form', attrs: { role: 'search' }, on: { submit: function (e) { e.preventDefault(); applyQ(); } } });
+    body.appendChild(form);
+
+    if (showSearch) {
+      ui.q = el('input', {
+        type: 'search', id: 'cm-q', name: 'q', class: 'cm-input', value: state.q, autocomplete: 'off',
+        i18nAttrs: { placeholder: 'filters.q.placeholder' },
+        on: { input: CM.debounce(applyQ, 450), search: applyQ }
+      });
+      form.appendChild(field('filters.q', ui.q, 'cm-q', 'cm-field--q'));
+    }
+
+    if (showFilters) {
+      var kinds = el('fieldset', { class: 'cm-field cm-kinds' }, [el('legend', { class: 'cm-label', i18n: 'filters.kind' })]);
+      ui.kindBoxes = {};
+      KINDS.forEach(function (k) {
+        var box = ui.kindBoxes[k] = el('input', {
+          type: 'checkbox', id: 'cm-kind-' + k, name: 'kind', value: k, checked: state.kinds.indexOf(k) >= 0,
+          on: { change: onKindsChange }
+        });
+        kinds.appendChild(el('div', { class: 'cm-check' }, [
+          box,
+          el('label', { htmlFor: 'cm-kind-' + k }, [kindIcon(k), el('span', { i18n: 'kind.plural.' + k })])
+        ]));
+      });
+      form.appendChild(kinds);
+
+      ui.region = el('select', { id: 'cm-region', name: 'region_iso', class: 'cm-input', on: { change: onRegionChange } }, [
+        el('option', { value: '', i18n: 'filters.region.all' })
+      ]);
+      form.appendChild(field('filters.region', ui.region, 'cm-region'));
+
+      ui.category = el('select', { id: 'cm-category', name: 'categories', class: 'cm-input', on: { change: onCategoryChange } }, [
+        el('option', { value: '', i18n: 'filters.category.all' })
+      ]);
+      form.appendChild(field('filters.category', ui.category, 'cm-category'));
+
+      ui.remote = el('input', { type: 'checkbox', id: 'cm-remote', name: 'remote', checked: state.remote, on: { change: onRemoteChange } });
+      ui.km = el('input', {
+        type: 'number', id: 'cm-km', name: 'km', class: 'cm-input cm-input--km', min: '0', max: '5000', step: '1',
+        value: String(threshold()), attrs: { inputmode: 'decimal', 'aria-describedby': 'cm-km-hint' },
+        on: { input: CM.debounce(onKmChange, 500), change: onKmChange }
+      });
+      form.appendChild(el('div', { class: 'cm-field cm-remote' }, [
+        el('div', { class: 'cm-check' }, [ui.remote, el('label', { htmlFor: 'cm-remote', i18n: 'filters.remote' })]),
+        el('div', { class: 'cm-km' }, [el('label', { htmlFor: 'cm-km', class: 'cm-label', i18n: 'filters.km' }), ui.km]),
+        el('p', { id: 'cm-km-hint', class: 'cm-note', i18n: 'filters.km.hint' })
+      ]));
+
+      if (!locked()) {
+        form.appendChild(el('div', { class: 'cm-field' }, [
+          el('button', { type: 'button', class: 'cm-button cm-button--ghost', i18n: 'filters.reset', on: { click: resetFilters } })
+        ]));
+      }
+      ui.kindsNote = el('p', { class: 'cm-note cm-note--warn', hidden: true, attrs: { role: 'alert' } });
+      form.appendChild(ui.kindsNote);
+    }
+
+    if (locked()) {
+      form.querySelectorAll('input, select, button').forEach(function (c) { c.disabled = true; });
+    }
+
+    if (MODE === 'full') {
+      body.appendChild(buildExport());
+      body.appendChild(buildEmbedBuilder());
+    }
+    return panel;
+  }
+
+  /** On phones the filters fold away; the button says how many are set. */
+  function updateFiltersToggle() {
+    if (!ui.filtersToggle) { return; }
+    var n = (state.kinds.length < KINDS.length ? 1 : 0) + (state.region ? 1 : 0) + (state.category ? 1 : 0) +
+      (state.q ? 1 : 0) + (state.remote ? 1 : 0);
+    ui.filtersToggle.textContent = t('filters.toggle') + (n ? ' (' + CM.formatNumber(n, 0) + ')' : '');
+  }
+
+  function toggleFilters(force) {
+    var open = force != null ? force : !root.classList.contains('cm-filters-open');
+    root.classList.toggle('cm-filters-open', open);
+    ui.filtersToggle.setAttribute('aria-expanded', open ? 'true' : 'false');
+  }
+
+  function buildExport() {
+    ui.exportBbox = el('input', {
+      type: 'checkbox', id: 'cm-export-bbox', checked: state.exportBbox,
+      on: { change: function () { state.exportBbox = ui.exportBbox.checked; updateExportLinks(); } }
+    });
+    ui.exportGeojson = el('a', { class: 'cm-button', i18n: 'export.geojson', id: 'cm-export-geojson', attrs: { download: '' } });
+    ui.exportCsv = el('a', { class: 'cm-button', i18n: 'export.csv', id: 'cm-export-csv', attrs: { download: '' } });
+    return el('section', { class: 'cm-subpanel cm-export', attrs: { 'aria-labelledby': 'cm-export-heading' } }, [
+      el('h3', { id: 'cm-export-heading', class: 'cm-subpanel__title', i18n: 'export.heading' }),
+      el('p', { class: 'cm-note', i18n: 'export.hint' }),
+      el('div', { class: 'cm-check' }, [ui.exportBbox, el('label', { htmlFor: 'cm-export-bbox', i18n: 'export.bbox' })]),
+      el('div', { class: 'cm-buttons' }, [ui.exportGeojson, ui.exportCsv])
+    ]);
+  }
+
+  function buildEmbedBuilder() {
+    var checks = el('fieldset', { class: 'cm-field cm-embed__controls' }, [el('legend', { class: 'cm-label', i18n: 'embed.controls' })]);
+    CONTROLS.forEach(function (c) {
+      var box = el('input', {
+        type: 'checkbox', id: 'cm-embed-' + c, value: c, checked: builder.controls.indexOf(c) >= 0,
+        on: {
+          change: function () {
+            builder.controls = CONTROLS.filter(function (x) { return document.getElementById('cm-embed-' + x).checked; });
+            updateEmbedSnippet();
+          }
+        }
+      });
+      checks.appendChild(el('div', { class: 'cm-check cm-check--inline' }, [box, el('label', { htmlFor: 'cm-embed-' + c, i18n: 'embed.control.' + c })]));
+    });
+    var lockBox = el('input', {
+      type: 'checkbox', id: 'cm-embed-locked',
+      on: { change: function () { builder.locked = lockBox.checked; updateEmbedSnippet(); } }
+    });
+    ui.snippetIframe = el('textarea', { id: 'cm-embed-iframe', class: 'cm-input cm-snippet', readOnly: true, rows: 4, spellcheck: false });
+    ui.snippetScript = el('textarea', { id: 'cm-embed-script', class: 'cm-input cm-snippet', readOnly: true, rows: 3, spellcheck: false });
+    ui.copyStatus = el('p', { class: 'cm-note cm-copy-status', attrs: { role: 'status', 'aria-live': 'polite' } });
+    return el('details', { class: 'cm-subpanel cm-embed', id: 'cm-embed' }, [
+      el('summary', { class: 'cm-subpanel__title', i18n: 'embed.heading' }),
+      el('p', { class: 'cm-note', i18n: 'embed.intro' }),
+      checks,
+      el('div', { class: 'cm-check' }, [lockBox, el('label', { htmlFor: 'cm-embed-locked', i18n: 'embed.locked' })]),
+      el('div', { class: 'cm-field' }, [
+        el('label', { htmlFor: 'cm-embed-iframe', class: 'cm-label', i18n: 'embed.iframe' }),
+        ui.snippetIframe,
+        copyButton(ui.snippetIframe)
+      ]),
+      el('div', { class: 'cm-field' }, [
+        el('label', { htmlFor: 'cm-embed-script', class: 'cm-label', i18n: 'embed.script' }),
+        ui.snippetScript,
+        copyButton(ui.snippetScript)
+      ]),
+      ui.copyStatus
+    ]);
+  }
+
+  function copyButton(area) {
+    return el('button', {
+      type: 'button', class: 'cm-button cm-button--small', i18n: 'embed.copy',
+      on: {
+        click: function () {
+          var done = function () { ui.copyStatus.textContent = t('embed.copied'); setTimeout(function () { ui.copyStatus.textContent = ''; }, 2500); };
+          var fallback = function () {
+            area.focus(); area.select();
+            try { if (document.execCommand('copy')) { done(); } } catch (e) { /* the text stays selected for Ctrl+C */ }
+          };
+          if (navigator.clipboard && window.isSecureContext) {
+            navigator.clipboard.writeText(area.value).then(done, fallback);
+          } else { fallback(); }
+        }
+      }
+    });
+  }
+
+  function buildList() {
+    ui.nearButton = el('button', { type: 'button', class: 'cm-button', id: 'cm-near', i18n: 'list.near', on: { click: nearMe } });
+    ui.pointInfo = el('span', { class: 'cm-point__text' });
+    ui.pointClear = el('button', {
+      type: 'button', class: 'cm-button cm-button--ghost cm-button--small', i18n: 'list.point.clear', hidden: true,
+      on: { click: function () { setNear(null); } }
+    });
+    ui.listCount = el('span', { class: 'cm-list__count' });
+    ui.listStatus = el('p', { class: 'cm-note cm-list__status', attrs: { 'aria-live': 'polite' } });
+    ui.list = el('ol', { class: 'cm-list', id: 'cm-list' });
+    return el('section', { class: 'cm-panel cm-listpanel', id: 'cm-listpanel', attrs: { 'aria-labelledby': 'cm-list-heading' } }, [
+      el('div', { class: 'cm-panel__head' }, [
+        el('h2', { id: 'cm-list-heading', class: 'cm-panel__title', tabIndex: -1 }, [el('span', { i18n: 'list.heading' }), ' ', ui.listCount])
+      ]),
+      el('div', { class: 'cm-point' }, [ui.nearButton, ui.pointClear]),
+      el('p', { class: 'cm-note cm-point__info' }, [ui.pointInfo]),
+      ui.listStatus,
+      ui.list
+    ]);
+  }
+
+  // ---------------------------------------------------------------- the map
+
+  function createMap() {
+    var embedTouch = MODE === 'embed' && L.Browser.mobile;
+    map = L.map(ui.map, {
+      minZoom: 2,
+      maxZoom: 18,
+      worldCopyJump: false,
+      zoomControl: true,
+      dragging: !embedTouch,      // widget on phones: two fingers move the map, one finger scrolls the page
+      tap: !embedTouch,
+      scrollWheelZoom: true,      // the widget lets the wheel through only with Ctrl (see guardWheel)
+      preferCanvas: false
+    });
+    map.attributionControl.setPrefix(false);
+    if (initialView && initialView.bbox) {
+      var b = initialView.bbox;
+      map.fitBounds([[b[1], b[0]], [b[3], b[2] < b[0] ? b[2] + 360 : b[2]]]);
+    } else if (initialView) {
+      map.setView([initialView.lat, initialView.lon], initialView.z);
+    } else {
+      map.fitBounds(RUSSIA);
+    }
+
+    map.createPane('cm-regions');
+    map.getPane('cm-regions').classList.add('cm-pane-regions');
+    map.createPane('cm-decor');
+    map.getPane('cm-decor').classList.add('cm-pane-decor');
+
+    regionDecor = L.layerGroup().addTo(map);
+    cellsLayer = L.layerGroup().addTo(map);
+    clusterGroup = L.markerClusterGroup({
+      chunkedLoading: true,
+      showCoverageOnHover: false,
+      maxClusterRadius: 48,
+      spiderfyOnMaxZoom: true,
+      iconCreateFunction: clusterIcon
+    }).addTo(map);
+
+    if (hasControl('legend')) { buildLegend().addTo(map); }
+    if (MODE === 'embed') { openFullControl().addTo(map); guardWheel(); }
+
+    map.on('moveend', onMoveEnd);
+    map.on('click', onMapClick);
+    map.on('popupclose', onPopupClose);
+  }
+
+  var lastPopupClose = 0;
+
+  /** A bubble with the count, ringed by the share of each kind (a donut: colour is not the only
+   *  cue — the count and the title carry the numbers). Used for client clusters and server cells. */
+  function bubble(n, byKind, size, extraClass) {
+    var inner = el('span', { class: 'cm-bubble__count', text: CM.formatCount(n) });
+    var outer = el('span', { class: 'cm-bubble__ring' }, [inner]);
+    var total = 0, stops = [], at = 0;
+    KINDS.forEach(function (k) { total += Number(byKind[k]) || 0; });
+    if (total > 0) {
+      KINDS.forEach(function (k) {
+        var share = (Number(byKind[k]) || 0) / total * 100;
+        if (share <= 0) { return; }
+        stops.push('var(--cm-' + (k === 'internship_site' ? 'site' : k) + ') ' + at.toFixed(2) + '% ' + (at + share).toFixed(2) + '%');
+        at += share;
+      });
+      outer.style.backgroundImage = 'conic-gradient(' + stops.join(', ') + ')';
+    }
+    var cls = n < 100 ? 's' : n < 1000 ? 'm' : n < 10000 ? 'l' : 'xl';
+    return L.divIcon({
+      html: outer,
+      className: 'cm-bubble cm-bubble--' + cls + (extraClass ? ' ' + extraClass : ''),
+      iconSize: [size, size]
+    });
+  }
+
+  function clusterIcon(cluster) {
+    var byKind = {};
+    cluster.getAllChildMarkers().forEach(function (m) {
+      var k = m.feature && m.feature.properties.kind;
+      byKind[k] = (byKind[k] || 0) + 1;
+    });
+    var n = cluster.getChildCount();
+    return bubble(n, byKind, n < 10 ? 34 : n < 100 ? 40 : 46, 'marker-cluster');
+  }
+
+  function addBaseLayers() {
+    var layers = {};
+    var osm = L.tileLayer(config.tiles.url, {
+      attribution: config.tiles.attribution || '',
+      maxZoom: config.tiles.maxZoom || 19,
+      minZoom: config.tiles.minZoom || 0,
+      crossOrigin: false
+    });
+    layers[config.tiles.name || t('map.layers.osm')] = osm;
+    (config.localTiles || []).forEach(function (lt, i) {
+      layers[lt.name || lt.title || ('MBTiles ' + (i + 1))] = L.tileLayer(lt.url, {
+        attribution: lt.attribution || '',
+        maxZoom: lt.maxZoom || 18,
+        minZoom: lt.minZoom || 0,
+        maxNativeZoom: lt.maxNativeZoom || lt.maxZoom || undefined
+      });
+    });
+    var names = Object.keys(layers);
+    layers[names[0]].addTo(map);
+    names.forEach(function (n, i) {
+      var layer = layers[n];
+      baseLayers.push({ layer: layer, local: i > 0 });
+      layer.on('tileload', function () { tilesLoaded += 1; updateNoTiles(); });
+      layer.on('tileerror', function () { tileErrors += 1; updateNoTiles(); });
+    });
+    map.on('baselayerchange', function () { tilesLoaded = 0; tileErrors = 0; updateNoTiles(); });
+    if (names.length > 1) {
+      ui.layersControl = L.control.layers(layers, null, { position: 'topright' }).addTo(map);
+    }
+  }
+
+  /** Without any tile (offline, blocked), the region outlines become the map; on a closed network
+   *  with local MBTiles configured, the map switches to them by itself. */
+  function updateNoTiles() {
+    var noTiles = tilesLoaded === 0 && tileErrors >= 4;
+    if (noTiles && baseLayers.length > 1 && map.hasLayer(baseLayers[0].layer)) {
+      map.removeLayer(baseLayers[0].layer);
+      baseLayers[1].layer.addTo(map);
+      tilesLoaded = 0;
+      tileErrors = 0;
+      return;
+    }
+    if (noTiles === root.classList.contains('cm-no-tiles')) { return; }
+    root.classList.toggle('cm-no-tiles', noTiles);
+    if (regionsLayer) { regionsLayer.setStyle(regionStyle()); }
+  }
+
+  function regionStyle() {
+    var noTiles = root.classList.contains('cm-no-tiles');
+    return {
+      color: '#5b6472', weight: noTiles ? 1 : 0.8, opacity: noTiles ? 0.9 : 0.6,
+      fill: true, fillColor: '#f4f1ea', fillOpacity: noTiles ? 1 : 0.04
+    };
+  }
+
+  /** Russia's only western-hemisphere land is Chukotka's east: draw it east of 180°. */
+  function toLatLng(c) { return L.latLng(c[1], c[0] < 0 ? c[0] + 360 : c[0]); }
+
+  function drawRegions(fc) {
+    regionsLayer = L.geoJSON(fc, {
+      pane: 'cm-regions',
+      renderer: L.canvas({ pane: 'cm-regions', padding: 0.3 }),
+      interactive: false,
+      coordsToLatLng: toLatLng,
+      style: regionStyle
+    }).addTo(map);
+  }
+
+  function buildLegend() {
+    var ctl = L.control({ position: 'bottomright' });
+    ctl.onAdd = function () {
+      var box = el('div', { class: 'cm-legend leaflet-control', id: 'cm-legend' });
+      // folded at first on small maps (phones), where it would cover too much
+      var details = el('details', { class: 'cm-legend__details', open: map.getSize().x >= 560 }, [
+        el('summary', { class: 'cm-legend__title', i18n: 'legend.heading' })
+      ]);
+      box.appendChild(details);
+      var list = el('ul', { class: 'cm-legend__list' });
+      ui.legendCounts = {};
+      KINDS.forEach(function (k) {
+        ui.legendCounts[k] = el('span', { class: 'cm-legend__count', attrs: { 'data-kind': k }, text: '…' });
+        list.appendChild(el('li', { class: 'cm-legend__item cm-legend__item--' + k }, [
+          kindIcon(k), el('span', { class: 'cm-legend__label', i18n: 'kind.plural.' + k }), ui.legendCounts[k]
+        ]));
+      });
+      ui.legendTotal = el('span', { class: 'cm-legend__count cm-legend__count--total', id: 'cm-legend-total', text: '…' });
+      list.appendChild(el('li', { class: 'cm-legend__item cm-legend__item--total' }, [
+        el('span', { class: 'cm-legend__label', i18n: 'legend.total' }), ui.legendTotal
+      ]));
+      ui.legendRegion = el('li', { class: 'cm-legend__item cm-legend__item--region', hidden: true }, [
+        el('span', { class: 'cm-legend__sym cm-legend__sym--centre', attrs: { 'aria-hidden': 'true' }, text: '★' }),
+        el('span', { class: 'cm-legend__label', i18n: 'legend.centre' })
+      ]);
+      ui.legendRing = el('li', { class: 'cm-legend__item cm-legend__item--ring', hidden: true }, [
+        el('span', { class: 'cm-legend__sym cm-legend__sym--ring', attrs: { 'aria-hidden': 'true' } }),
+        ui.legendRingLabel = el('span', { class: 'cm-legend__label' })
+      ]);
+      list.appendChild(ui.legendRegion);
+      list.appendChild(ui.legendRing);
+      details.appendChild(list);
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      return box;
+    };
+    return ctl;
+  }
+
+  function openFullControl() {
+    var ctl = L.control({ position: 'bottomleft' });
+    ctl.onAdd = function () {
+      ui.openFull = el('a', { class: 'cm-openfull leaflet-control', target: '_blank', rel: 'noopener', i18n: 'map.open.full' });
+      L.DomEvent.disableClickPropagation(ui.openFull);
+      return ui.openFull;
+    };
+    return ctl;
+  }
+
+  /** The widget must not steal the host page's scrolling: a plain wheel goes to the page and
+   *  shows a hint; Ctrl (⌘) + wheel or a trackpad pinch zooms the map. */
+  function guardWheel() {
+    var hintTimer = null;
+    var isMac = /Mac|iPhone|iPad/.test(navigator.platform || '');
+    function showHint(key) {
+      ui.hint.textContent = t(key);
+      ui.hint.classList.add('is-visible');
+      clearTimeout(hintTimer);
+      hintTimer = setTimeout(function () { ui.hint.classList.remove('is-visible'); }, 1400);
+    }
+    map.getContainer().addEventListener('wheel', function (e) {
+      if (e.ctrlKey || e.metaKey) { ui.hint.classList.remove('is-visible'); return; }
+      // Stop Leaflet's wheel handler (registered on the same container, bubbling phase);
+      // no preventDefault, so the page scrolls.
+      e.stopPropagation();
+      showHint(isMac ? 'map.wheel.hint.mac' : 'map.wheel.hint');
+    }, { capture: true, passive: true });
+    if (L.Browser.mobile) {
+      map.getContainer().addEventListener('touchmove', function (e) {
+        if (e.touches && e.touches.length === 1) { showHint('map.touch.hint'); }
+      }, { passive: true });
+    }
+  }
+
+  // ---------------------------------------------------------------- loading the data
+
+  var debouncedRefresh = CM.debounce(refresh, 250);
+
+  /** data-state on the app is "busy" from a scheduled refresh until its answer is shown, then
+   *  "idle" (for tests and for styling). */
+  function setBusy(busy) { root.setAttribute('data-state', busy ? 'busy' : 'idle'); }
+
+  function scheduleRefresh() {
+    setBusy(true);
+    debouncedRefresh();
+  }
+  scheduleRefresh.cancel = function () { debouncedRefresh.cancel(); };
+
+  function onMoveEnd() {
+    writeURL();
+    updateEmbedSnippet();
+    if (state.exportBbox) { updateExportLinks(); }
+    scheduleRefresh();
+  }
+
+  /** The view as a CRS84 bbox for the API: longitudes within ±180 (west > east crosses 180°). */
+  function viewBbox() {
+    var b = map.getBounds();
+    var w = b.getWest(), e = b.getEast();
+    var s = Math.max(-90, b.getSouth()), n = Math.min(90, b.getNorth());
+    if (e - w >= 359.999) { w = -180; e = 180; }
+    else {
+      w = CM.wrapLon(w);
+      e = CM.wrapLon(e);
+      if (e === -180) { e = 180; }
+    }
+    return [w, s, e, n].map(function (x) { return round(x, 5); });
+  }
+
+  /** The last complete detail answer: while the view stays inside its bbox with the same filters
+   *  and point, moving and zooming need no request (the list and legend are counted here). */
+  var detailCache = null;
+  var markersKey = null;        // the filters the markers on the map were loaded with
+
+  function nearKey() { return state.near ? state.near.join(',') : ''; }
+
+  function lonRange(b) { return [b[0], b[2] < b[0] ? b[2] + 360 : b[2]]; }
+
+  function bboxContains(outer, inner) {
+    if (inner[1] < outer[1] || inner[3] > outer[3]) { return false; }
+    var o = lonRange(outer), i = lonRange(inner);
+    if (o[1] - o[0] >= 360) { return true; }
+    for (var k = -1; k <= 1; k++) {
+      if (i[0] + 360 * k >= o[0] - 1e-9 && i[1] + 360 * k <= o[1] + 1e-9) { return true; }
+    }
+    return false;
+  }
+
+  function inBbox(b) {
+    var r = lonRange(b);
+    return function (f) {
+      var c = f.geometry.coordinates;
+      if (c[1] < b[1] || c[1] > b[3]) { return false; }
+      var lon = c[0];
+      while (lon < r[0]) { lon += 360; }
+      while (lon - 360 >= r[0]) { lon -= 360; }
+      return lon <= r[1];
+    };
+  }
+
+  function refresh() {
+    scheduleRefresh.cancel();
+    setBusy(true);
+    updateFiltersToggle();
+    if (inflight) { inflight.abort(); inflight = null; }
+    updateExportLinks();
+    updateEmbedSnippet();
+    updateOpenFull();
+    if (!state.kinds.length) {
+      showNothing();
+      return;
+    }
+    if (ui.kindsNote) { ui.kindsNote.hidden = true; }
+    var bbox = viewBbox();
+    var fp = filterParams();
+    var key = fp.toString();
+    if (markersKey !== key) {
+      clusterGroup.clearLayers();
+      markersById = {};
+      markersKey = key;
+    }
+    if (detailCache && detailCache.key === key && detailCache.near === nearKey() && bboxContains(detailCache.bbox, bbox)) {
+      showLocal(bbox);
+      setStatus('');
+      setBusy(false);
+      return;
+    }
+    var ctrl = inflight = new AbortController();
+    var op = new URLSearchParams(fp);
+    op.set('bbox', bbox.join(','));
+    op.set('zoom', String(Math.round(map.getZoom())));
+    setStatus('loading');
+    CM.getJSON('/overview?' + CM.query(op), ctrl.signal)
+      .then(function (ov) {
+        if (ctrl.signal.aborted) { return; }
+        var n = Number(ov.numberMatched) || 0;
+        if (n <= config.detailLimit) { return loadDetail(bbox, fp, ctrl, ov); }
+        renderLegend(ov.byKind || {}, n);
+        showCells(ov.cells || [], n);
+      })
+      .then(function () {
+        if (inflight === ctrl) { inflight = null; setStatus(''); setBusy(false); }
+      })
+      .catch(function (err) {
+        if (ctrl.signal.aborted || err.name === 'AbortError') { return; }
+        if (inflight !== ctrl) { return; }
+        inflight = null;
+        setStatus('error');
+        setBusy(false);
+        if (window.console) { console.warn('CivicMap:', err.message); }
+      });
+  }
+
+  function loadDetail(bbox, fp, ctrl, ov) {
+    var done = function (feats, total) {
+      renderLegend(ov.byKind || {}, Number(ov.numberMatched) || 0);
+      detailCache = total <= feats.length
+        ? { key: fp.toString(), near: nearKey(), bbox: bbox, features: feats }
+        : null;
+      showFeatures(feats, total);
+    };
+    if (!(Number(ov.numberMatched) > 0)) { done([], 0); return Promise.resolve(); }
+    var p = new URLSearchParams(fp);
+    p.set('f', 'json');
+    p.set('bbox', bbox.join(','));
+    p.set('limit', String(config.detailLimit));
+    if (state.near) { p.set('near', state.near[0] + ',' + state.near[1]); }
+    return CM.getJSON('/collections/organizations/items?' + CM.query(p), ctrl.signal).then(function (fc) {
+      if (ctrl.signal.aborted) { return; }
+      var feats = (fc.features || []).filter(function (f) {
+        return f && f.geometry && f.geometry.type === 'Point' && Array.isArray(f.geometry.coordinates) && f.properties;
+      });
+      done(feats, typeof fc.numberMatched === 'number' ? fc.numberMatched : feats.length);
+    });
+  }
+
+  /** The view is inside the last complete answer: count and list from it. */
+  function showLocal(bbox) {
+    var feats = detailCache.features.filter(inBbox(bbox));
+    var byKind = {};
+    feats.forEach(function (f) { byKind[f.properties.kind] = (byKind[f.properties.kind] || 0) + 1; });
+    renderLegend(byKind, feats.length);
+    syncMarkers(detailCache.features, false);
+    lastResult.mode = 'detail';
+    lastResult.features = feats;
+    lastResult.numberMatched = feats.length;
+    renderList();
+  }
+
+  function showNothing() {
+    if (inflight) { inflight.abort(); inflight = null; }
+    renderLegend({}, 0);
+    cellsLayer.clearLayers();
+    clusterGroup.clearLayers();
+    markersById = {};
+    markersKey = null;
+    detailCache = null;
+    lastResult.mode = 'none';
+    lastResult.features = [];
+    lastResult.numberMatched = 0;
+    if (ui.kindsNote) { ui.kindsNote.textContent = t('filters.none'); ui.kindsNote.hidden = false; }
+    renderList();
+    setStatus('');
+    setBusy(false);
+  }
+
+  // ---------------------------------------------------------------- markers and cells
+
+  function featureLatLng(f) {
+    var c = f.geometry.coordinates;
+    return L.latLng(c[1], CM.nearLon(c[0], map.getCenter().lng));
+  }
+
+  function markerIcon(kind) {
+    if (KINDS.indexOf(kind) < 0) { kind = 'ngo'; }
+    return L.divIcon({
+      className: 'cm-marker cm-marker--' + kind,
+      html: el('span', { class: 'cm-marker__letter', text: t('kind.letter.' + kind) }),
+      iconSize: [22, 22],
+      iconAnchor: [11, 11],
+      popupAnchor: [0, -10]
+    });
+  }
+
+  var MARKER_CAP = 6000;
+
+  /** Puts feats on the map as markers, keeping those already there (an open card stays open).
+   *  Markers of earlier answers with the same filters stay too, up to MARKER_CAP. */
+  function syncMarkers(feats, prune) {
+    cellsLayer.clearLayers();
+    var keep = {}, add = [], remove = [];
+    feats.forEach(function (f) {
+      var id = String(f.id);
+      keep[id] = true;
+      var m = markersById[id];
+      if (m && m.feature.properties.kind === f.properties.kind) {
+        if (m.feature !== f) {
+          m.feature = f;
+          var ll = featureLatLng(f);
+          if (!m.getLatLng().equals(ll)) { m.setLatLng(ll); }
+          if (m.isPopupOpen()) { m.setPopupContent(buildCard(f)); }
+        }
+        return;
+      }
+      if (m) { remove.push(m); }
+      m = L.marker(featureLatLng(f), {
+        icon: markerIcon(f.properties.kind),
+        title: String(f.properties.name || ''),
+        keyboard: true,
+        riseOnHover: true
+      });
+      m.feature = f;
+      m.bindPopup(function (layer) { return buildCard(layer.feature); }, { maxWidth: 340, minWidth: 240, autoPanPadding: [24, 24], className: 'cm-popup' });
+      m.on('popupopen', onPopupOpen);
+      markersById[id] = m;
+      add.push(m);
+    });
+    var ids = Object.keys(markersById);
+    if (prune || ids.length > MARKER_CAP) {
+      ids.forEach(function (id) {
+        if (!keep[id]) { remove.push(markersById[id]); delete markersById[id]; }
+      });
+    }
+    if (remove.length) { clusterGroup.removeLayers(remove); }
+    if (add.length) { clusterGroup.addLayers(add); }
+  }
+
+  function showFeatures(feats, total) {
+    syncMarkers(feats, false);
+    lastResult.mode = 'detail';
+    lastResult.features = feats;
+    lastResult.numberMatched = total;
+    renderList();
+  }
+
+  /** Bubble diameter: grows with the logarithm of the count, never narrower than its label. */
+  function bubbleSize(n, max) {
+    var bySize = 32 + 22 * Math.sqrt(Math.log(1 + n) / Math.log(1 + Math.max(max, 2)));
+    var byLabel = CM.formatCount(n).length * 6.8 + 16;
+    return Math.round(Math.max(bySize, byLabel));
+  }
+
+  /** Server cells whose bubbles would overlap on screen become one bubble (counts and kinds summed,
+   *  position weighted by count), so bubbles do not pile up at small zooms. */
+  function mergeCells(cells) {
+    var centreLon = map.getCenter().lng;
+    var items = cells.filter(function (c) {
+      return c && Number(c.count) > 0 && isFinite(c.lat) && isFinite(c.lon);
+    }).map(function (c) {
+      var lon = CM.nearLon(Number(c.lon), centreLon);
+      var bk = {};
+      KINDS.forEach(function (k) { bk[k] = Number((c.byKind || {})[k]) || 0; });
+      return { lat: Number(c.lat), lon: lon, count: Number(c.count), byKind: bk };
+    });
+    var max = 1;
+    items.forEach(function (c) { if (c.count > max) { max = c.count; } });
+    for (var pass = 0; pass < 4; pass++) {
+      items.sort(function (a, b) { return b.count - a.count; });
+      items.forEach(function (c) { c.p = map.latLngToLayerPoint([c.lat, c.lon]); c.r = bubbleSize(c.count, max) / 2; });
+      var out = [], merged = false;
+      items.forEach(function (c) {
+        for (var i = 0; i < out.length; i++) {
+          var o = out[i];
+          if (o.p.distanceTo(c.p) < o.r + c.r + 2) {
+            var n = o.count + c.count;
+            o.lat = (o.lat * o.count + c.lat * c.count) / n;
+            o.lon = (o.lon * o.count + c.lon * c.count) / n;
+            KINDS.forEach(function (k) { o.byKind[k] += c.byKind[k]; });
+            o.count = n;
+            merged = true;
+            return;
+          }
+        }
+        out.push(c);
+      });
+      items = out;
+      if (!merged) { break; }
+    }
+    return { cells: items, max: max };
+  }
+
+  function showCells(cells, total) {
+    clusterGroup.clearLayers();
+    markersById = {};
+    cellsLayer.clearLayers();
+    var merged = mergeCells(cells);
+    var max = merged.max;
+    merged.cells.forEach(function (c) {
+      var n = Number(c.count) || 0;
+      if (!n || !isFinite(c.lat) || !isFinite(c.lon)) { return; }
+      var size = bubbleSize(n, max);
+      var bk = c.byKind || {};
+      var m = L.marker([c.lat, c.lon], {
+        icon: bubble(n, bk, size, 'cm-cell'),
+        title: t('cell.title', {
+          count: t('list.count', { n: n }),
+          ngo: CM.formatNumber(bk.ngo || 0, 0),
+          tos: CM.formatNumber(bk.tos || 0, 0),
+          internship_site: CM.formatNumber(bk.internship_site || 0, 0)
+        }),
+        keyboard: true,
+        riseOnHover: true
+      });
+      m.on('click', function () {
+        map.setView(m.getLatLng(), Math.min(map.getMaxZoom(), map.getZoom() + 2));
+      });
+      m.on('keypress', function (e) {
+        if (e.originalEvent && e.originalEvent.key === 'Enter') { m.fire('click'); }
+      });
+      cellsLayer.addLayer(m);
+    });
+    lastResult.mode = 'overview';
+    lastResult.features = [];
+    lastResult.numberMatched = total;
+    renderList();
+  }
+
+  function renderLegend(byKind, total) {
+    lastResult.byKind = byKind;
+    lastResult.legendTotal = total;
+    if (!ui.legendCounts) { return; }
+    KINDS.forEach(function (k) {
+      ui.legendCounts[k].textContent = CM.formatNumber(Number(byKind[k]) || 0, 0);
+      ui.legendCounts[k].parentNode.classList.toggle('is-off', state.kinds.indexOf(k) < 0);
+    });
+    ui.legendTotal.textContent = CM.formatNumber(total, 0);
+  }
+
+  // ---------------------------------------------------------------- the card
+
+  function row(dl, labelKey, value) {
+    if (value == null || value === '' || (Array.isArray(value) && !value.length)) { return; }
+    dl.appendChild(el('dt', { text: t(labelKey) }));
+    var dd = el('dd');
+    if (value instanceof Node) { dd.appendChild(value); } else { dd.textContent = String(value); }
+    dl.appendChild(dd);
+  }
+
+  function buildCard(f) {
+    var p = f.properties || {};
+    var kind = KINDS.indexOf(p.kind) >= 0 ? p.kind : null;
+    var card = el('article', { class: 'cm-card' + (kind ? ' cm-card--' + kind : '') });
+    var title = el('h3', { class: 'cm-card__title', tabIndex: -1, text: String(p.name || '') });
+    card.appendChild(title);
+    card.appendChild(el('p', { class: 'cm-card__kind' }, [
+      kind ? kindIcon(kind) : null,
+      el('span', { text: kind ? t('kind.' + kind) : String(p.kind || '') })
+    ]));
+    var dl = el('dl', { class: 'cm-card__facts' });
+    row(dl, 'card.address', p.address);
+    row(dl, 'card.settlement', p.settlement);
+    row(dl, 'card.region', p.region_name);
+    if (typeof p.distance_to_center_km === 'number') {
+      row(dl, 'card.distance_centre', el('span', { class: 'cm-nowrap', text: CM.formatKm(p.distance_to_center_km) }));
+    }
+    if (typeof p.distance_km === 'number') {
+      row(dl, 'card.distance_point', el('span', { class: 'cm-nowrap', text: CM.formatKm(p.distance_km) }));
+    }
+    if (Array.isArray(p.categories) && p.categories.length) {
+      var cats = el('ul', { class: 'cm-tags' });
+      p.categories.forEach(function (c) { cats.appendChild(el('li', { class: 'cm-tag', text: String(c) })); });
+      row(dl, 'card.categories', cats);
+    }
+    if (p.website) { row(dl, 'card.website', CM.externalLink(p.website)); }
+    if (p.email) {
+      var email = String(p.email).trim();
+      if (/^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/.test(email)) {
+        var a = el('a', { text: email });
+        a.href = 'mailto:' + email;
+        row(dl, 'card.email', a);
+      } else { row(dl, 'card.email', email); }
+    }
+    if (p.phone) {
+      var phone = String(p.phone).trim();
+      var digits = phone.replace(/[^\d+]/g, '');
+      if (digits.length >= 5) {
+        var tel = el('a', { text: phone });
+        tel.href = 'tel:' + digits;
+        row(dl, 'card.phone', tel);
+      } else { row(dl, 'card.phone', phone); }
+    }
+    if (p.founded_year) { row(dl, 'card.founded', String(p.founded_year)); }
+    card.appendChild(dl);
+    if (p.description) {
+      card.appendChild(el('p', { class: 'cm-card__description', text: String(p.description) }));
+    }
+    if (Array.isArray(p.programmes) && p.programmes.length) {
+      card.appendChild(el('h4', { class: 'cm-card__subtitle', text: t('card.programmes') }));
+      var ul = el('ul', { class: 'cm-programmes' });
+      p.programmes.forEach(function (pr) { ul.appendChild(buildProgramme(pr || {})); });
+      card.appendChild(ul);
+    }
+    card.addEventListener('keydown', function (e) {
+      if (e.key === 'Escape') { map.closePopup(); }
+    });
+    return card;
+  }
+
+  function buildProgramme(pr) {
+    var li = el('li', { class: 'cm-programme' });
+    li.appendChild(el('p', { class: 'cm-programme__title', text: String(pr.title || '') }));
+    var dl = el('dl', { class: 'cm-card__facts cm-card__facts--small' });
+    if (Array.isArray(pr.topics) && pr.topics.length) { row(dl, 'card.programme.topics', pr.topics.map(String).join(', ')); }
+    var dates = [];
+    if (pr.starts_on) { dates.push(CM.formatDate(pr.starts_on)); }
+    if (pr.ends_on && pr.ends_on !== pr.starts_on) { dates.push(CM.formatDate(pr.ends_on)); }
+    var when = dates.join(' – ');
+    if (typeof pr.length_days === 'number') {
+      var len = t('card.programme.length', { n: pr.length_days });
+      when = when ? when + ' (' + len + ')' : len;
+    }
+    row(dl, 'card.programme.dates', when);
+    if (typeof pr.capacity === 'number') { row(dl, 'card.programme.capacity', CM.formatNumber(pr.capacity, 0)); }
+    if (pr.selection_status) {
+      var key = 'status.selection.' + pr.selection_status;
+      var label = t(key);
+      row(dl, 'card.programme.status', label === key ? String(pr.selection_status) : label);
+    }
+    li.appendChild(dl);
+    return li;
+  }
+
+  // A card opened from the list takes the focus; when it closes (Escape, ×) the focus goes back
+  // to that list item, unless the user has already moved it elsewhere.
+  var focusReturnId = null;
+  var focusCardOnOpen = false;
+
+  function onPopupOpen(e) {
+    e.popup.cmReturnId = focusCardOnOpen ? focusReturnId : null;
+    var node = e.popup.getElement();
+    var title = node && node.querySelector('.cm-card__title');
+    if (title && focusCardOnOpen) { title.focus({ preventScroll: true }); }
+    focusCardOnOpen = false;
+  }
+
+  function onPopupClose(e) {
+    lastPopupClose = Date.now();
+    var id = e.popup && e.popup.cmReturnId;
+    if (!id || !ui.list) { return; }
+    e.popup.cmReturnId = null;
+    var node = e.popup.getElement(), ae = document.activeElement;
+    if (ae && ae !== document.body && !(node && node.contains(ae)) && ae !== map.getContainer()) { return; }
+    var b = ui.list.querySelector('button[data-id="' + CSS.escape(id) + '"]');
+    if (b) { b.focus({ preventScroll: true }); }
+  }
+
+  /** From the list: pan to the organisation and open its card. Markers at the same place (one
+   *  town, one address) never uncluster by zooming, so a small cluster is spiderfied instead of
+   *  zooming to the street level. */
+  function openFeature(id) {
+    var m = markersById[id];
+    if (!m) { return; }
+    focusReturnId = id;
+    focusCardOnOpen = true;
+    var done = false;
+    var open = function () {
+      if (done) { return; }
+      done = true;
+      m.openPopup();
+    };
+    var reveal = function (tries) {
+      if (clusterGroup._inZoomAnimation && tries < 30) {      // cluster transitions run after zoomend
+        setTimeout(function () { reveal(tries + 1); }, 50);
+        return;
+      }
+      var parent = clusterGroup.getVisibleParent(m);
+      if (!parent || parent === m) { open(); return; }
+      if (parent.getChildCount && parent.getChildCount() <= 40) {
+        clusterGroup.once('spiderfied', open);
+        parent.spiderfy();
+        setTimeout(function () { if (!done) { clusterGroup.zoomToShowLayer(m, open); } }, 800);
+        return;
+      }
+      clusterGroup.zoomToShowLayer(m, open);
+    };
+    if (clusterGroup.getVisibleParent(m) === m && map.getBounds().contains(m.getLatLng())) { open(); return; }
+    map.once('moveend', function () { reveal(0); });
+    map.setView(m.getLatLng(), Math.max(map.getZoom(), 13));
+  }
+
+  // ---------------------------------------------------------------- the list
+
+  function renderList() {
+    if (!ui.list) { return; }
+    var focused = document.activeElement && ui.list.contains(document.activeElement)
+      ? document.activeElement.getAttribute('data-id') : null;
+    ui.list.textContent = '';
+    var r = lastResult;
+    ui.listCount.textContent = r.mode === 'none' && !state.kinds.length ? '' : '(' + CM.formatNumber(r.numberMatched || 0, 0) + ')';
+    updatePointInfo();
+    if (r.mode === 'overview') {
+      ui.listStatus.textContent = t('list.zoom', { count: t('list.count', { n: r.numberMatched }) });
+      return;
+    }
+    if (!state.kinds.length) { ui.listStatus.textContent = t('filters.none'); return; }
+    if (r.mode !== 'detail') { ui.listStatus.textContent = ''; return; }
+    if (!r.features.length) { ui.listStatus.textContent = t('list.empty'); return; }
+
+    var feats = r.features.slice();
+    var byDistance = state.near && feats.every(function (f) { return typeof f.properties.distance_km === 'number'; });
+    if (byDistance) {
+      feats.sort(function (a, b) { return a.properties.distance_km - b.properties.distance_km; });
+    } else {
+      var coll = new Intl.Collator(CM.locale(), { ignorePunctuation: true, numeric: true });
+      feats.sort(function (a, b) { return coll.compare(String(a.properties.name || ''), String(b.properties.name || '')); });
+    }
+    var status = t('status.found', { n: r.numberMatched });
+    if (r.numberMatched > feats.length) { status = t('list.more', { shown: CM.formatNumber(feats.length, 0), total: CM.formatNumber(r.numberMatched, 0) }); }
+    else if (!state.near) { status += '. ' + t('list.sorted.name'); }
+    ui.listStatus.textContent = status;
+
+    var frag = document.createDocumentFragment();
+    feats.forEach(function (f) {
+      var p = f.properties;
+      var kind = KINDS.indexOf(p.kind) >= 0 ? p.kind : 'ngo';
+      var where = [p.settlement, p.region_name].filter(Boolean).map(String);
+      var metaParts = [t('kind.' + kind)].concat(where.length ? [where.join(', ')] : []);
+      var body = el('span', { class: 'cm-item__body' }, [
+        el('span', { class: 'cm-item__name', text: String(p.name || '') }),
+        el('span', { class: 'cm-item__meta', text: metaParts.join(' · ') })
+      ]);
+      if (byDistance) {
+        body.appendChild(el('span', { class: 'cm-item__dist', text: t('list.distance', { d: CM.formatKm(p.distance_km) }) }));
+      } else if (state.remote && typeof p.distance_to_center_km === 'number') {
+        body.appendChild(el('span', { class: 'cm-item__dist', text: t('card.distance_centre') + ': ' + CM.formatKm(p.distance_to_center_km) }));
+      }
+      var btn = el('button', {
+        type: 'button', class: 'cm-item cm-item--' + kind, attrs: { 'data-id': String(f.id) },
+        on: { click: function () { openFeature(String(f.id)); } }
+      }, [kindIcon(kind, 'cm-item__icon'), body]);
+      frag.appendChild(el('li', {}, [btn]));
+    });
+    ui.list.appendChild(frag);
+    if (focused) {
+      var again = ui.list.querySelector('button[data-id="' + CSS.escape(focused) + '"]');
+      if (again) { again.focus({ preventScroll: true }); }
+    }
+  }
+
+  function setStatus(kind) {
+    if (!ui.status) { return; }
+    ui.status.classList.toggle('is-error', kind === 'error');
+    ui.status.classList.toggle('is-loading', kind === 'loading');
+    ui.status.textContent = kind === 'loading' ? t('status.loading') : kind === 'error' ? t('status.error') : '';
+  }
+
+  // ---------------------------------------------------------------- the point
+
+  function updatePointInfo() {
+    if (!ui.pointInfo) { return; }
+    if (state.near) {
+      var lat = state.near[1], lon = CM.wrapLon(state.near[0]);
+      ui.pointInfo.textContent = t('list.point', {
+        lat: t(lat >= 0 ? 'coord.n' : 'coord.s', { v: CM.formatNumber(Math.abs(lat), 3) }),
+        lon: t(lon >= 0 ? 'coord.e' : 'coord.w', { v: CM.formatNumber(Math.abs(lon), 3) })
+      });
+    } else {
+      ui.pointInfo.textContent = t('list.point.hint');
+    }
+    ui.pointClear.hidden = !state.near;
+  }
+
+  function setNear(lonlat, opts) {
+    state.near = lonlat ? [round(CM.wrapLon(lonlat[0]), 5), round(lonlat[1], 5)] : null;
+    drawPoint();
+    writeURL();
+    if (opts && opts.view) {
+      map.setView([lonlat[1], CM.nearLon(lonlat[0], map.getCenter().lng)], Math.max(map.getZoom(), 10));
+      scheduleRefresh();      // with the new view (its moveend schedules it too)
+    } else {
+      refresh();
+    }
+  }
+
+  function drawPoint() {
+    if (pointMarker) { map.removeLayer(pointMarker); pointMarker = null; }
+    if (!state.near) { return; }
+    pointMarker = L.marker([state.near[1], CM.nearLon(state.near[0], map.getCenter().lng)], {
+      icon: L.divIcon({ className: 'cm-point-marker', html: el('span', { text: '✚' }), iconSize: [26, 26] }),
+      title: t('point.title'),
+      keyboard: false,
+      zIndexOffset: 1000
+    }).addTo(map);
+  }
+
+  function onMapClick(e) {
+    if (!hasControl('list')) { return; }
+    if (Date.now() - lastPopupClose < 400) { return; }      // the click only closed a card
+    setNear([e.latlng.lng, e.latlng.lat]);
+  }
+
+  function nearMe() {
+    if (!navigator.geolocation) { ui.pointInfo.textContent = t('list.near.unsupported'); return; }
+    ui.nearButton.disabled = true;
+    ui.pointInfo.textContent = t('list.near.busy');
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      ui.nearButton.disabled = false;
+      setNear([pos.coords.longitude, pos.coords.latitude], { view: true });
+    }, function () {
+      ui.nearButton.disabled = false;
+      ui.pointInfo.textContent = t('list.near.denied');
+    }, { enableHighAccuracy: false, timeout: 10000, maximumAge: 600000 });
+  }
+
+  // ---------------------------------------------------------------- filters
+
+  function onKindsChange() {
+    state.kinds = KINDS.filter(function (k) { return ui.kindBoxes[k].checked; });
+    filtersChanged();
+  }
+
+  function onCategoryChange() {
+    state.category = ui.category.value;
+    filtersChanged();
+  }
+
+  function applyQ() {
+    var q = ui.q.value.trim();
+    if (q === state.q) { return; }
+    state.q = q;
+    filtersChanged();
+  }
+
+  function onRemoteChange() {
+    state.remote = ui.remote.checked;
+    readKm();
+    filtersChanged();
+  }
+
+  function readKm() {
+    var v = parseFloat(String(ui.km.value).replace(',', '.'));
+    if (isFinite(v) && v >= 0) { state.km = v; }
+  }
+
+  function onKmChange() {
+    var before = threshold();
+    readKm();
+    if (threshold() === before) { return; }
+    drawRegionDecor();
+    if (state.remote) { filtersChanged(); } else { writeURL(); updateEmbedSnippet(); }
+  }
+
+  function onRegionChange() {
+    state.region = ui.region.value;
+    drawRegionDecor({ fit: true });
+    writeURL();
+    scheduleRefresh();      // after the fit's moveend, not for the old view
+  }
+
+  function resetFilters() {
+    state.kinds = KINDS.slice();
+    state.region = '';
+    state.category = '';
+    state.q = '';
+    state.remote = false;
+    state.km = config.remoteThresholdKm;
+    syncControls();
+    drawRegionDecor();
+    filtersChanged();
+  }
+
+  function syncControls() {
+    if (ui.kindBoxes) { KINDS.forEach(function (k) { ui.kindBoxes[k].checked = state.kinds.indexOf(k) >= 0; }); }
+    if (ui.region) { ui.region.value = state.region; }
+    if (ui.category) { ui.category.value = state.category; }
+    if (ui.q) { ui.q.value = state.q; }
+    if (ui.remote) { ui.remote.checked = state.remote; ui.km.value = String(threshold()); }
+  }
+
+  function filtersChanged() {
+    writeURL();
+    refresh();
+  }
+
+  // ---------------------------------------------------------------- regions
+
+  function regionKey(f) { return f.properties.iso || f.properties.code; }
+
+  function regionName(f) {
+    var p = f.properties;
+    return CM.lang === 'en' && p.name_en ? p.name_en : p.name;
+  }
+
+  function fillRegions() {
+    if (!ui.region) { return; }
+    var coll = new Intl.Collator(CM.locale());
+    var sorted = regions.slice().sort(function (a, b) { return coll.compare(regionName(a), regionName(b)); });
+    var first = ui.region.options[0];
+    ui.region.textContent = '';
+    ui.region.appendChild(first);
+    sorted.forEach(function (f) {
+      ui.region.appendChild(el('option', { value: regionKey(f), text: String(regionName(f)) }));
+    });
+    if (state.region && !regionByKey[state.region]) {
+      ui.region.appendChild(el('option', { value: state.region, text: state.region }));
+    }
+    ui.region.value = state.region;
+  }
+
+  function fillCategories() {
+    if (!ui.category) { return; }
+    var first = ui.category.options[0];
+    ui.category.textContent = '';
+    ui.category.appendChild(first);
+    var seen = false;
+    categories.forEach(function (c) {
+      if (!c || !c.name) { return; }
+      if (c.name === state.category) { seen = true; }
+      var label = String(c.name) + (typeof c.count === 'number' ? ' (' + CM.formatNumber(c.count, 0) + ')' : '');
+      ui.category.appendChild(el('option', { value: String(c.name), text: label }));
+    });
+    if (state.category && !seen) { ui.category.appendChild(el('option', { value: state.category, text: state.category })); }
+    ui.category.value = state.category;
+  }
+
+  function currentRegion() { return state.region ? regionByKey[state.region] || null : null; }
+
+  function regionBounds(f) {
+    if (f.geometry) {
+      var b = L.geoJSON(f, { coordsToLatLng: toLatLng }).getBounds();
+      if (b.isValid()) { return b; }
+    }
+    var p = f.properties;
+    if (isFinite(p.centre_lat) && isFinite(p.centre_lon)) {
+      return L.latLng(p.centre_lat, p.centre_lon).toBounds(300000);
+    }
+    return null;
+  }
+
+  /** The chosen region: its outline, its administrative centre and the remoteness ring. */
+  function drawRegionDecor(opts) {
+    regionDecor.clearLayers();
+    if (ringRequest) { ringRequest.abort(); ringRequest = null; }
+    var f = currentRegion();
+    if (ui.legendRegion) { ui.legendRegion.hidden = !f; ui.legendRing.hidden = true; }
+    if (!f) { return; }
+    var p = f.properties;
+    if (f.geometry) {
+      regionDecor.addLayer(L.geoJSON(f, {
+        coordsToLatLng: toLatLng, interactive: false,
+        style: { color: '#1d4ed8', weight: 2, opacity: 0.8, fill: false, className: 'cm-region-outline' }
+      }));
+    }
+    if (opts && opts.fit) {
+      var b = regionBounds(f);
+      if (b) { map.fitBounds(b, { padding: [16, 16], maxZoom: 9 }); }
+    }
+    if (!isFinite(p.centre_lat) || !isFinite(p.centre_lon)) { return; }
+    var centreName = String((CM.lang === 'en' && p.centre_name_en) || p.centre_name || '');
+    var centre = L.marker([p.centre_lat, p.centre_lon < 0 ? p.centre_lon + 360 : p.centre_lon], {
+      icon: L.divIcon({ className: 'cm-centre', html: el('span', { text: '★' }), iconSize: [26, 26] }),
+      title: t('centre.title', { name: centreName }),
+      keyboard: false,
+      zIndexOffset: 500
+    });
+    centre.bindTooltip(el('span', { text: centreName }), { direction: 'top', offset: [0, -12], className: 'cm-centre-tooltip' });
+    regionDecor.addLayer(centre);
+
+    var km = threshold();
+    if (!(km > 0)) { return; }
+    var ctrl = ringRequest = new AbortController();
+    var rp = new URLSearchParams();
+    rp.set('region_iso', state.region);
+    rp.set('km', String(km));
+    CM.getJSON('/rings?' + CM.query(rp), ctrl.signal).then(function (ring) {
+      if (ctrl.signal.aborted || ringRequest !== ctrl) { return; }
+      ringRequest = null;
+      var ref = p.centre_lon < 0 ? p.centre_lon + 360 : p.centre_lon;
+      var layer = L.geoJSON(ring, {
+        coordsToLatLng: function (c) { return L.latLng(c[1], CM.nearLon(c[0], ref)); },
+        interactive: false,
+        style: { color: '#b4236c', weight: 2, opacity: 0.95, dashArray: '8 6', fill: false, className: 'cm-ring' }
+      });
+      regionDecor.addLayer(layer);
+      if (ui.legendRing) {
+        ui.legendRing.hidden = false;
+        ui.legendRingLabel.textContent = t('ring.title', { km: CM.formatKm(km) });
+      }
+    }).catch(function (err) {
+      if (err.name !== 'AbortError' && window.console) { console.warn('CivicMap: ring', err.message); }
+    });
+  }
+
+  // ---------------------------------------------------------------- export, embed, language
+
+  function updateExportLinks() {
+    if (!ui.exportGeojson) { return; }
+    var p = filterParams();
+    if (state.exportBbox && map) { p.set('bbox', viewBbox().join(',')); }
+    var qs = CM.query(p);
+    ui.exportGeojson.href = '/export/organizations.geojson' + (qs ? '?' + qs : '');
+    ui.exportCsv.href = '/export/organizations.csv' + (qs ? '?' + qs : '');
+  }
+
+  function updateEmbedSnippet() {
+    if (!ui.snippetIframe || !map) { return; }
+    var p = stateParams(true);
+    p.set('controls', builder.controls.join(','));
+    p.set('locked', builder.locked ? '1' : '0');
+    var qs = CM.query(p);
+    var origin = location.origin;
+    ui.snippetIframe.value = '<iframe src="' + CM.escapeAttr(origin + '/embed?' + qs) +
+      '" width="100%" height="480" loading="lazy" title="' + CM.escapeAttr(t('embed.frame.title')) +
+      '" allow="geolocation"></iframe>';
+    ui.snippetScript.value = '<script src="' + CM.escapeAttr(origin + '/embed.js') +
+      '" data-civicmap="' + CM.escapeAttr(qs) + '" async></' + 'script>';
+  }
+
+  function updateOpenFull() {
+    if (!ui.openFull) { return; }
+    ui.openFull.href = location.origin + '/?' + CM.query(stateParams(true));
+  }
+
+  function applyLanguage() {
+    document.documentElement.lang = CM.lang;
+    document.title = t(MODE === 'embed' ? 'embed.title' : 'page.title');
+    CM.translate(document.body);
+    updateFiltersToggle();
+    document.querySelectorAll('.cm-langswitch').forEach(function (b) {
+      b.setAttribute('hreflang', CM.lang === 'ru' ? 'en' : 'ru');
+      b.setAttribute('lang', CM.lang === 'ru' ? 'en' : 'ru');
+    });
+  }
+
+  function switchLanguage() {
+    CM.lang = CM.lang === 'ru' ? 'en' : 'ru';
+    applyLanguage();
+    fillRegions();
+    // markers carry letters of the language
+    Object.keys(markersById).forEach(function (id) {
+      var m = markersById[id];
+      m.setIcon(markerIcon(m.feature.properties.kind));
+    });
+    clusterGroup.refreshClusters();
+    if (lastResult.byKind) { renderLegend(lastResult.byKind, lastResult.legendTotal || 0); }
+    drawRegionDecor();
+    drawPoint();
+    renderList();
+    writeURL();
+    updateEmbedSnippet();
+    updateOpenFull();
+    if (lastResult.mode === 'overview') { refresh(); }
+  }
+
+  // ---------------------------------------------------------------- the widget's height
+
+  function reportHeight() {
+    if (MODE !== 'embed' || window.parent === window) { return; }
+    var last = 0;
+    // The page is exactly as tall as its frame (the map fills what is left), so what it needs is
+    // the app's scrollHeight: its rows overflow it when the frame is too short.
+    var send = function () {
+      var h = Math.ceil(Math.max(root.scrollHeight, root.getBoundingClientRect().height));
+      if (h === last) { return; }
+      last = h;
+      window.parent.postMessage({ type: 'civicmap:height', height: h }, '*');
+    };
+    if (window.ResizeObserver) {
+      var ro = new ResizeObserver(send);
+      ro.observe(root);
+      Array.prototype.forEach.call(root.children, function (c) { ro.observe(c); });
+    }
+    window.addEventListener('load', send);
+    window.addEventListener('resize', send);
+    send();
+  }
+
+  // ---------------------------------------------------------------- start
+
+  function normaliseConfig(c) {
+    if (!c || typeof c !== 'object') { return; }
+    var tiles = c.tiles || c.basemap || c.osm;
+    if (typeof tiles === 'string') { tiles = { url: tiles }; }
+    if (!tiles && (c.tileUrl || c.tile_url)) { tiles = { url: c.tileUrl || c.tile_url, attribution: c.attribution, maxZoom: c.maxZoom }; }
+    if (tiles && (tiles.url || tiles.urlTemplate)) {
+      config.tiles = {
+        url: tiles.url || tiles.urlTemplate,
+        attribution: tiles.attribution != null ? tiles.attribution : config.tiles.attribution,
+        maxZoom: tiles.maxZoom || tiles.max_zoom || 19,
+        minZoom: tiles.minZoom || tiles.min_zoom || 0,
+        name: tiles.name || tiles.title
+      };
+    }
+    var local = c.localTiles || c.local_tiles;
+    if (Array.isArray(local)) {
+      config.localTiles = local.map(function (x) {
+        if (typeof x === 'string') { return { url: x }; }
+        return {
+          url: x.url || x.urlTemplate, name: x.name || x.title, attribution: x.attribution,
+          maxZoom: x.maxZoom || x.max_zoom, minZoom: x.minZoom || x.min_zoom
+        };
+      }).filter(function (x) { return x.url; });
+    }
+    var dl = Number(c.detailLimit || c.detail_limit);
+    if (dl > 0) { config.detailLimit = dl; }
+    var th = Number(c.remoteThresholdKm != null ? c.remoteThresholdKm : c.remote_threshold_km);
+    if (isFinite(th) && th >= 0) { config.remoteThresholdKm = th; }
+  }
+
+  function start() {
+    readURL();
+    applyLanguage();
+    buildUI();
+    createMap();
+    drawPoint();
+    reportHeight();
+
+    document.querySelectorAll('.cm-langswitch').forEach(function (b) {
+      b.addEventListener('click', function (e) { e.preventDefault(); switchLanguage(); });
+    });
+
+    var configReady = CM.getJSON('/map-config.json').then(normaliseConfig, function (err) {
+      if (window.console) { console.warn('CivicMap: map-config', err.message); }
+    }).then(function () {
+      if (state.km == null) { state.km = config.remoteThresholdKm; }
+      if (ui.km) { ui.km.value = String(threshold()); }
+      addBaseLayers();
+    });
+
+    var regionsReady = CM.getJSON('/collections/regions/items?limit=100&f=json').then(function (fc) {
+      regions = (fc.features || []).filter(function (f) { return f && f.properties; });
+      regions.forEach(function (f) {
+        regionByKey[regionKey(f)] = f;
+        if (f.properties.code) { regionByKey[f.properties.code] = regionByKey[f.properties.code] || f; }
+      });
+      drawRegions({ type: 'FeatureCollection', features: regions.filter(function (f) { return f.geometry; }) });
+      fillRegions();
+    }, function (err) {
+      if (window.console) { console.warn('CivicMap: regions', err.message); }
+    });
+
+    CM.getJSON('/categories').then(function (d) {
+      categories = (d && d.categories) || [];
+      fillCategories();
+    }, function (err) {
+      if (window.console) { console.warn('CivicMap: categories', err.message); }
+    });
+
+    var needRegionFirst = state.region && !initialView;
+    configReady.then(function () {
+      if (needRegionFirst) { return regionsReady; }
+    }).then(function () {
+      if (state.region) { drawRegionDecor({ fit: needRegionFirst }); }
+      writeURL();
+      refresh();
+      if (state.region && !needRegionFirst) {
+        regionsReady.then(function () { drawRegionDecor(); });
+      }
+    });
+  }
+
+  start();
+}());

@@ -1,0 +1,46 @@
+/* CivicMap embed loader: <script src="https://HOST/embed.js" data-civicmap="kind=ngo&region_iso=RU-PER" async></script>
+ * puts the map widget (HOST/embed?…) in an iframe right after itself and keeps the iframe as tall
+ * as the widget says it needs (postMessage {type: "civicmap:height", height}) — only messages
+ * from HOST and from this iframe are believed. */
+(function () {
+  'use strict';
+  var script = document.currentScript;
+  if (!script) {
+    var all = document.querySelectorAll('script[data-civicmap]');
+    for (var i = 0; i < all.length; i++) {
+      if (!all[i].hasAttribute('data-civicmap-loaded')) { script = all[i]; break; }
+    }
+  }
+  if (!script || script.hasAttribute('data-civicmap-loaded')) { return; }
+  script.setAttribute('data-civicmap-loaded', '1');
+
+  var origin = new URL(script.src, document.baseURI).origin;
+  var data = (script.getAttribute('data-civicmap') || '').replace(/^[?&]+/, '');
+  var height = parseInt(script.getAttribute('data-height'), 10);
+  if (!(height >= 200)) { height = 480; }
+
+  var iframe = document.createElement('iframe');
+  iframe.src = origin + '/embed' + (data ? '?' + data : '');
+  iframe.width = '100%';
+  iframe.height = String(height);
+  iframe.title = script.getAttribute('data-title') || 'CivicMap';
+  iframe.setAttribute('loading', 'lazy');
+  iframe.setAttribute('allow', 'geolocation');
+  iframe.className = 'civicmap-embed';
+  iframe.style.border = '0';
+  iframe.style.display = 'block';
+  iframe.style.width = '100%';
+  iframe.style.maxWidth = '100%';
+  script.parentNode.insertBefore(iframe, script.nextSibling);
+
+  window.addEventListener('message', function (event) {
+    if (event.origin !== origin || event.source !== iframe.contentWindow) { return; }
+    var d = event.data;
+    if (!d || d.type !== 'civicmap:height') { return; }
+    var h = Math.ceil(Number(d.height));
+    if (!isFinite(h) || h < 200) { return; }
+    h = Math.min(h, 4000);
+    iframe.height = String(h);
+    iframe.style.height = h + 'px';
+  });
+}());
