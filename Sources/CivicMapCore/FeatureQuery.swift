@@ -88,8 +88,11 @@ public struct FeatureQueryParser: Sendable {
         }
         if let v = values["categories"] { query.categories = try Self.list(v, name: "categories") }
         if let v = values["q"] {
-            let text = v.trimmingCharacters(in: .whitespaces)
+            let text = v.trimmedText
             guard !text.isEmpty else { throw .invalidParameter(name: "q", reason: "must not be empty") }
+            guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw .invalidParameter(name: "q", reason: "must not contain control characters")
+            }
             guard text.count <= 200 else { throw .invalidParameter(name: "q", reason: "must be at most 200 characters") }
             query.text = text
         }
@@ -106,7 +109,8 @@ public struct FeatureQueryParser: Sendable {
         if let v = values["sortby"] { query.sort = try Self.sortKeys(v) }
         if let v = values["near"] { query.near = try Self.point(v, name: "near") }
         if let v = values["limit"] {
-            let limit = try Self.integer(v, name: "limit", minimum: 1)
+            // A limit too large for an integer is still only "more than the maximum": clamp it.
+            let limit = v.count > 18 && v.allSatisfy(\.isASCII) && v.allSatisfy(\.isNumber) ? Int.max : try Self.integer(v, name: "limit", minimum: 1)
             query.limit = paged ? min(limit, maximumLimit) : limit
         }
         if let v = values["offset"] { query.offset = try Self.integer(v, name: "offset", minimum: 0) }
@@ -189,12 +193,22 @@ public struct FeatureQueryParser: Sendable {
         let u = Array(s.utf8)
         func digits(_ r: Range<Int>) -> Bool { r.upperBound <= u.count && u[r].allSatisfy { (48...57).contains($0) } }
         guard u.count >= 10, digits(0..<4), u[4] == 0x2D, digits(5..<7), u[7] == 0x2D, digits(8..<10) else { return false }
-        let month = Int(u[5] - 48) * 10 + Int(u[6] - 48), day = Int(u[8] - 48) * 10 + Int(u[9] - 48)
-        guard (1...12).contains(month), (1...31).contains(day) else { return false }
+        func number(_ r: Range<Int>) -> Int { u[r].reduce(0) { $0 * 10 + Int($1 - 48) } }
+        let year = number(0..<4), month = number(5..<7), day = number(8..<10)
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard (1...12).contains(month), (1...days[month - 1]).contains(day) else { return false }
         if u.count == 10 { return true }
-        guard u.count >= 20, u[10] == 0x54 || u[10] == 0x74, digits(11..<13), u[13] == 0x3A, digits(14..<16), u[16] == 0x3A, digits(17..<19) else { return false }
+        guard u.count >= 20, u[10] == 0x54 || u[10] == 0x74, digits(11..<13), u[13] == 0x3A, digits(14..<16), u[16] == 0x3A, digits(17..<19),
+            number(11..<13) < 24, number(14..<16) < 60, number(17..<19) < 61
+        else { return false }
         var i = 19
-        if i < u.count, u[i] == 0x2E { i += 1; while i < u.count, (48...57).contains(u[i]) { i += 1 } }
+        if i < u.count, u[i] == 0x2E {
+            i += 1
+            let start = i
+            while i < u.count, (48...57).contains(u[i]) { i += 1 }
+            guard i > start else { return false }
+        }
         guard i < u.count else { return false }
         if u[i] == 0x5A || u[i] == 0x7A { return i == u.count - 1 }
         return u.count - i == 6 && (u[i] == 0x2B || u[i] == 0x2D) && digits(i + 1..<i + 3) && u[i + 3] == 0x3A && digits(i + 4..<i + 6)

@@ -8,6 +8,8 @@ public enum ImportReader {
         public var problems: [FieldProblem] = []
         /// Columns or properties that mean nothing to CivicMap, reported once per file.
         public var ignoredFields: Set<String> = []
+        /// Rows or features that could not be read at all (each has a problem).
+        public var rejectedRows = 0
     }
 
     public static func read(path: String) throws(CivicMapError) -> Result {
@@ -39,6 +41,7 @@ public enum ImportReader {
         for row in rows.dropFirst() {
             guard row.fields.count == names.count else {
                 result.problems.append(FieldProblem(line: row.line, field: "*", reason: "has \(row.fields.count) fields; the header has \(names.count)"))
+                result.rejectedRows += 1
                 continue
             }
             var fields: [String: String] = [:]
@@ -63,14 +66,17 @@ public enum ImportReader {
             let number = index + 1
             guard let feature = item as? [String: Any], feature["type"] as? String == "Feature" else {
                 result.problems.append(FieldProblem(line: number, field: "*", reason: "not a GeoJSON Feature"))
+                result.rejectedRows += 1
                 continue
             }
             var record = ImportRecord(line: number, fields: [:])
+            var readable = true
             let properties = feature["properties"] as? [String: Any] ?? [:]
             for (name, value) in properties {
                 if name == "programmes" {
                     guard let list = value as? [[String: Any]] else {
                         result.problems.append(FieldProblem(line: number, field: "programmes", reason: "must be an array of objects"))
+                        readable = false
                         continue
                     }
                     record.programmes = list.map { flatRecord(line: number, $0, into: &result) }
@@ -89,8 +95,9 @@ public enum ImportReader {
                 assign("lat", position[1], to: &record)
             } else if !(feature["geometry"] is NSNull) && feature["geometry"] != nil {
                 result.problems.append(FieldProblem(line: number, field: "geometry", reason: "must be a Point"))
-                continue
+                readable = false
             }
+            guard readable else { result.rejectedRows += 1; continue }
             result.records.append(record)
         }
         return result

@@ -186,7 +186,8 @@ public struct OrganisationValidator: Sendable {
         func problem(_ field: String, _ reason: String) { problems.append(FieldProblem(line: line, field: prefix + field, reason: reason)) }
         let title = input.text("title")
         if title == nil { problem("title", "is required") }
-        if let t = title, t.count > 300 { problem("title", "at most 300 characters") }
+        if let t = title, t.unicodeScalars.count > 300 { problem("title", "at most 300 characters") }
+        if let d = input.text("description"), d.unicodeScalars.count > 5000 { problem("description", "at most 5000 characters") }
         var lengthDays = 0
         if let raw = input.text("length_days") {
             if let n = Int(raw), (1...60).contains(n) { lengthDays = n } else { problem("length_days", "'\(raw)' is not a number of days between 1 and 60") }

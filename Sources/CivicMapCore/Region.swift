@@ -51,6 +51,16 @@ public struct MultiPolygon: Sendable, Equatable {
 
     public static func == (a: MultiPolygon, b: MultiPolygon) -> Bool { a.polygons == b.polygons }
 
+    /// Whether any polygon's own bounds meet the box (a region split at ±180° spans the whole
+    /// longitude range overall, but none of its parts does).
+    public func boundsIntersect(_ box: BoundingBox) -> Bool {
+        index.contains { polygon in
+            let b = polygon.bounds
+            return box.south <= b.north && box.north >= b.south
+                && box.longitudeRanges.contains { $0.lowerBound <= b.east && $0.upperBound >= b.west }
+        }
+    }
+
     /// Even-odd ray casting, polygon by polygon: inside an outer ring and in none of its holes.
     public func contains(_ point: Coordinate) -> Bool {
         guard bounds.contains(point) else { return false }

@@ -12,17 +12,18 @@ public func buildApplication(
         logger: logger)
 }
 
-/// Middleware outside-in: security headers → problem mapping → request log → CORS; then the
-/// controllers.
+/// Middleware outside-in: security headers → CORS → problem mapping → request log; then the
+/// controllers. CORS stays outside the problem mapping so it sees finished responses (errors
+/// included) rather than thrown errors, which it would wrap in a type nothing here knows.
 public func buildRouter(
     configuration: CivicMapConfiguration, source: any FeatureSource, tiles: any TileSource = NoTiles()
 ) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.middlewares.add(SecurityHeadersMiddleware())
-    router.middlewares.add(ProblemMiddleware())
-    router.middlewares.add(LogRequestsMiddleware(.info))
     // Reads are public: any site may fetch features (maps, dashboards, notebooks).
     router.middlewares.add(CORSMiddleware(allowOrigin: .all, allowHeaders: [.accept, .contentType], allowMethods: [.get, .head, .options]))
+    router.middlewares.add(ProblemMiddleware())
+    router.middlewares.add(LogRequestsMiddleware(.info))
     let baseURL = BaseURL(publicURL: configuration.publicURL)
     let files = WebFiles(configuration: configuration)
     LandingController(source: source, baseURL: baseURL, configuration: configuration, files: files).addRoutes(to: router)

@@ -10,7 +10,10 @@ enum OpenAPIDocument {
             ["name": name, "in": "query", "required": false, "style": "form", "explode": explode, "description": description, "schema": schema]
         }
         let f = query("f", "Response format (json). Without it the Accept header decides.", ["type": "string", "enum": ["json"]])
+        let landingF = query("f", "json, or html for the map page. Without it the Accept header decides.", ["type": "string", "enum": ["json", "html"]])
         let collectionID: [String: Any] = ["name": "collectionId", "in": "path", "required": true, "schema": ["type": "string", "enum": collectionIDs]]
+        let organisationCollectionID: [String: Any] = ["name": "collectionId", "in": "path", "required": true,
+            "schema": ["type": "string", "enum": collectionIDs.filter { $0 != Catalog.regionsID }]]
         let itemParameters: [[String: Any]] = [
             query("limit", "Items per page; larger values are clamped to the maximum.", ["type": "integer", "minimum": 1, "maximum": maximumLimit, "default": defaultLimit]),
             query("offset", "Items to skip (the next link sets it).", ["type": "integer", "minimum": 0, "default": 0]),
@@ -34,7 +37,7 @@ enum OpenAPIDocument {
         func get(_ summary: String, _ operationID: String, _ parameters: [[String: Any]], _ content: [String: Any]) -> [String: Any] {
             ["get": [
                 "summary": summary, "operationId": operationID, "parameters": parameters,
-                "responses": ["200": ["description": summary, "content": content], "400": problem, "404": problem, "406": problem, "500": problem],
+                "responses": ["200": ["description": summary, "content": content], "400": problem, "404": problem, "500": problem, "503": problem],
             ] as [String: Any]]
         }
         let exportParameters = Array(itemParameters.filter { ($0["name"] as? String).map { !["limit", "offset"].contains($0) } ?? true })
@@ -50,14 +53,16 @@ enum OpenAPIDocument {
                 query("km", "Radius in km.", ["type": "number", "exclusiveMinimum": true, "minimum": 0, "maximum": 3000, "default": 50]), f,
             ], geoJSONContent),
             "/map-config.json": get("Settings of the map page", "getMapConfig", [], jsonContent),
-            "/": get("Landing page", "getLandingPage", [f], jsonContent),
+            "/": get("Landing page (the map page for browsers)", "getLandingPage", [landingF], jsonContent),
             "/conformance": get("Conformance classes", "getConformance", [f], jsonContent),
             "/api": get("This API definition", "getAPI", [f], ["application/vnd.oai.openapi+json;version=3.0": ["schema": ["type": "object"]]]),
             "/health": get("Liveness and database check", "getHealth", [f], jsonContent),
             "/collections": get("Collections", "getCollections", [f], jsonContent),
             "/collections/{collectionId}": get("One collection", "describeCollection", [collectionID, f], jsonContent),
             "/collections/{collectionId}/queryables": get("Queryable properties", "getQueryables", [collectionID, f], ["application/schema+json": ["schema": ["type": "object"]]]),
-            "/collections/{collectionId}/items": get("Features of a collection", "getFeatures", [collectionID, f] + itemParameters, geoJSONContent),
+            "/collections/{collectionId}/items": get("Features of a collection of organisations", "getFeatures", [organisationCollectionID, f] + itemParameters, geoJSONContent),
+            "/collections/regions/items": get("Regions with their administrative centres and outlines", "getRegions",
+                [f] + itemParameters.filter { ["limit", "offset", "bbox", "bbox-crs", "datetime"].contains($0["name"] as? String ?? "") }, geoJSONContent),
             "/collections/{collectionId}/items/{featureId}": get("One feature", "getFeature",
                 [collectionID, ["name": "featureId", "in": "path", "required": true, "schema": ["type": "string"]], f], geoJSONContent),
             "/export/{collectionId}.geojson": get("Every matching feature as one GeoJSON document (streamed)", "exportGeoJSON",

@@ -7,8 +7,9 @@ import Synchronization
 /// query. The HTTP layer sees it only as a `FeatureSource`.
 public final class CivicMapDatabase: Sendable {
     let writer: any DatabaseWriter
-    /// Regions change only through `loadRegions`; parsing 89 outlines per request would be waste.
-    private let regionCache = Mutex<RegionDirectory?>(nil)
+    /// Parsing 89 outlines per request would be waste: cached, and reloaded when the regions'
+    /// version (bumped by triggers, whichever process writes) differs.
+    private let regionCache = Mutex<(version: Int, directory: RegionDirectory)?>(nil)
 
     /// Opens (creating if needed) the database file and migrates it. WAL lets readers run
     /// while an import writes.
@@ -35,13 +36,14 @@ public final class CivicMapDatabase: Sendable {
     /// All regions with centres and outlines, cached after the first read. For synchronous
     /// callers (the CLI, the import); async code must use `regions()`.
     public func regionDirectory() throws -> RegionDirectory {
-        if let cached = regionCache.withLock({ $0 }) { return cached }
-        return cache(try writer.read(RegionRecord.fetchAll))
+        try writer.read { db in try cachedRegions(db) }
     }
 
-    private func cache(_ regions: [Region]) -> RegionDirectory {
-        let directory = RegionDirectory(regions)
-        regionCache.withLock { $0 = directory }
+    func cachedRegions(_ db: Database) throws -> RegionDirectory {
+        let version = try Int.fetchOne(db, sql: "SELECT version FROM regions_version") ?? 0
+        if let cached = regionCache.withLock({ $0 }), cached.version == version { return cached.directory }
+        let directory = RegionDirectory(try RegionRecord.fetchAll(db))
+        regionCache.withLock { $0 = (version, directory) }
         return directory
     }
 
@@ -51,7 +53,6 @@ public final class CivicMapDatabase: Sendable {
         try writer.write { db in
             for region in regions { try RegionRecord.upsert(region, in: db) }
         }
-        regionCache.withLock { $0 = nil }
     }
 
     /// For synchronous callers; async code must use `kinds()`.
@@ -81,8 +82,7 @@ extension CivicMapDatabase: FeatureSource {
     public func kinds() async throws -> [KindInfo] { try await writer.read(Self.fetchKinds) }
 
     public func regions() async throws -> [Region] {
-        if let cached = regionCache.withLock({ $0 }) { return cached.regions }
-        return cache(try await writer.read(RegionRecord.fetchAll)).regions
+        try await writer.read { db in try self.cachedRegions(db) }.regions
     }
 
     public func organisations(matching query: FeatureQuery) async throws -> OrganisationPage {

@@ -24,6 +24,29 @@ enum Migrations {
                 CREATE INDEX organizations_overview ON organizations(lon, lat, kind, region_code, distance_to_centre_m)
                 """)
         }
+        migrator.registerMigration("v3-kind-change-and-regions-version") { db in
+            try db.execute(sql: """
+                -- Only internship sites publish programmes, also after a change of kind.
+                CREATE TRIGGER organizations_kind_changed AFTER UPDATE OF kind ON organizations
+                WHEN NEW.kind IS NOT 'internship_site' BEGIN
+                    DELETE FROM programmes WHERE organization_id = NEW.id;
+                END;
+
+                -- Bumped on every change of regions, so a running server sees another process's
+                -- `civicmap init` and reloads its cached regions.
+                CREATE TABLE regions_version (version INTEGER NOT NULL);
+                INSERT INTO regions_version VALUES (1);
+                CREATE TRIGGER regions_version_on_insert AFTER INSERT ON regions BEGIN
+                    UPDATE regions_version SET version = version + 1;
+                END;
+                CREATE TRIGGER regions_version_on_update AFTER UPDATE ON regions BEGIN
+                    UPDATE regions_version SET version = version + 1;
+                END;
+                CREATE TRIGGER regions_version_on_delete AFTER DELETE ON regions BEGIN
+                    UPDATE regions_version SET version = version + 1;
+                END;
+                """)
+        }
         return migrator
     }
 

@@ -57,11 +57,13 @@ extension CivicMapDatabase {
             clock = now
         }
         var records: [ImportRecord] = []
+        var rowsUnread = 0
         var ignored: Set<String> = []
         for path in paths {
             progress(ImportProgress(phase: .reading, rowsDone: records.count, rowsTotal: 0))
             let read = try ImportReader.read(path: path)
             records += read.records
+            rowsUnread += read.rejectedRows
             summary.problems += read.problems.map { FieldProblem(line: $0.line, field: $0.field, reason: paths.count > 1 ? "\(path): \($0.reason)" : $0.reason) }
             ignored.formUnion(read.ignoredFields)
         }
@@ -85,12 +87,15 @@ extension CivicMapDatabase {
                 summary.problems += problems
             }
         }
+        let validated = accepted.count
         summary.problems += StagedRow.duplicates(in: &accepted)
+        // Rows the reader could not use, rows that failed validation, repeated rows.
+        var rejectedRows = rowsUnread + (records.count - validated) + (validated - accepted.count)
         lap("validate")
         progress(ImportProgress(phase: .writing, rowsDone: records.count, rowsTotal: records.count))
 
         if !summary.problems.isEmpty && !options.partial {
-            summary.rejected = Set(summary.problems.map(\.line)).count
+            summary.rejected = rejectedRows
             summary.rolledBack = true
             return summary
         }
@@ -101,13 +106,14 @@ extension CivicMapDatabase {
                 summary.added = counts.added
                 summary.updated = counts.updated
                 summary.unchanged = counts.unchanged
+                rejectedRows += counts.refused
                 if options.dryRun || (!counts.problems.isEmpty && !options.partial) { throw RollBack() }
             }
         } catch is RollBack {
             summary.rolledBack = true
         }
         lap("write")
-        summary.rejected = Set(summary.problems.map(\.line)).count
+        summary.rejected = rejectedRows
         progress(ImportProgress(phase: .done, rowsDone: records.count, rowsTotal: records.count))
         return summary
     }
@@ -148,6 +154,8 @@ struct StagedRow {
 enum ImportSQL {
     struct Counts {
         var added = 0, updated = 0, unchanged = 0
+        /// Rows refused at write time (ОГРН conflicts, two rows for one organisation).
+        var refused = 0
         var problems: [FieldProblem] = []
     }
 
@@ -166,20 +174,20 @@ enum ImportSQL {
         try db.execute(sql: """
             DROP TABLE IF EXISTS temp.import_rows;
             CREATE TEMP TABLE import_rows (
-                line INTEGER NOT NULL, id INTEGER, kind TEXT, name TEXT, region_code TEXT, settlement TEXT, address TEXT,
+                seq INTEGER PRIMARY KEY, line INTEGER NOT NULL, id INTEGER, kind TEXT, name TEXT, region_code TEXT, settlement TEXT, address TEXT,
                 inn TEXT, ogrn TEXT, categories TEXT, founded_year INTEGER, website TEXT, email TEXT, phone TEXT,
                 description TEXT, source TEXT, lat REAL, lon REAL, search_text TEXT, programmes TEXT,
                 programmes_changed INTEGER NOT NULL DEFAULT 0);
             """)
         let insert = try db.makeStatement(sql: """
-            INSERT INTO import_rows (line, id, kind, name, region_code, settlement, address, inn, ogrn, categories, founded_year,
+            INSERT INTO import_rows (seq, line, id, kind, name, region_code, settlement, address, inn, ogrn, categories, founded_year,
                 website, email, phone, description, source, lat, lon, search_text, programmes)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        for row in rows {
+        for (seq, row) in rows.enumerated() {
             let o = row.organisation
             try insert.execute(arguments: [
-                row.line, o.id, o.kind.rawValue, o.name, o.regionCode, o.settlement, o.address, o.inn, o.ogrn,
+                seq, row.line, o.id, o.kind.rawValue, o.name, o.regionCode, o.settlement, o.address, o.inn, o.ogrn,
                 OrganisationSQL.jsonArray(o.categories), o.foundedYear, o.website, o.email, o.phone, o.description,
                 o.source, o.location.latitude, o.location.longitude, SearchText.of(o),
                 row.statesProgrammes ? programmesJSON(o.programmes) : nil,
@@ -191,25 +199,36 @@ enum ImportSQL {
             UPDATE import_rows SET id = (SELECT o.id FROM organizations o
                     WHERE o.kind = import_rows.kind AND o.region_code = import_rows.region_code
                       AND o.name = import_rows.name AND o.settlement IS import_rows.settlement ORDER BY o.id LIMIT 1)
-                WHERE id IS NULL;
+                WHERE id IS NULL AND ogrn IS NULL;
             UPDATE import_rows SET id = numbered.base + numbered.n
-                FROM (SELECT rowid AS rid, row_number() OVER (ORDER BY rowid) AS n,
+                FROM (SELECT seq AS rid, row_number() OVER (ORDER BY seq) AS n,
                              max((SELECT coalesce(max(id), 0) FROM organizations),
                                  (SELECT coalesce(max(id), 0) FROM import_rows)) AS base
                       FROM import_rows WHERE id IS NULL) AS numbered
-                WHERE import_rows.rowid = numbered.rid;
+                WHERE import_rows.seq = numbered.rid;
             """)
-        // An ОГРН identifies one legal entity: it may not move to another organisation.
-        let conflicts = try Row.fetchAll(db, sql: """
-            SELECT i.line, i.ogrn, o.id FROM import_rows i JOIN organizations o ON o.ogrn = i.ogrn AND o.id <> i.id
-            """)
-        for row in conflicts {
-            counts.problems.append(FieldProblem(line: row[0], field: "ogrn", reason: "ОГРН \(row[1] as String) already belongs to organisation \(row[2] as Int64)"))
+        // An ОГРН identifies one legal entity: it may not move to another organisation. And two
+        // rows may not resolve to one organisation (say, one by id, the other by its ОГРН).
+        var refused: [(seq: Int64, problem: FieldProblem)] = []
+        for row in try Row.fetchAll(db, sql: """
+            SELECT i.seq, i.line, i.ogrn, o.id FROM import_rows i JOIN organizations o ON o.ogrn = i.ogrn AND o.id <> i.id
+            """) {
+            refused.append((row[0], FieldProblem(line: row[1], field: "ogrn", reason: "ОГРН \(row[2] as String) already belongs to organisation \(row[3] as Int64)")))
         }
-        if !conflicts.isEmpty {
+        for row in try Row.fetchAll(db, sql: """
+            SELECT later.seq, later.line, later.id, first.line
+            FROM (SELECT id, min(seq) AS first_seq FROM import_rows GROUP BY id HAVING count(*) > 1) repeated
+            JOIN import_rows later ON later.id = repeated.id AND later.seq > repeated.first_seq
+            JOIN import_rows first ON first.seq = repeated.first_seq
+            """) {
+            refused.append((row[0], FieldProblem(line: row[1], field: "id", reason: "resolves to the same organisation (\(row[2] as Int64)) as line \(row[3] as Int)")))
+        }
+        counts.problems = refused.map(\.problem)
+        counts.refused = Set(refused.map(\.seq)).count
+        if !refused.isEmpty {
             guard partial else { return counts }
-            try db.execute(sql: "DELETE FROM import_rows WHERE line IN (SELECT value FROM json_each(?))",
-                           arguments: [OrganisationSQL.jsonArray(conflicts.map { String($0[0] as Int) }, numbers: true)])
+            try db.execute(sql: "DELETE FROM import_rows WHERE seq IN (SELECT value FROM json_each(?))",
+                           arguments: [OrganisationSQL.jsonArray(refused.map { String($0.seq) }, numbers: true)])
         }
 
         try db.execute(sql: """
@@ -221,7 +240,8 @@ enum ImportSQL {
         counts.unchanged = try Int.fetchOne(db, sql: """
             SELECT count(*) FROM import_rows i JOIN organizations o ON o.id = i.id WHERE \(same) AND NOT i.programmes_changed
             """) ?? 0
-        counts.updated = rows.count - conflicts.count - counts.added - counts.unchanged
+        let staged = try Int.fetchOne(db, sql: "SELECT count(*) FROM import_rows") ?? 0
+        counts.updated = staged - counts.added - counts.unchanged
 
         let columns = contentColumns.joined(separator: ", ")
         let differs = contentColumns.map { "organizations.\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")

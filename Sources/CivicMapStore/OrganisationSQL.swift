@@ -111,8 +111,9 @@ enum OrganisationSQL {
         SELECT category, count(*) AS n FROM organization_categories GROUP BY category ORDER BY n DESC, category
         """
 
+    /// Decodes rows straight from the statement (a cursor), without copying each row first.
     static func fetch(_ db: Database, sql: String, arguments: StatementArguments) throws -> [Organisation] {
-        try Row.fetchAll(db, sql: sql, arguments: arguments).map(organisation(from:))
+        try Array(Row.fetchCursor(db, sql: sql, arguments: arguments).map(organisation(from:)))
     }
 
     static func organisation(from row: Row) -> Organisation {

@@ -310,3 +310,52 @@ struct MapSupportTests {
         }
     }
 }
+
+@Suite("Edge cases found in review")
+struct ReviewEdgeCaseTests {
+    @Test func errorsKeepTheirStatusAndCORSWhenAnOriginIsSent() async throws {
+        try await Server.run("/collections/organizations/items?limit=0", headers: [.origin: "https://example.org"]) { response in
+            try Server.expectProblem(response, status: .badRequest, parameter: "limit")
+            #expect(response.headers[.accessControlAllowOrigin] == "*")
+        }
+        try await Server.run("/collections/nope", headers: [.origin: "https://example.org"]) { response in
+            try Server.expectProblem(response, status: .notFound)
+        }
+    }
+
+    @Test func regionBboxUsesEachPolygonsBounds() async throws {
+        // The Norwegian Sea: Chukotka's outline spans ±180° overall but none of its parts is here.
+        try await Server.run("/collections/regions/items?bbox=0,65,1,66") { response in
+            let body = try Server.json(response)
+            #expect(body["numberMatched"] as? Int == 0)
+        }
+        try await Server.run("/collections/regions/items?bbox=179,64,-179,66") { response in
+            let ids = (try Server.json(response)["features"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            #expect(ids == ["87"])
+        }
+    }
+
+    @Test(arguments: [
+        ("/collections/organizations/items?q=%00", "q"),
+        ("/collections/organizations/items?datetime=2020-02-31", "datetime"),
+        ("/collections/organizations/items?datetime=2020-01-01T99:00:00Z", "datetime"),
+        ("/rings?region_iso=RU-CHU&km=3000", "km"),
+        ("/overview?zoom=22", "bbox"),
+        ("/categories?f=bogus", "f"),
+    ])
+    func rejected(uri: String, parameter: String) async throws {
+        try await Server.run(uri) { response in try Server.expectProblem(response, status: .badRequest, parameter: parameter) }
+    }
+
+    @Test func hugeLimitIsClampedNotRejected() async throws {
+        try await Server.run("/collections/organizations/items?limit=99999999999999999999999") { response in
+            #expect(response.status == .ok)
+        }
+    }
+
+    @Test(arguments: ["/collections/organizations/items/+20", "/collections/organizations/items/020", "/collections/regions/items/5",
+                      "/export/organizations.xml?near=37.6,55.7"])
+    func onlyCanonicalNames(uri: String) async throws {
+        try await Server.run(uri) { response in try Server.expectProblem(response, status: .notFound) }
+    }
+}

@@ -208,3 +208,71 @@ struct MBTilesTests {
         #expect(try MBTilesStore(directory: "/nonexistent").tilesets().isEmpty)
     }
 }
+
+@Suite("Import integrity (review findings)")
+struct ImportIntegrityTests {
+    @Test func aRowWithAnUnknownOGRNDoesNotTakeOverANamesake() throws {
+        let t = try TestDatabase()
+        _ = try t.importCSV([",АНО Тезка,ngo,RU-PER,Пермь,,,1155958122242,,,,58.0105,56.2502"])
+        let summary = try t.importCSV([",АНО Тезка,ngo,RU-PER,Пермь,,,1027700132195,,,,58.0105,56.2502"])
+        #expect(summary.added == 1 && summary.updated == 0)
+        #expect(try t.count("SELECT count(*) FROM organizations") == 2)
+    }
+
+    @Test func twoRowsResolvingToOneOrganisationAreRefused() throws {
+        let t = try TestDatabase()
+        _ = try t.importCSV(["7,АНО Семь,ngo,RU-PER,,,,1155958122242,,,,58.0105,56.2502"])
+        let summary = try t.importCSV([
+            "7,АНО Семь (новое имя),ngo,RU-PER,,,,,,,,58.0105,56.2502",
+            ",АНО Семь по ОГРН,ngo,RU-PER,,,,1155958122242,,,,58.0105,56.2502",
+        ])
+        #expect(summary.rolledBack)
+        #expect(summary.problems.contains { $0.line == 3 && $0.reason.contains("same organisation (7)") })
+        #expect(try t.count("SELECT count(*) FROM organizations WHERE name = 'АНО Семь'") == 1)
+    }
+
+    @Test func partialImportOfTwoFilesRefusesOnlyTheBadRow() throws {
+        let t = try TestDatabase()
+        _ = try t.importCSV(["1,АНО Одна,ngo,RU-PER,,,,1155958122242,,,,58.0105,56.2502"])
+        let header = "id,name,kind,region_iso,settlement,address,inn,ogrn,categories,founded_year,website,lat,lon\n"
+        let a = try t.file("a.csv", header + "2,АНО Две,ngo,RU-PER,,,,,,,,58.0105,56.2502\n")
+        let b = try t.file("b.csv", header + "3,АНО Три,ngo,RU-PER,,,,1155958122242,,,,58.0105,56.2502\n")  // ОГРН of 1
+        let summary = try t.database.importFiles([a, b], options: ImportOptions(partial: true), currentYear: 2026)
+        #expect(summary.added == 1 && summary.rejected == 1 && summary.updated == 0)
+        #expect(try t.count("SELECT count(*) FROM organizations WHERE id = 2") == 1)
+    }
+
+    @Test func invalidCalendarDatesAreRejectedByTheValidator() throws {
+        let t = try TestDatabase()
+        let doc = """
+            {"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[56.25,58.01]},
+            "properties":{"name":"Площадка","kind":"internship_site","programmes":[{"title":"Т","length_days":1,"starts_on":"2025-02-30"}]}},
+            {"type":"Feature","geometry":{"type":"Point","coordinates":[56.25,58.01]},
+            "properties":{"name":"Другая","kind":"internship_site","programmes":"none"}}]}
+            """
+        let summary = try t.database.importFiles([try t.file("dates.geojson", doc)], options: ImportOptions(partial: true), currentYear: 2026)
+        #expect(summary.problems.contains { $0.line == 1 && $0.field == "programmes[0].starts_on" })
+        #expect(summary.problems.contains { $0.line == 2 && $0.field == "programmes" })
+        #expect(summary.rejected == 2 && summary.added == 0)
+        #expect(try t.count("SELECT count(*) FROM organizations") == 0)
+    }
+
+    @Test func changingKindRemovesProgrammes() throws {
+        let t = try TestDatabase(demo: true)
+        #expect(try t.count("SELECT count(*) FROM programmes WHERE organization_id = 1") == 1)
+        try t.database.writer.write { db in try db.execute(sql: "UPDATE organizations SET kind = 'ngo' WHERE id = 1") }
+        #expect(try t.count("SELECT count(*) FROM programmes WHERE organization_id = 1") == 0)
+    }
+
+    @Test func aServerSeesRegionsChangedByAnotherProcess() async throws {
+        let t = try TestDatabase()
+        let before = try await t.database.regions().first { $0.iso == "RU-PER" }!.centre
+        let other = try CivicMapDatabase(path: t.directory.appendingPathComponent("test.sqlite").path)
+        var regions = try other.regionDirectory().regions
+        let i = regions.firstIndex { $0.iso == "RU-PER" }!
+        regions[i].centre = Coordinate(trustedLatitude: 59.0152, longitude: 54.6532)
+        try other.loadRegions(regions)
+        let after = try await t.database.regions().first { $0.iso == "RU-PER" }!.centre
+        #expect(before.latitude == 58.0105 && after.latitude == 59.0152)
+    }
+}

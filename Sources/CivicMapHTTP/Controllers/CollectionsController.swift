@@ -137,10 +137,7 @@ struct CollectionsController {
         let query = try parser.parse(parameters.filter { $0.name != "f" }, collectionKinds: [], paged: true)
         var regions = try await source.regions()
         if let box = query.bbox {
-            regions = regions.filter { r in
-                guard let b = r.boundary?.bounds else { return box.contains(r.centre) }
-                return box.longitudeRanges.contains { $0.lowerBound <= b.east && $0.upperBound >= b.west } && box.south <= b.north && box.north >= b.south
-            }
+            regions = regions.filter { r in r.boundary?.boundsIntersect(box) ?? box.contains(r.centre) }
         }
         let limit = query.limit ?? configuration.defaultLimit
         let page = regions.dropFirst(query.offset).prefix(limit)
@@ -189,12 +186,15 @@ struct CollectionsController {
         let base = baseURL(request)
         var w = JSONWriter(capacity: 2048)
         if c.kinds == nil {
-            guard let region = RegionDirectory(try await source.regions()).region(featureID) else {
+            guard let region = try await source.regions().first(where: { $0.code == featureID }) else {
                 throw CivicMapError.notFound("feature '\(featureID)' in collection '\(c.id)'")
             }
             GeoJSON.writeFeature(region, to: &w)
         } else {
-            guard let id = Int64(featureID), id > 0, let o = try await source.organisation(id: id), c.kinds!.contains(o.kind) else {
+            // Only the canonical form of an id names a feature (`+1` and `01` do not).
+            guard let id = Int64(featureID), id > 0, String(id) == featureID, let o = try await source.organisation(id: id),
+                c.kinds!.contains(o.kind)
+            else {
                 throw CivicMapError.notFound("feature '\(featureID)' in collection '\(c.id)'")
             }
             GeoJSON.writeFeature(o, to: &w)

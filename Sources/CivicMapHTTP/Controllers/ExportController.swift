@@ -16,6 +16,9 @@ struct ExportController {
         let file = context.parameters.get("file") ?? ""
         guard let dot = file.lastIndex(of: ".") else { throw CivicMapError.notFound("export '\(file)'") }
         let collectionID = String(file[..<dot]), format = String(file[file.index(after: dot)...])
+        guard format == "geojson" || format == "csv" else {
+            throw CivicMapError.notFound("export format '.\(format)' (use .geojson or .csv)")
+        }
         let catalog = Catalog(kinds: try await source.kinds())
         let collection = try catalog.collection(collectionID)
         guard collection.kinds != nil else {
@@ -27,7 +30,7 @@ struct ExportController {
         switch format {
         case "geojson": return stream(chunks, contentType: Responses.geoJSON, filename: file, encoder: GeoJSONExport())
         case "csv": return stream(chunks, contentType: "text/csv; charset=utf-8", filename: file, encoder: CSVExport())
-        default: throw CivicMapError.notFound("export format '\(format)'; use .geojson or .csv")
+        default: throw CivicMapError.notFound("export format '.\(format)'")
         }
     }
 

@@ -65,7 +65,15 @@ struct MapController {
         let collection = Catalog.Collection(id: Catalog.organisationsID, title: "", description: "", kinds: kinds)
         let query = try await FeatureRequest(source: source, configuration: configuration)
             .query(request, collection: collection, kinds: kinds, paged: false, alsoAllowed: ["zoom", "f"])
+        _ = try Format.negotiate(request, parameters: parameters)
         let cellDegrees = 360 / Double(1 << zoom) / 4
+        // Cap the answer's size: a fine grid needs a small box.
+        let box = query.bbox ?? BoundingBox(west: -180, south: -90, east: 180, north: 90)
+        let width = box.longitudeRanges.reduce(0) { $0 + $1.upperBound - $1.lowerBound }
+        let cells = (width / cellDegrees).rounded(.up) * ((box.north - box.south) / cellDegrees).rounded(.up)
+        guard cells <= 65_536 else {
+            throw CivicMapError.invalidParameter(name: query.bbox == nil ? "bbox" : "zoom", reason: "zoom \(zoom) over this area makes \(Int(cells)) cells (at most 65536); give a smaller bbox or a lower zoom")
+        }
         let result = try await source.overview(matching: query, cellDegrees: cellDegrees)
         var w = JSONWriter(capacity: 256 + result.cells.count * 120)
         w.beginObject()
@@ -93,7 +101,7 @@ struct MapController {
     }
 
     @Sendable func categories(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        _ = try FeatureQueryParser.uniqueValues(try QueryParameters.parse(request), allowed: ["f"])
+        try QueryParameters.requireOnlyFormat(request)
         var w = JSONWriter()
         w.beginObject()
         w.key("categories"); w.beginArray()
@@ -108,7 +116,9 @@ struct MapController {
     /// `/rings?region_iso=RU-PER&km=50`: the geodesic circle of that radius around the region's
     /// administrative centre, as a GeoJSON Feature.
     @Sendable func ring(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let values = try FeatureQueryParser.uniqueValues(try QueryParameters.parse(request), allowed: ["region_iso", "km", "f"])
+        let parameters = try QueryParameters.parse(request)
+        let values = try FeatureQueryParser.uniqueValues(parameters, allowed: ["region_iso", "km", "f"])
+        _ = try Format.negotiate(request, parameters: parameters)
         guard let key = values["region_iso"] else { throw CivicMapError.invalidParameter(name: "region_iso", reason: "is required") }
         guard let region = RegionDirectory(try await source.regions()).region(key) else {
             throw CivicMapError.invalidParameter(name: "region_iso", reason: "unknown region '\(key)'")
@@ -116,6 +126,12 @@ struct MapController {
         let kmText = values["km"] ?? "50"
         guard let km = Double(kmText), km > 0, km <= 3000 else {
             throw CivicMapError.invalidParameter(name: "km", reason: "must be a number of kilometres in (0, 3000]")
+        }
+        // A circle around the pole is no ring on a Web Mercator map: stay short of it.
+        let pole = Coordinate(trustedLatitude: region.centre.latitude >= 0 ? 90 : -90, longitude: region.centre.longitude)
+        let toPoleKm = Geodesic.wgs84.distance(from: region.centre, to: pole) / 1000
+        guard km < toPoleKm - 100 else {
+            throw CivicMapError.invalidParameter(name: "km", reason: "must be less than \(Int(toPoleKm - 100)) km here: a larger ring would enclose the pole")
         }
         let ring = Geodesic.wgs84.circle(around: region.centre, metres: km * 1000)
         var w = JSONWriter(capacity: 8192)

@@ -18,7 +18,8 @@ struct WebController {
         router.get("/tiles/:tileset/:z/:x/:y", use: tile)
     }
 
-    /// The widget is configured by its URL in the browser; the server only checks the names.
+    /// The widget reads its URL in the browser (and ignores what it does not know); the server
+    /// only checks that the query string decodes.
     private func onlyLanguage(_ request: Request) throws {
         _ = try QueryParameters.parse(request)
     }
