@@ -6,12 +6,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 SHARED ?= ../shared
 
-.PHONY: run test deps test-deps release debug database unit e2e clean
+.PHONY: run test deps test-deps release debug database unit e2e bench bench-smoke clean
 
 run: deps release database
 	.build/release/civicmap serve --database $(DATABASE) --host $(HOST) --port $(PORT)
 
-test: test-deps debug unit e2e
+test: test-deps debug unit e2e bench-smoke
 
 deps:
 	@scripts/install-deps.sh run
@@ -34,6 +34,15 @@ unit:
 
 e2e:
 	CIVICMAP_BIN=.build/debug/civicmap SHARED=$(SHARED) Tests/e2e/run.sh
+
+# The benchmark of ../shared/bench (about 10 minutes; run nothing else meanwhile).
+bench: deps release
+	SHARED=$(SHARED) scripts/bench.sh
+
+# The same command small and short, as CI runs it: proves it works, measures nothing.
+bench-smoke:
+	SHARED=$(SHARED) BENCH_N=20000 BENCH_RUNS=1 BENCH_DURATION=2s BENCH_BIN=.build/debug/civicmap \
+	  BENCH_OUT=var/bench-smoke scripts/bench.sh >/dev/null && echo "bench-smoke: ok"
 
 clean:
 	rm -rf .build var

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The benchmark (make bench): the kit's dataset (generated once, reused while its SHA-256 matches),
+# a timed import, the release server on loopback, correctness first (check_requests.py), then the
+# kit's wrk driver for W1, W2, W4, W5, the W3 export timer, and the server's peak memory. Writes
+# $OUT/results.md. Settings by environment: BENCH_N (200000), BENCH_RUNS (3), BENCH_DURATION (15s),
+# BENCH_BIN (.build/release/civicmap), BENCH_DATA (var/bench-data), BENCH_OUT (bench-results),
+# SHARED (../shared). `make bench-smoke` runs it small and short, as CI does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED=${SHARED:-../shared}
+KIT="$SHARED/bench"
+N=${BENCH_N:-200000}
+RUNS=${BENCH_RUNS:-3}
+DURATION=${BENCH_DURATION:-15s}
+BIN=${BENCH_BIN:-.build/release/civicmap}
+DATA=${BENCH_DATA:-var/bench-data}-$N
+OUT=${BENCH_OUT:-bench-results}
+DB="$DATA/bench.sqlite"
+mkdir -p "$DATA" "$OUT"
+export SE_AVOID_STATS=true
+
+# 1. The dataset and its request files (the kit's own files belong to N = 200,000).
+if [ ! -f "$DATA/organizations.csv" ]; then
+  python3 "$KIT/gen_dataset.py" -n "$N" --seed 42 --out-dir "$DATA" --formats csv --data-dir "$SHARED/data" >/dev/null
+fi
+REQUESTS="$KIT/requests"
+if [ "$N" != 200000 ]; then
+  REQUESTS="$DATA/requests"
+  [ -f "$REQUESTS/w1_city_bbox.txt" ] || python3 "$KIT/make_requests.py" --data "$DATA" --out "$REQUESTS" >/dev/null
+elif ! grep -q "$(sha256sum "$DATA/organizations.csv" | cut -d' ' -f1)" "$REQUESTS/MANIFEST.txt"; then
+  echo "dataset differs from the kit's MANIFEST: delete $DATA and run again" >&2
+  exit 1
+fi
+
+# 2. Import from scratch.
+rm -f "$DB" "$DB-wal" "$DB-shm"
+"$BIN" init --no-demo --database "$DB" >/dev/null
+/usr/bin/time -f "%e %M" -o "$OUT/import-time.txt" "$BIN" import --database "$DB" "$DATA/organizations.csv" 2>"$OUT/import.log"
+read -r import_s import_kb <"$OUT/import-time.txt"
+import_phases=$(sed -n 's/^time: //p' "$OUT/import.log")
+import_summary=$(grep -E '^added' "$OUT/import.log")
+
+# 3. The release server on loopback.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+BASE="http://127.0.0.1:$port"
+start_server() {
+  "$BIN" serve --database "$DB" --port "$port" --log-level warning >"$OUT/server.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 100); do curl -fs "$BASE/health" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "server did not start" >&2; cat "$OUT/server.log" >&2; exit 1
+}
+stop_server() { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null || true; }
+trap stop_server EXIT
+start_server
+
+I='/collections/organizations/items?f=json'
+declare -A TEMPLATE=(
+  [W1]="$I&bbox={bbox}&limit={limit}|w1_city_bbox"
+  [W2]="$I&bbox={bbox}&limit={limit}&offset={offset}&sortby=id|w2_region_bbox"
+  [W4]="/collections/organizations/items/{id}?f=json|w4_feature"
+  [W5]="$I&region_iso={region}&min_distance_km={km}&limit={limit}&sortby=id|w5_remote"
+)
+
+# 4. Correctness before speed: a fast wrong answer does not count.
+for w in W1 W2 W4 W5; do
+  IFS='|' read -r template file <<<"${TEMPLATE[$w]}"
+  python3 "$KIT/check_requests.py" --base "$BASE" --template "$template" --requests "$REQUESTS/$file.txt" --sample 25 \
+    >"$OUT/check-$w.txt" || { echo "$w answers are wrong:"; cat "$OUT/check-$w.txt"; exit 1; }
+done
+
+# 5. Load: the kit's wrk driver, medians of $RUNS runs.
+rows=""
+for w in W1 W2 W4 W5; do
+  IFS='|' read -r template file <<<"${TEMPLATE[$w]}"
+  python3 "$KIT/run_load.py" --base "$BASE" --template "$template" --requests "$REQUESTS/$file.txt" --label "civicmap-$w" \
+    --runs "$RUNS" --duration "$DURATION" --threads 2 --connections 32 --max-load 1.5 --max-busy 15 --wait-load 120 \
+    --out-dir "$OUT" >"$OUT/load-$w.txt" 2>&1
+  median=$(grep "MEDIAN" "$OUT/load-$w.txt" | tail -1 | sed 's/^.*MEDIAN of [0-9]*: //')
+  rows+="| $w | $median |"$'\n'
+done
+
+# 6. W3 export after a restart (VmHWM is a peak since the process started).
+stop_server
+start_server
+bash "$KIT/export_time.sh" -n "$RUNS" -p "$SERVER" "$BASE/export/organizations.geojson" >"$OUT/export.txt" 2>&1
+export_median=$(grep MEDIAN "$OUT/export.txt" | sed 's/^MEDIAN //')
+export_peak=$(grep -o 'vmhwm_max_kB_after=[0-9]*' "$OUT/export.txt" | cut -d= -f2 | sort -n | tail -1)
+overview=$(curl -s -o /dev/null -w '%{time_total} s, %{size_download} bytes' "$BASE/overview?zoom=3")
+peak_kb=$(grep VmHWM "/proc/$SERVER/status" | awk '{print $2}')
+
+cat >"$OUT/results.md" <<REPORT
+# CivicMap benchmark — $(date -u +%Y-%m-%d) on $(nproc) cores, $(uname -sr)
+
+Dataset: gen_dataset.py --seed 42 -n $N ($(sha256sum "$DATA/organizations.csv" | cut -c1-16)…); binary $BIN;
+wrk -t2 -c32 -d$DURATION, median of $RUNS; load before: $(cut -d' ' -f1-3 /proc/loadavg).
+
+| workload | result |
+| --- | --- |
+| import | $import_s s wall, peak RSS $((import_kb / 1024)) MB ($import_phases); $import_summary |
+$rows| W3 export | $export_median; server peak RSS $((export_peak / 1024)) MB |
+| overview of everything, zoom 3 | $overview |
+| server peak RSS after export | $((peak_kb / 1024)) MB |
+
+Correctness: check_requests.py passed for W1, W2, W4 and W5 (25 sampled requests each).
+REPORT
+cat "$OUT/results.md"
