@@ -11,7 +11,7 @@ SHARED ?= ../shared
 run: deps release database
 	.build/release/civicmap serve --database $(DATABASE) --host $(HOST) --port $(PORT)
 
-test: test-deps debug unit e2e bench-smoke
+test: test-deps debug unit bench-smoke e2e
 
 deps:
 	@scripts/install-deps.sh run
