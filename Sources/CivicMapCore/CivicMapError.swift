@@ -9,8 +9,6 @@ public enum CivicMapError: Error, Equatable, Sendable {
     case invalidRecords([FieldProblem])
     /// The input conflicts with what is stored (for example a duplicate ОГРН).
     case conflict(String)
-    /// The request asks for a representation the service does not produce.
-    case notAcceptable(String)
     /// The store is missing what the operation needs (for example regions not loaded).
     case notReady(String)
 }
@@ -39,7 +37,6 @@ extension CivicMapError: CustomStringConvertible {
         case .invalidRecords(let problems):
             "\(problems.count) invalid record(s): " + problems.prefix(5).map(\.description).joined(separator: "; ")
         case .conflict(let what): "conflict: \(what)"
-        case .notAcceptable(let what): "not acceptable: \(what)"
         case .notReady(let what): what
         }
     }

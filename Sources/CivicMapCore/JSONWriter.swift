@@ -46,7 +46,6 @@ public struct JSONWriter: Sendable {
 
     /// Inserts JSON text that is already valid (for example a stored document).
     public mutating func raw(_ json: String) { separate(); bytes.append(contentsOf: json.utf8); needsComma = true }
-    public mutating func raw(bytes json: [UInt8]) { separate(); bytes.append(contentsOf: json); needsComma = true }
 
     /// Drops the written bytes but keeps the capacity, for writers reused across chunks.
     public mutating func reset() { bytes.removeAll(keepingCapacity: true); needsComma = false }

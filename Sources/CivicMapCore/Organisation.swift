@@ -86,13 +86,6 @@ public struct Organisation: Sendable, Equatable {
         self.location = location
         self.programmes = programmes
     }
-
-    /// Whether the organisation is at least `thresholdKm` from its regional centre. The
-    /// threshold is always the caller's: 50 km is a common programme rule, not a constant.
-    public func isRemote(thresholdKm: Double) -> Bool {
-        guard let metres = distanceToCentreMetres else { return false }
-        return metres >= thresholdKm * 1000
-    }
 }
 
 /// An internship programme of an internship site: 1–2 day visits for staff of remote NGOs.

@@ -63,17 +63,6 @@ public final class CivicMapDatabase: Sendable {
             KindInfo(kind: OrganisationKind(rawValue: $0[0]), titleRU: $0[1], titleEN: $0[2])
         }
     }
-
-    /// Number of organisations per kind (for summaries and the map legend).
-    public func countsByKind() throws -> [OrganisationKind: Int] {
-        try writer.read { db in
-            var counts: [OrganisationKind: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT kind, count(*) FROM organizations GROUP BY kind") {
-                counts[OrganisationKind(rawValue: row[0])] = row[1]
-            }
-            return counts
-        }
-    }
 }
 
 // Only GRDB's async reads here: a synchronous read on Swift's cooperative threads blocks them

@@ -46,8 +46,6 @@ struct Problem: Error {
             }
         case .conflict(let what):
             self.init(status: .conflict, type: "conflict", title: "Conflict", detail: what)
-        case .notAcceptable(let what):
-            self.init(status: .notAcceptable, type: "not-acceptable", title: "Not acceptable", detail: what)
         case .notReady(let what):
             self.init(status: .serviceUnavailable, type: "not-ready", title: "Service not ready", detail: what)
         }
