@@ -22,6 +22,9 @@ public struct CivicMapConfiguration: Sendable, Equatable {
     public var frameAncestors = "*"
     /// Debian's libjs-leaflet and libjs-leaflet.markercluster files.
     public var leafletDirectory = "/usr/share/javascript/leaflet"
+    /// Remote from this geodesic distance to the regional centre on, unless a request says
+    /// otherwise (a Perm Krai programme counts 50 km and further from Perm).
+    public var remoteThresholdKm = 50.0
 
     /// Every key: flag name, environment variable, what it sets. README's table lists the same.
     public static let keys: [(flag: String, environment: String, help: String)] = [
@@ -39,6 +42,7 @@ public struct CivicMapConfiguration: Sendable, Equatable {
         ("tiles-dir", "CIVICMAP_TILES_DIR", "folder of MBTiles basemaps"),
         ("frame-ancestors", "CIVICMAP_FRAME_ANCESTORS", "origins allowed to embed the map, space-separated, or *"),
         ("leaflet-dir", "CIVICMAP_LEAFLET_DIR", "Leaflet files (Debian libjs-leaflet)"),
+        ("remote-km", "CIVICMAP_REMOTE_KM", "default remoteness threshold in km (map, reports, matching)"),
     ]
 
     public init() {}
@@ -101,6 +105,12 @@ public struct CivicMapConfiguration: Sendable, Equatable {
             c.frameAncestors = v
         }
         if let (_, v) = value("leaflet-dir") { c.leafletDirectory = v }
+        if let (name, v) = value("remote-km") {
+            guard let km = Double(v), km.isFinite, (0...20_000).contains(km) else {
+                throw .invalidParameter(name: name, reason: "'\(v)' is not a distance in km between 0 and 20000")
+            }
+            c.remoteThresholdKm = km
+        }
         return c
     }
 }

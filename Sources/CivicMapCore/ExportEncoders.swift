@@ -24,17 +24,32 @@ public struct GeoJSONExport: ExportEncoder {
 }
 
 public struct CSVExport: ExportEncoder {
-    public init() {}
+    public var dialect: CSVDialect
+    /// Adds `distance_km` (from the query's point) as the last column.
+    public var withDistance: Bool
+    let table: CSVTable
+
+    public init(dialect: CSVDialect = .standard, withDistance: Bool = false) {
+        self.dialect = dialect
+        self.withDistance = withDistance
+        table = CSVTable(OrganisationCSV.table.columns + (withDistance ? [OrganisationCSV.distanceColumn] : []))
+    }
     public func head(count: Int) -> [UInt8] {
-        var out: [UInt8] = []
-        CSV.appendRecord(OrganisationCSV.header, to: &out)
+        var out = dialect.preamble
+        var text: [UInt8] = []
+        table.appendHeader(dialect, to: &text)
+        out += dialect.encode(text)
         return out
     }
     public func encode(_ organisations: [Organisation], first: Bool) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(organisations.count * 300)
-        for o in organisations { CSV.appendRecord(OrganisationCSV.row(o), to: &out) }
-        return out
+        for o in organisations {
+            var fields = OrganisationCSV.row(o)
+            if withDistance { fields.append(o.distanceToPointMetres.map { OrganisationCSV.fixed($0 / 1000) } ?? "") }
+            table.appendRow(fields, dialect, to: &out)
+        }
+        return dialect.encode(out)
     }
     public func tail() -> [UInt8] { [] }
 }

@@ -15,6 +15,8 @@ public struct FeatureQuery: Sendable, Equatable {
     public var maxDistanceKm: Double? = nil
     /// Orders by geodesic distance from this point first (the list beside the map, "near me").
     public var near: Coordinate? = nil
+    /// Only organisations within this geodesic distance of `near` (matching, "within reach").
+    public var radiusKm: Double? = nil
     /// Order; `id` ascending is always appended last so pages are stable.
     public var sort: [SortKey] = []
     /// nil: no limit (exports).
@@ -42,7 +44,7 @@ public struct SortKey: Sendable, Equatable {
 /// Parses OGC API – Features query parameters plus CivicMap's filters. Unknown or repeated
 /// parameters and bad values throw `invalidParameter` naming the parameter and the reason.
 public struct FeatureQueryParser: Sendable {
-    public static let filterParameters = ["kind", "region_iso", "categories", "q", "min_distance_km", "max_distance_km"]
+    public static let filterParameters = ["kind", "region_iso", "categories", "q", "min_distance_km", "max_distance_km", "radius_km"]
     public static let standardParameters = ["bbox", "bbox-crs", "limit", "offset", "datetime", "sortby", "near"]
     public static let crs84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
@@ -108,6 +110,10 @@ public struct FeatureQueryParser: Sendable {
         if let v = values["datetime"] { try Self.validateDatetime(v) }
         if let v = values["sortby"] { query.sort = try Self.sortKeys(v) }
         if let v = values["near"] { query.near = try Self.point(v, name: "near") }
+        if let v = values["radius_km"] {
+            guard query.near != nil else { throw .invalidParameter(name: "radius_km", reason: "needs near=lon,lat, the point to measure from") }
+            query.radiusKm = try Self.distance(v, name: "radius_km")
+        }
         if let v = values["limit"] {
             // A limit too large for an integer is still only "more than the maximum": clamp it.
             let limit = v.count > 18 && v.allSatisfy(\.isASCII) && v.allSatisfy(\.isNumber) ? Int.max : try Self.integer(v, name: "limit", minimum: 1)
@@ -132,20 +138,20 @@ public struct FeatureQueryParser: Sendable {
         return values
     }
 
-    static func list(_ value: String, name: String) throws(CivicMapError) -> [String] {
+    public static func list(_ value: String, name: String) throws(CivicMapError) -> [String] {
         let items = value.split(separator: ",").map { String($0.trimmingSpaces) }.filter { !$0.isEmpty }
         guard !items.isEmpty else { throw .invalidParameter(name: name, reason: "must name at least one value") }
         guard items.count <= 100 else { throw .invalidParameter(name: name, reason: "at most 100 values") }
         return items
     }
 
-    static func integer(_ value: String, name: String, minimum: Int) throws(CivicMapError) -> Int {
+    public static func integer(_ value: String, name: String, minimum: Int) throws(CivicMapError) -> Int {
         guard let n = Int(value) else { throw .invalidParameter(name: name, reason: "'\(value)' is not an integer") }
         guard n >= minimum else { throw .invalidParameter(name: name, reason: "must be at least \(minimum)") }
         return n
     }
 
-    static func distance(_ value: String, name: String) throws(CivicMapError) -> Double {
+    public static func distance(_ value: String, name: String) throws(CivicMapError) -> Double {
         guard let km = Double(value), km.isFinite else { throw .invalidParameter(name: name, reason: "'\(value)' is not a number of kilometres") }
         guard km >= 0, km <= 20_100 else { throw .invalidParameter(name: name, reason: "must be between 0 and 20100 km") }
         return km

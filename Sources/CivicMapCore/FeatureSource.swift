@@ -15,6 +15,10 @@ public protocol FeatureSource: Sendable {
     func overview(matching query: FeatureQuery, cellDegrees: Double) async throws -> Overview
     /// Categories in use, most used first.
     func categories() async throws -> [(name: String, count: Int)]
+    /// Programmes of internship sites, soonest first, with their sites.
+    func programmes(matching query: ProgrammeQuery) async throws -> ProgrammePage
+    /// A region's organisations by kind and remoteness, and its populated places' coverage.
+    func regionReport(_ query: RegionReportQuery) async throws -> RegionReport
     /// Throws when the store cannot answer queries.
     func checkHealth() async throws
 }

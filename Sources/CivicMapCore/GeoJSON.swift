@@ -145,27 +145,37 @@ public enum GeoJSON {
 }
 
 /// The CSV form of organisations: the benchmark's columns first, then CivicMap's. An exported
-/// file imports back unchanged.
+/// file imports back unchanged (in any dialect: the import detects it).
 public enum OrganisationCSV {
-    public static let header = [
-        "id", "name", "kind", "region_iso", "settlement", "address", "inn", "ogrn", "categories", "founded_year",
-        "website", "lat", "lon", "region_code", "region_name", "email", "phone", "description", "source",
-        "distance_to_center_km",
-    ]
+    public static let table = CSVTable([
+        .init("id", "ID"), .init("name", "Название"), .init("kind", "Вид"), .init("region_iso", "Код региона ISO"),
+        .init("settlement", "Населённый пункт"), .init("address", "Адрес"), .init("inn", "ИНН"), .init("ogrn", "ОГРН"),
+        .init("categories", "Направления"), .init("founded_year", "Год основания"), .init("website", "Сайт"),
+        .init("lat", "Широта", decimal: true), .init("lon", "Долгота", decimal: true), .init("region_code", "Код региона"),
+        .init("region_name", "Регион"), .init("email", "Эл. почта"), .init("phone", "Телефон"),
+        .init("description", "Описание"), .init("source", "Источник"),
+        .init("distance_to_center_km", "Расстояние до центра региона, км", decimal: true),
+    ])
+    /// Added when a query measures from a point (`near`, matching).
+    public static let distanceColumn = CSVTable.Column("distance_km", "Расстояние, км", decimal: true)
+
+    public static var header: [String] { table.columns.map(\.name) }
 
     public static func row(_ o: Organisation) -> [String] {
-        var distance: [UInt8] = []
-        if let m = o.distanceToCentreMetres { JSONWriter.appendFixed(m / 1000, decimals: 6, to: &distance) }
-        var lat: [UInt8] = [], lon: [UInt8] = []
-        JSONWriter.appendFixed(o.location.latitude, decimals: 6, to: &lat)
-        JSONWriter.appendFixed(o.location.longitude, decimals: 6, to: &lon)
-        return [
+        [
             o.id.map(String.init) ?? "", o.name, o.kind.rawValue, o.regionISO ?? "", o.settlement ?? "", o.address ?? "",
             o.inn ?? "", o.ogrn ?? "", o.categories.joined(separator: ";"), o.foundedYear.map(String.init) ?? "",
-            o.website ?? "", String(decoding: lat, as: UTF8.self), String(decoding: lon, as: UTF8.self), o.regionCode,
+            o.website ?? "", fixed(o.location.latitude), fixed(o.location.longitude), o.regionCode,
             o.regionName ?? "", o.email ?? "", o.phone ?? "", o.description ?? "", o.source ?? "",
-            String(decoding: distance, as: UTF8.self),
+            o.distanceToCentreMetres.map { fixed($0 / 1000) } ?? "",
         ]
+    }
+
+    /// Six decimals, as in GeoJSON.
+    public static func fixed(_ value: Double, decimals: Int = 6) -> String {
+        var out: [UInt8] = []
+        JSONWriter.appendFixed(value, decimals: decimals, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

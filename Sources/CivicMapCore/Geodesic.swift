@@ -1,3 +1,4 @@
+import Foundation
 import CProj
 
 /// Geodesic computations on an ellipsoid with PROJ's implementation of Karney's algorithms
@@ -51,5 +52,23 @@ public struct Geodesic: @unchecked Sendable {
         }
         ring.append(ring[0])
         return ring
+    }
+
+    /// A box holding every point within `metres` of `centre`: the prefilter for a spatial
+    /// index before the exact distance. Spherical bounds widened by 1% cover the ellipsoid
+    /// (its radii of curvature differ from the mean by under 0.6%).
+    public func boundingBox(around centre: Coordinate, metres: Double) -> BoundingBox {
+        let degrees = 180 / Double.pi
+        let angle = min(Double.pi, metres / 6_371_008.8 * 1.01 + 1e-9)
+        let north = centre.latitude + angle * degrees, south = centre.latitude - angle * degrees
+        if north >= 90 || south <= -90 {
+            return BoundingBox(west: -180, south: max(-90, south), east: 180, north: min(90, north))
+        }
+        let halfWidth = asin(min(1, sin(angle) / cos(centre.latitude / degrees))) * degrees
+        guard halfWidth < 180 else { return BoundingBox(west: -180, south: south, east: 180, north: north) }
+        var west = centre.longitude - halfWidth, east = centre.longitude + halfWidth
+        if west < -180 { west += 360 }
+        if east > 180 { east -= 360 }
+        return BoundingBox(west: west, south: south, east: east, north: north)
     }
 }

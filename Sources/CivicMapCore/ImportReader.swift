@@ -10,6 +10,8 @@ public enum ImportReader {
         public var ignoredFields: Set<String> = []
         /// Rows or features that could not be read at all (each has a problem).
         public var rejectedRows = 0
+        /// How a CSV file was read (detected encoding and delimiter); nil for GeoJSON.
+        public var dialect: CSVDialect? = nil
     }
 
     public static func read(path: String) throws(CivicMapError) -> Result {
@@ -25,17 +27,26 @@ public enum ImportReader {
         return try csv(bytes)
     }
 
+    /// CSV as spreadsheet programs save it: encoding and delimiter detected, Russian column
+    /// titles (as `header=ru` exports write them) understood.
     public static func csv(_ bytes: [UInt8]) throws(CivicMapError) -> Result {
         var result = Result()
-        let rows = try CSV.parse(bytes)
+        let text = CSVSniffer.decode(bytes)
+        result.dialect = text.dialect
+        let rows = try CSV.parse(text.utf8, delimiter: text.dialect.delimiter)
         guard let header = rows.first else {
             throw .invalidRecords([FieldProblem(line: 1, field: "*", reason: "the file is empty; expected a header row")])
         }
-        let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let names = header.fields.map(ImportColumns.canonicalName)
         for required in ["name", "kind", "lat", "lon"] where !names.contains(required) {
             result.problems.append(FieldProblem(line: header.line, field: required, reason: "column missing from the header"))
         }
         result.ignoredFields = Set(names.filter { !ImportColumns.known.contains($0) && !ImportColumns.derived.contains($0) })
+        if !result.problems.isEmpty && names.count == 1 {
+            result.problems.append(FieldProblem(
+                line: header.line, field: "*",
+                reason: "the header has one column; separate columns with ',', ';' or a tab (read as \(text.dialect.description))"))
+        }
         guard result.problems.isEmpty else { return result }
         result.records.reserveCapacity(rows.count - 1)
         for row in rows.dropFirst() {

@@ -36,7 +36,31 @@ public enum ImportColumns {
         "id", "name", "kind", "region_iso", "region_code", "settlement", "address", "inn", "ogrn", "categories",
         "founded_year", "website", "email", "phone", "description", "source", "lat", "lon", "programmes",
     ]
-    public static let derived: Set<String> = ["region_name", "distance_to_center_km", "created_at", "updated_at"]
+    public static let derived: Set<String> = ["region_name", "distance_to_center_km", "distance_km", "created_at", "updated_at"]
+
+    /// A header cell as a column name: English names as they are, Russian titles (those the
+    /// exports write, and common variants) mapped to them.
+    public static func canonicalName(_ header: String) -> String {
+        let key = normalise(header)
+        return russianTitles[key] ?? key
+    }
+
+    static func normalise(_ s: String) -> String {
+        SearchText.normalise(s.trimmedText).split(whereSeparator: { $0 == " " }).joined(separator: " ")
+    }
+
+    static let russianTitles: [String: String] = {
+        var map: [String: String] = [:]
+        for c in OrganisationCSV.table.columns + [OrganisationCSV.distanceColumn] { map[normalise(c.titleRU)] = c.name }
+        for (title, name) in [
+            ("наименование", "name"), ("название организации", "name"), ("тип", "kind"), ("вид организации", "kind"),
+            ("город", "settlement"), ("населенный пункт", "settlement"), ("направления деятельности", "categories"),
+            ("категории", "categories"), ("сайт организации", "website"), ("e-mail", "email"), ("email", "email"),
+            ("электронная почта", "email"), ("широта", "lat"), ("долгота", "lon"), ("код региона iso", "region_iso"),
+            ("регион iso", "region_iso"), ("год создания", "founded_year"),
+        ] { map[normalise(title)] = name }
+        return map
+    }()
 }
 
 import Foundation

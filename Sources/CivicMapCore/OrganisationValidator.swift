@@ -47,7 +47,7 @@ public struct OrganisationValidator: Sendable {
         let name = text("name", max: 500, required: true)
         var kind: OrganisationKind?
         if let raw = record.text("kind") {
-            let k = OrganisationKind(rawValue: raw.lowercased())
+            let k = Self.kindAliases[SearchText.normalise(raw)] ?? OrganisationKind(rawValue: raw.lowercased())
             if kinds.contains(k) { kind = k } else { problem("kind", "unknown kind '\(raw)'; known: \(kinds.sorted().map(\.rawValue).joined(separator: ", "))") }
         } else {
             problem("kind", "is required")
@@ -58,10 +58,10 @@ public struct OrganisationValidator: Sendable {
         let source = text("source", max: 500)
         let phone = text("phone", max: 64)
 
-        let inn = record.text("inn")
-        if let inn, let why = TaxIdentifiers.innProblem(inn) { problem("inn", why) }
-        let ogrn = record.text("ogrn")
-        if let ogrn, let why = TaxIdentifiers.ogrnProblem(ogrn) { problem("ogrn", why) }
+        let inn = record.text("inn").map(Self.unwrapSpreadsheetText)
+        if let inn, let why = Self.spreadsheetNumberProblem(inn, digits: [10, 12]) ?? TaxIdentifiers.innProblem(inn) { problem("inn", why) }
+        let ogrn = record.text("ogrn").map(Self.unwrapSpreadsheetText)
+        if let ogrn, let why = Self.spreadsheetNumberProblem(ogrn, digits: [13, 15]) ?? TaxIdentifiers.ogrnProblem(ogrn) { problem("ogrn", why) }
 
         var foundedYear: Int?
         if let raw = record.text("founded_year") {
@@ -101,6 +101,29 @@ public struct OrganisationValidator: Sendable {
             inn: inn, ogrn: ogrn, categories: categories, foundedYear: foundedYear, website: website, email: email,
             phone: phone, description: description, source: source, location: location, programmes: programmes)
         return .accepted(organisation, warnings: warnings)
+    }
+
+    /// Kind names as coordinators write them in spreadsheets.
+    static let kindAliases: [String: OrganisationKind] = [
+        "нко": .ngo, "со нко": .ngo, "некоммерческая организация": .ngo, "тос": .tos,
+        "территориальное общественное самоуправление": .tos, "стажировочная площадка": .internshipSite,
+        "стажировочные площадки": .internshipSite,
+    ]
+
+    /// `="0123"` is how some exports keep Excel from turning identifiers into numbers.
+    static func unwrapSpreadsheetText(_ raw: String) -> String {
+        raw.hasPrefix("=\"") && raw.hasSuffix("\"") && raw.count >= 3 ? String(raw.dropFirst(2).dropLast()) : raw
+    }
+
+    /// Identifiers a spreadsheet turned into numbers: `1,02594E+12`, or a lost leading zero.
+    static func spreadsheetNumberProblem(_ value: String, digits: Set<Int>) -> String? {
+        if value.contains("E+") || value.contains("e+") {
+            return "'\(value)' is a number a spreadsheet shortened; format the column as text and re-enter it"
+        }
+        if value.utf8.allSatisfy({ (48...57).contains($0) }), digits.contains(value.count + 1) {
+            return "has \(value.count) digits: a spreadsheet may have dropped a leading zero (format the column as text)"
+        }
+        return nil
     }
 
     private func coordinate(_ record: ImportRecord, problem: (String, String) -> Void) -> Coordinate? {

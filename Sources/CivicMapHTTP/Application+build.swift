@@ -30,6 +30,9 @@ public func buildRouter(
     CollectionsController(source: source, baseURL: baseURL, configuration: configuration).addRoutes(to: router)
     ExportController(source: source, configuration: configuration).addRoutes(to: router)
     MapController(source: source, tiles: tiles, configuration: configuration).addRoutes(to: router)
+    MatchingController(source: source, baseURL: baseURL, configuration: configuration).addRoutes(to: router)
+    ProgrammesController(source: source, baseURL: baseURL, configuration: configuration).addRoutes(to: router)
+    ReportsController(source: source, baseURL: baseURL, configuration: configuration, files: files).addRoutes(to: router)
     WebController(files: files, tiles: tiles).addRoutes(to: router)
     return router
 }

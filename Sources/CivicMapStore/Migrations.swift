@@ -47,6 +47,21 @@ enum Migrations {
                 END;
                 """)
         }
+        migrator.registerMigration("v4-settlements") { db in
+            // Populated places for the region report's coverage; replaced whole by `civicmap init`.
+            try db.execute(sql: """
+                CREATE TABLE settlements (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    region_code TEXT NOT NULL REFERENCES regions(code),
+                    population INTEGER NOT NULL DEFAULT 0 CHECK (population >= 0),
+                    lat REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),
+                    lon REAL NOT NULL CHECK (lon BETWEEN -180 AND 180)
+                );
+                CREATE INDEX settlements_region ON settlements(region_code, population DESC);
+                CREATE INDEX programmes_by_start ON programmes(starts_on, id);
+                """)
+        }
         return migrator
     }
 

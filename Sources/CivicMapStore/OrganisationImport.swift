@@ -13,6 +13,8 @@ public struct ImportSummary: Sendable {
     /// Rows accepted with a remark (for example a region the polygons contradict).
     public var warnings: [FieldProblem] = []
     public var ignoredFields: [String] = []
+    /// How each CSV file was read (detected encoding and delimiter).
+    public var csvDialects: [(path: String, dialect: CSVDialect)] = []
     /// True when nothing was written (all-or-nothing import with rejected rows, or a dry run).
     public var rolledBack = false
     /// Seconds spent in each phase (reading, validating, writing), for operators and benchmarks.
@@ -66,6 +68,7 @@ extension CivicMapDatabase {
             rowsUnread += read.rejectedRows
             summary.problems += read.problems.map { FieldProblem(line: $0.line, field: $0.field, reason: paths.count > 1 ? "\(path): \($0.reason)" : $0.reason) }
             ignored.formUnion(read.ignoredFields)
+            if let dialect = read.dialect { summary.csvDialects.append((path, dialect)) }
         }
         summary.ignoredFields = ignored.sorted()
         lap("read")

@@ -5,12 +5,14 @@ import GRDB
 /// (`IN (SELECT value FROM json_each(?))`), so each statement has a fixed shape and SQLite's
 /// statement cache serves it.
 enum OrganisationSQL {
-    static let select = """
-        SELECT o.id, o.kind, o.name, o.region_code, r.iso, r.name_ru, o.settlement, o.address, o.inn, o.ogrn,
-               o.categories, o.founded_year, o.website, o.email, o.phone, o.description, o.source, o.lat, o.lon,
-               o.distance_to_centre_m, o.created_at, o.updated_at
-        FROM organizations o JOIN regions r ON r.code = o.region_code
+    /// The columns `organisation(from:)` decodes, in its order (22 of them).
+    static let columns = """
+        o.id, o.kind, o.name, o.region_code, r.iso, r.name_ru, o.settlement, o.address, o.inn, o.ogrn,
+        o.categories, o.founded_year, o.website, o.email, o.phone, o.description, o.source, o.lat, o.lon,
+        o.distance_to_centre_m, o.created_at, o.updated_at
         """
+    static let columnCount = 22
+    static let select = "SELECT \(columns) FROM organizations o JOIN regions r ON r.code = o.region_code"
 
     struct Fragment {
         var sql: String
@@ -39,21 +41,34 @@ enum OrganisationSQL {
         if let km = q.minDistanceKm { add("o.distance_to_centre_m >= ?", [km * 1000]) }
         if let km = q.maxDistanceKm { add("o.distance_to_centre_m <= ?", [km * 1000]) }
         if let box = q.bbox {
-            // The R*Tree holds float32 boxes rounded outward, so exact BETWEENs follow it.
-            let ranges = box.longitudeRanges
-            let spatial = ranges.map { _ in "(xmin <= ? AND xmax >= ?)" }.joined(separator: " OR ")
-            let exact = ranges.map { _ in "o.lon BETWEEN ? AND ?" }.joined(separator: " OR ")
-            var values: [any DatabaseValueConvertible] = []
-            for r in ranges { values += [r.upperBound, r.lowerBound] }
-            values += [box.north, box.south]
-            for r in ranges { values += [r.lowerBound, r.upperBound] }
-            values += [box.south, box.north]
-            add("""
-                o.id IN (SELECT pkid FROM idx_organizations_geom WHERE (\(spatial)) AND ymin <= ? AND ymax >= ?)
-                AND (\(exact)) AND o.lat BETWEEN ? AND ?
-                """, values)
+            let inBox = within(box)
+            conditions.append(inBox.sql)
+            arguments += inBox.arguments
+        }
+        if let point = q.near, let km = q.radiusKm {
+            let candidates = within(Geodesic.wgs84.boundingBox(around: point, metres: km * 1000))
+            conditions.append(candidates.sql)
+            arguments += candidates.arguments
+            add("geodesic_distance_m(o.lat, o.lon, ?, ?) <= ?", [point.latitude, point.longitude, km * 1000])
         }
         return Fragment(sql: conditions.isEmpty ? "1" : conditions.joined(separator: " AND "), arguments: arguments)
+    }
+
+    /// Organisations `o` inside a box, through the R*Tree. It holds float32 boxes rounded
+    /// outward, so exact BETWEENs follow it.
+    static func within(_ box: BoundingBox) -> Fragment {
+        let ranges = box.longitudeRanges
+        let spatial = ranges.map { _ in "(xmin <= ? AND xmax >= ?)" }.joined(separator: " OR ")
+        let exact = ranges.map { _ in "o.lon BETWEEN ? AND ?" }.joined(separator: " OR ")
+        var values: [any DatabaseValueConvertible] = []
+        for r in ranges { values += [r.upperBound, r.lowerBound] }
+        values += [box.north, box.south]
+        for r in ranges { values += [r.lowerBound, r.upperBound] }
+        values += [box.south, box.north]
+        return Fragment(sql: """
+            o.id IN (SELECT pkid FROM idx_organizations_geom WHERE (\(spatial)) AND ymin <= ? AND ymax >= ?)
+            AND (\(exact)) AND o.lat BETWEEN ? AND ?
+            """, arguments: StatementArguments(values))
     }
 
     /// One page of full rows in the query's order.

@@ -11,7 +11,7 @@ struct CivicMap: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "civicmap",
         abstract: "Map and geodata service for civic initiatives: НКО, ТОС and internship sites.",
-        subcommands: [Serve.self, Initialise.self, Import.self, Export.self])
+        subcommands: [Serve.self, Initialise.self, Import.self, Export.self, Match.self, Report.self, Programmes.self])
 }
 
 /// Options every command shares; resolved with the environment into one configuration.
@@ -50,12 +50,13 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("tiles-dir"), help: "MBTiles basemaps [CIVICMAP_TILES_DIR, default tiles]") var tilesDirectory: String?
     @Option(name: .customLong("frame-ancestors"), help: "Origins allowed to embed the map [CIVICMAP_FRAME_ANCESTORS, default *]") var frameAncestors: String?
     @Option(name: .customLong("leaflet-dir"), help: "Leaflet files [CIVICMAP_LEAFLET_DIR, default /usr/share/javascript/leaflet]") var leafletDirectory: String?
+    @Option(name: .customLong("remote-km"), help: "Default remoteness threshold, km [CIVICMAP_REMOTE_KM, default 50]") var remoteKm: String?
 
     func run() async throws {
         let configuration = try common.resolve([
             "host": host, "port": port, "public-url": publicURL, "web-dir": webDirectory,
             "default-limit": defaultLimit, "max-limit": maxLimit, "tile-url": tileURL, "tile-attribution": tileAttribution,
-            "tiles-dir": tilesDirectory, "frame-ancestors": frameAncestors, "leaflet-dir": leafletDirectory,
+            "tiles-dir": tilesDirectory, "frame-ancestors": frameAncestors, "leaflet-dir": leafletDirectory, "remote-km": remoteKm,
         ])
         var logger = Logger(label: "civicmap")
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
@@ -83,6 +84,9 @@ struct Initialise: AsyncParsableCommand {
         let regions = try RegionReader.read(csvPath: "\(dir)/regions.csv", outlinesPath: "\(dir)/regions_ru.geojson")
         try database.loadRegions(regions)
         print("regions: \(regions.count) (\(regions.filter { $0.boundary != nil }.count) with outlines)")
+        let settlements = try SettlementReader.read(path: "\(dir)/settlements_ru.csv")
+        try database.loadSettlements(settlements)
+        print("populated places: \(settlements.count)")
         if demo {
             let summary = try database.importFiles(["\(dir)/organizations.geojson"], currentYear: Import.currentYear)
             ImportReport.print(summary)
@@ -134,34 +138,178 @@ struct Export: AsyncParsableCommand {
         let kinds = try database.kindInfos().map(\.kind)
         let collectionKinds = collection == "organizations" ? kinds : kinds.filter { $0.rawValue == collection }
         guard !collectionKinds.isEmpty else { throw ValidationError("unknown collection '\(collection)'") }
-        let parameters = try filters.map { item -> (name: String, value: String) in
-            guard let eq = item.firstIndex(of: "=") else { throw ValidationError("filter '\(item)' is not name=value") }
-            return (String(item[..<eq]), String(item[item.index(after: eq)...]))
-        }
+        let parameters = try NameValue.parse(filters)
+        let dialectNames = Set(CSVDialect.parameters)
         let query = try FeatureQueryParser(kinds: kinds, regions: database.regionDirectory())
-            .parse(parameters, collectionKinds: collectionKinds, paged: false)
+            .parse(parameters.filter { !dialectNames.contains($0.name) }, collectionKinds: collectionKinds, paged: false)
+        let dialect = try CSVDialect.parse(NameValue.values(parameters.filter { dialectNames.contains($0.name) }))
         let encoder: any ExportEncoder
         switch format {
         case "geojson": encoder = GeoJSONExport()
-        case "csv": encoder = CSVExport()
+        case "csv": encoder = CSVExport(dialect: dialect, withDistance: query.near != nil)
         default: throw ValidationError("unknown format '\(format)'; use geojson or csv")
         }
-        let out: FileHandle
-        if let output {
-            guard FileManager.default.createFile(atPath: output, contents: nil) else { throw ValidationError("cannot write '\(output)'") }
-            out = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        } else {
-            out = FileHandle.standardOutput
-        }
+        let out = try Output(path: output)
         let chunks = try await database.chunks(matching: query, chunkSize: 2000)
-        try out.write(contentsOf: encoder.head(count: chunks.count))
+        try out.write(encoder.head(count: chunks.count))
         var first = true
         for try await chunk in chunks {
-            try out.write(contentsOf: encoder.encode(chunk, first: first))
+            try out.write(encoder.encode(chunk, first: first))
             first = false
         }
-        try out.write(contentsOf: encoder.tail())
-        if output != nil { try out.close() }
+        try out.write(encoder.tail())
+        try out.close()
         FileHandle.standardError.write(Data("exported \(chunks.count) organisations\n".utf8))
+    }
+}
+
+/// API parameters given on the command line as `name=value`, so the CLI and the HTTP API
+/// take the same names and values and validate them in the same code.
+enum NameValue {
+    static func parse(_ items: [String]) throws -> [(name: String, value: String)] {
+        try items.map { item in
+            guard let eq = item.firstIndex(of: "=") else { throw ValidationError("'\(item)' is not name=value") }
+            return (String(item[..<eq]), String(item[item.index(after: eq)...]))
+        }
+    }
+
+    static func values(_ pairs: [(name: String, value: String)], allowed: Set<String>? = nil) throws -> [String: String] {
+        if let allowed { return try FeatureQueryParser.uniqueValues(pairs, allowed: allowed) }
+        return Dictionary(pairs, uniquingKeysWith: { a, _ in a })
+    }
+}
+
+/// Standard output, or a file given with `-o`.
+struct Output {
+    let handle: FileHandle
+    let isFile: Bool
+
+    init(path: String?) throws {
+        guard let path else { handle = .standardOutput; isFile = false; return }
+        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw ValidationError("cannot write '\(path)'") }
+        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        isFile = true
+    }
+
+    func write(_ bytes: [UInt8]) throws { try handle.write(contentsOf: bytes) }
+    func close() throws { if isFile { try handle.close() } }
+}
+
+/// `json` or `csv` (GeoJSON is JSON).
+enum OutputFormat: String, ExpressibleByArgument {
+    case json, geojson, csv
+}
+
+struct Match: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Match remote organisations with internship sites (geodesic distances).",
+        discussion: """
+            civicmap match nearest-sites organization=20 k=5 [same_region=true]
+            civicmap match remote-organizations site=21 radius_km=200 threshold_km=50 [same_region=false] [kind=ngo]
+            Add --format csv (and dialect=excel) for a spreadsheet.
+            """)
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "nearest-sites or remote-organizations") var question: String
+    @Argument(help: "Parameters as name=value, as in /matching/<question>") var parameters: [String] = []
+    @Option(help: "json or csv") var format: OutputFormat = .json
+    @Option(name: .shortAndLong, help: "Output file (default: standard output)") var output: String?
+
+    func run() async throws {
+        let configuration = try common.resolve()
+        let database = try common.openDatabase(configuration)
+        let matching = Matching(source: database)
+        let pairs = try NameValue.parse(parameters)
+        let organisations: [Organisation]
+        switch question {
+        case "nearest-sites":
+            let values = try NameValue.values(pairs, allowed: Set(Matching.nearestSitesParameters + CSVDialect.parameters))
+            let origin = try await matching.organisation(values["organization"], parameter: "organization")
+            let options = try Matching.nearestSitesOptions(values)
+            organisations = try await matching.nearestSites(to: origin, k: options.k, sameRegion: options.sameRegion).sites
+        case "remote-organizations":
+            let values = try NameValue.values(pairs, allowed: Set(Matching.remoteOrganisationsParameters + CSVDialect.parameters))
+            let site = try await matching.organisation(values["site"], parameter: "site")
+            let query = try await matching.remoteOrganisationsQuery(site: site, values, defaultThresholdKm: configuration.remoteThresholdKm)
+            var all: [Organisation] = []
+            for try await chunk in try await database.chunks(matching: query, chunkSize: 2000) { all += chunk }
+            organisations = all
+        default:
+            throw ValidationError("unknown question '\(question)'; use nearest-sites or remote-organizations")
+        }
+        let dialect = try CSVDialect.parse(NameValue.values(pairs))
+        let encoder: any ExportEncoder = format == .csv ? CSVExport(dialect: dialect, withDistance: true) : GeoJSONExport()
+        let out = try Output(path: output)
+        try out.write(encoder.head(count: organisations.count) + encoder.encode(organisations, first: true) + encoder.tail())
+        try out.close()
+        FileHandle.standardError.write(Data("\(organisations.count) organisations\n".utf8))
+    }
+}
+
+struct Report: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A region's report: organisations by kind, remoteness, distances, coverage of populated places.",
+        discussion: "civicmap report RU-PER threshold_km=50 coverage_radius_km=25 --format csv dialect=excel -o perm.csv")
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "Region: ISO 3166-2 code (RU-PER) or two-digit code (59)") var region: String
+    @Argument(help: "Parameters as name=value: threshold_km, coverage_radius_km, kind, top (and CSV dialect)") var parameters: [String] = []
+    @Option(help: "json or csv") var format: OutputFormat = .json
+    @Option(name: .shortAndLong, help: "Output file (default: standard output)") var output: String?
+
+    func run() async throws {
+        let configuration = try common.resolve()
+        let database = try common.openDatabase(configuration)
+        let values = try NameValue.values(try NameValue.parse(parameters), allowed: Set(RegionReportQuery.parameters + CSVDialect.parameters))
+        guard let found = try database.regionDirectory().region(region) else { throw ValidationError("unknown region '\(region)'") }
+        let query = try RegionReportQuery.parse(values, region: found, kinds: try database.kindInfos().map(\.kind),
+                                                defaultThresholdKm: configuration.remoteThresholdKm)
+        let report = try await database.regionReport(query)
+        let generatedAt = ISO8601DateFormatter().string(from: Date())
+        let out = try Output(path: output)
+        if format == .csv {
+            try out.write(RegionReportCSV.encode(report, generatedAt: generatedAt, dialect: try CSVDialect.parse(values)))
+        } else {
+            var w = JSONWriter()
+            RegionReportJSON.write(report, generatedAt: generatedAt, to: &w)
+            try out.write(w.bytes + [0x0A])
+        }
+        try out.close()
+    }
+}
+
+struct Programmes: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Internship programmes open to remote organisations, soonest first.",
+        discussion: "civicmap programmes region_iso=RU-PER status=open,planned from=2026-12-01 --format csv dialect=excel")
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "Parameters as name=value: region_iso, status, from, topics, near, limit, offset (and CSV dialect)") var parameters: [String] = []
+    @Option(help: "json or csv") var format: OutputFormat = .csv
+    @Option(name: .shortAndLong, help: "Output file (default: standard output)") var output: String?
+
+    func run() async throws {
+        let configuration = try common.resolve()
+        let database = try common.openDatabase(configuration)
+        let values = try NameValue.values(try NameValue.parse(parameters), allowed: Set(ProgrammeQuery.parameters + CSVDialect.parameters))
+        var query = try ProgrammeQuery.parse(values, regions: database.regionDirectory(), today: String(ISO8601DateFormatter().string(from: Date()).prefix(10)),
+                                             maximumLimit: Int.max)
+        if values["limit"] == nil { query.limit = Int.max }
+        let page = try await database.programmes(matching: query)
+        let out = try Output(path: output)
+        if format == .csv {
+            try out.write(ProgrammeListingEncoding.csv(page.listings, near: query.near, dialect: try CSVDialect.parse(values)))
+        } else {
+            var w = JSONWriter()
+            w.beginObject()
+            w.key("type"); w.string("FeatureCollection")
+            w.key("numberMatched"); w.int(page.numberMatched)
+            w.key("features"); w.beginArray()
+            for l in page.listings {
+                ProgrammeListingEncoding.writeFeature(l, distanceMetres: query.near.map { Geodesic.wgs84.distance(from: $0, to: l.site.location) }, to: &w)
+            }
+            w.endArray()
+            w.endObject()
+            try out.write(w.bytes + [0x0A])
+        }
+        try out.close()
+        FileHandle.standardError.write(Data("\(page.listings.count) programmes\n".utf8))
     }
 }

@@ -6,6 +6,7 @@ import Foundation
 enum ImportReport {
     static func print(_ s: ImportSummary) {
         var lines: [String] = []
+        for (path, dialect) in s.csvDialects { lines.append("read \(path) as \(dialect.description)") }
         if !s.ignoredFields.isEmpty { lines.append("ignored columns: \(s.ignoredFields.joined(separator: ", "))") }
         for p in s.problems.prefix(20) { lines.append("rejected: \(p)") }
         if s.problems.count > 20 { lines.append("… and \(s.problems.count - 20) more problems (use --report FILE for all)") }

@@ -89,3 +89,20 @@ struct GeodesicTests {
         return b * A * (sigma - deltaSigma)
     }
 }
+
+@Suite("Search boxes around geodesic circles")
+struct GeodesicBoxTests {
+    /// Every point on the circle (just inside it) must lie in the box, wherever the centre is:
+    /// at the equator, in the Arctic, across the antimeridian (Chukotka), near the pole.
+    @Test(arguments: [(0.0, 30.0, 500.0), (58.0, 56.25, 150.0), (66.0, 179.9, 300.0), (69.7, 170.3, 1000.0), (88.5, 10.0, 300.0), (-60.0, -179.0, 50.0)])
+    func boxHoldsTheCircle(lat: Double, lon: Double, km: Double) {
+        let centre = Coordinate(trustedLatitude: lat, longitude: lon)
+        let box = Geodesic.wgs84.boundingBox(around: centre, metres: km * 1000)
+        for azimuth in stride(from: 0.0, to: 360, by: 2.5) {
+            let p = Geodesic.wgs84.destination(from: centre, azimuth: azimuth, metres: km * 999)
+            #expect(box.contains(p), "azimuth \(azimuth): \(p) outside \(box)")
+        }
+        // And it is not the whole world for small circles away from the poles.
+        if abs(lat) < 80 { #expect(box.north - box.south < 2.1 * km / 111 + 0.1) }
+    }
+}

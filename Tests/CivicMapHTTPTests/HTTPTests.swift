@@ -18,6 +18,7 @@ struct Server {
         let database = try CivicMapDatabase(path: directory.appendingPathComponent("http.sqlite").path)
         let data = repository.appendingPathComponent("data").path
         try database.loadRegions(RegionReader.read(csvPath: data + "/regions.csv", outlinesPath: data + "/regions_ru.geojson"))
+        try database.loadSettlements(SettlementReader.read(path: data + "/settlements_ru.csv"))
         _ = try database.importFiles([data + "/organizations.geojson"], currentYear: 2026)
         return database
     }

@@ -19,6 +19,7 @@ struct TestDatabase {
         database = try CivicMapDatabase(path: directory.appendingPathComponent("test.sqlite").path)
         let data = Self.repository.appendingPathComponent("data").path
         try database.loadRegions(RegionReader.read(csvPath: data + "/regions.csv", outlinesPath: data + "/regions_ru.geojson"))
+        try database.loadSettlements(SettlementReader.read(path: data + "/settlements_ru.csv"))
         if demo {
             let summary = try database.importFiles([data + "/organizations.geojson"], currentYear: 2026)
             #expect(summary.problems.isEmpty, "\(summary.problems)")

@@ -121,7 +121,7 @@ struct CollectionsController {
         w.key("numberMatched"); w.int(page.numberMatched)
         w.key("numberReturned"); w.int(page.organisations.count)
         w.key("timeStamp"); w.string(Responses.timeStamp(requested))
-        writePagingLinks(&w, url: itemsURL, parameters: parameters, limit: query.limit ?? 0, offset: query.offset,
+        Responses.pagingLinks(&w, url: itemsURL, parameters: parameters, limit: query.limit ?? 0, offset: query.offset,
                          returned: page.organisations.count, matched: page.numberMatched)
         w.key("features"); w.beginArray()
         for o in page.organisations { GeoJSON.writeFeature(o, to: &w) }
@@ -147,36 +147,12 @@ struct CollectionsController {
         w.key("numberMatched"); w.int(regions.count)
         w.key("numberReturned"); w.int(page.count)
         w.key("timeStamp"); w.string(Responses.timeStamp())
-        writePagingLinks(&w, url: itemsURL, parameters: parameters, limit: limit, offset: query.offset, returned: page.count, matched: regions.count)
+        Responses.pagingLinks(&w, url: itemsURL, parameters: parameters, limit: limit, offset: query.offset, returned: page.count, matched: regions.count)
         w.key("features"); w.beginArray()
         for r in page { GeoJSON.writeFeature(r, to: &w) }
         w.endArray()
         w.endObject()
         return Responses.json(w, contentType: Responses.geoJSON)
-    }
-
-    /// self, next (while features remain), prev (after the first page), collection.
-    private func writePagingLinks(
-        _ w: inout JSONWriter, url: String, parameters: [(name: String, value: String)], limit: Int, offset: Int,
-        returned: Int, matched: Int
-    ) {
-        func href(offset: Int?) -> String {
-            var pairs = parameters.filter { $0.name != "offset" && $0.name != "f" && $0.name != "limit" }
-            pairs.append(("f", "json"))
-            pairs.append(("limit", String(limit)))
-            if let offset, offset > 0 { pairs.append(("offset", String(offset))) }
-            return url + "?" + QueryParameters.encode(pairs)
-        }
-        w.key("links"); w.beginArray()
-        Responses.link(&w, href: href(offset: offset), rel: "self", type: Responses.geoJSON, title: "This page")
-        if returned > 0 && offset + returned < matched {
-            Responses.link(&w, href: href(offset: offset + returned), rel: "next", type: Responses.geoJSON, title: "Next page")
-        }
-        if offset > 0 {
-            Responses.link(&w, href: href(offset: max(0, offset - limit)), rel: "prev", type: Responses.geoJSON, title: "Previous page")
-        }
-        Responses.link(&w, href: String(url.dropLast("/items".count)), rel: "collection", type: Responses.json, title: "The collection")
-        w.endArray()
     }
 
     @Sendable func item(_ request: Request, context: BasicRequestContext) async throws -> Response {

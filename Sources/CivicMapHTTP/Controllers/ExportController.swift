@@ -24,30 +24,16 @@ struct ExportController {
         guard collection.kinds != nil else {
             throw CivicMapError.notFound("export of '\(collectionID)' (regions are served by /collections/regions/items)")
         }
+        let dialectNames: Set<String> = format == "csv" ? Set(CSVDialect.parameters) : []
         let query = try await FeatureRequest(source: source, configuration: configuration)
-            .query(request, collection: collection, kinds: catalog.collections[0].kinds ?? [], paged: false, alsoAllowed: [])
+            .query(request, collection: collection, kinds: catalog.collections[0].kinds ?? [], paged: false, alsoAllowed: dialectNames)
+        let dialect = try CSVDialect.parse(Dictionary(
+            try QueryParameters.parse(request).filter { dialectNames.contains($0.name) }, uniquingKeysWith: { a, _ in a }))
         let chunks = try await source.chunks(matching: query, chunkSize: Self.chunkSize)
-        switch format {
-        case "geojson": return stream(chunks, contentType: Responses.geoJSON, filename: file, encoder: GeoJSONExport())
-        case "csv": return stream(chunks, contentType: "text/csv; charset=utf-8", filename: file, encoder: CSVExport())
-        default: throw CivicMapError.notFound("export format '.\(format)'")
+        if format == "csv" {
+            return Responses.stream(chunks, contentType: dialect.mediaType, filename: "\(collectionID).\(dialect.fileExtension)",
+                                    encoder: CSVExport(dialect: dialect, withDistance: query.near != nil))
         }
-    }
-
-    private func stream(_ chunks: OrganisationChunks, contentType: String, filename: String, encoder: some ExportEncoder) -> Response {
-        let body = ResponseBody { writer in
-            try await writer.write(ByteBuffer(bytes: encoder.head(count: chunks.count)))
-            var first = true
-            for try await chunk in chunks {
-                try await writer.write(ByteBuffer(bytes: encoder.encode(chunk, first: first)))
-                first = false
-            }
-            try await writer.write(ByteBuffer(bytes: encoder.tail()))
-            try await writer.finish(nil)
-        }
-        return Response(
-            status: .ok,
-            headers: [.contentType: contentType, .contentDisposition: "attachment; filename=\"\(filename)\""],
-            body: body)
+        return Responses.stream(chunks, contentType: Responses.geoJSON, filename: file, encoder: GeoJSONExport())
     }
 }

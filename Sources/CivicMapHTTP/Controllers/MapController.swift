@@ -37,7 +37,7 @@ struct MapController {
             w.endObject()
         }
         w.endArray()
-        w.key("remoteThresholdKm"); w.number(50)
+        w.key("remoteThresholdKm"); w.number(configuration.remoteThresholdKm, decimals: 3)
         w.key("detailLimit"); w.int(Self.detailLimit)
         w.key("kinds"); w.beginArray()
         for k in try await source.kinds() {

@@ -22,6 +22,61 @@ enum Responses {
         w.endObject()
     }
 
+    /// self, next (while features remain), prev (after the first page), collection.
+    static func pagingLinks(
+        _ w: inout JSONWriter, url: String, parameters: [(name: String, value: String)], limit: Int, offset: Int,
+        returned: Int, matched: Int
+    ) {
+        func href(offset: Int?) -> String {
+            var pairs = parameters.filter { $0.name != "offset" && $0.name != "f" && $0.name != "limit" }
+            pairs.append(("f", "json"))
+            pairs.append(("limit", String(limit)))
+            if let offset, offset > 0 { pairs.append(("offset", String(offset))) }
+            return url + "?" + QueryParameters.encode(pairs)
+        }
+        w.key("links"); w.beginArray()
+        link(&w, href: href(offset: offset), rel: "self", type: geoJSON, title: "This page")
+        if returned > 0 && offset + returned < matched {
+            link(&w, href: href(offset: offset + returned), rel: "next", type: geoJSON, title: "Next page")
+        }
+        if offset > 0 {
+            link(&w, href: href(offset: max(0, offset - limit)), rel: "prev", type: geoJSON, title: "Previous page")
+        }
+        if url.hasSuffix("/items") {
+            link(&w, href: String(url.dropLast("/items".count)), rel: "collection", type: json, title: "The collection")
+        }
+        w.endArray()
+    }
+
+    /// A finished CSV file as a download.
+    static func csv(_ bytes: [UInt8], dialect: CSVDialect, filename: String) -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: dialect.mediaType, .contentDisposition: "attachment; filename=\"\(filename).\(dialect.fileExtension)\""],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// Organisations streamed a chunk at a time (exports, CSV of matches): memory stays flat.
+    static func stream(_ chunks: OrganisationChunks, contentType: String, filename: String, encoder: some ExportEncoder) -> Response {
+        let body = ResponseBody { writer in
+            try await writer.write(ByteBuffer(bytes: encoder.head(count: chunks.count)))
+            var first = true
+            for try await chunk in chunks {
+                try await writer.write(ByteBuffer(bytes: encoder.encode(chunk, first: first)))
+                first = false
+            }
+            try await writer.write(ByteBuffer(bytes: encoder.tail()))
+            try await writer.finish(nil)
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: contentType, .contentDisposition: "attachment; filename=\"\(filename)\""],
+            body: body)
+    }
+
+    /// Today's date in UTC, `YYYY-MM-DD`.
+    static func today(_ date: Date = Date()) -> String { String(timeStamp(date).prefix(10)) }
+
     /// RFC 3339 UTC time with seconds, for `timeStamp`.
     static func timeStamp(_ date: Date = Date()) -> String {
         let formatter = ISO8601DateFormatter()

@@ -45,15 +45,22 @@ enum QueryParameters {
 enum Format: String {
     case json
     case html
+    case csv
 
-    static func negotiate(_ request: Request, parameters: [(name: String, value: String)], htmlAvailable: Bool = false) throws(CivicMapError) -> Format {
+    static func negotiate(
+        _ request: Request, parameters: [(name: String, value: String)], htmlAvailable: Bool = false, csvAvailable: Bool = false
+    ) throws(CivicMapError) -> Format {
+        var offered = ["json"]
+        if htmlAvailable { offered.append("html") }
+        if csvAvailable { offered.append("csv") }
         if let f = parameters.first(where: { $0.name == "f" })?.value {
             switch f.lowercased() {
             case "json", "geojson", "application/json", "application/geo+json": return .json
-            case "html", "text/html":
-                guard htmlAvailable else { throw .invalidParameter(name: "f", reason: "html is not available here; use f=json") }
-                return .html
-            default: throw .invalidParameter(name: "f", reason: "unknown format '\(f)'; use json\(htmlAvailable ? " or html" : "")")
+            case "html", "text/html" where htmlAvailable: return .html
+            case "csv", "text/csv" where csvAvailable: return .csv
+            case "html", "text/html", "csv", "text/csv":
+                throw .invalidParameter(name: "f", reason: "\(f) is not available here; use \(offered.joined(separator: " or "))")
+            default: throw .invalidParameter(name: "f", reason: "unknown format '\(f)'; use \(offered.joined(separator: " or "))")
             }
         }
         // Browsers send text/html first; API clients send JSON types or */* (or nothing).
@@ -63,6 +70,7 @@ enum Format: String {
         {
             return .html
         }
+        if csvAvailable, accept.hasPrefix("text/csv") { return .csv }
         return .json
     }
 }

