@@ -86,6 +86,29 @@ bash "$KIT/export_time.sh" -n "$RUNS" -p "$SERVER" "$BASE/export/organizations.g
 export_median=$(grep MEDIAN "$OUT/export.txt" | sed 's/^MEDIAN //')
 export_peak=$(grep -o 'vmhwm_max_kB_after=[0-9]*' "$OUT/export.txt" | cut -d= -f2 | sort -n | tail -1)
 overview=$(curl -s -o /dev/null -w '%{time_total} s, %{size_download} bytes' "$BASE/overview?zoom=3")
+
+# 7. Coordinator questions on the largest region (issue 5 asks for under a second): the report,
+# and matching for its most remote NGO and for one of its internship sites; median of 5, warm.
+read -r region_code region_iso remote_ngo site <<<"$(python3 - "$DB" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+code = db.execute("SELECT region_code FROM organizations GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+iso = db.execute("SELECT coalesce(iso, code) FROM regions WHERE code = ?", (code,)).fetchone()[0]
+ngo = db.execute("SELECT id FROM organizations WHERE region_code = ? AND kind = 'ngo' ORDER BY distance_to_centre_m DESC LIMIT 1", (code,)).fetchone()[0]
+site = db.execute("SELECT id FROM organizations WHERE region_code = ? AND kind = 'internship_site' ORDER BY id LIMIT 1", (code,)).fetchone()[0]
+print(code, iso, ngo, site)
+PY
+)"
+time_median() {
+  curl -fs -o /dev/null "$BASE$1"
+  for _ in 1 2 3 4 5; do curl -fs -o /dev/null -w '%{time_total}\n' "$BASE$1"; done | sort -n | sed -n 3p
+}
+coordinator_rows=""
+for q in "/reports/regions/$region_iso?f=json" "/reports/regions/$region_iso?f=csv&dialect=excel" \
+         "/matching/nearest-sites?organization=$remote_ngo&k=5" "/matching/nearest-sites?organization=$remote_ngo&k=5&same_region=true" \
+         "/matching/remote-organizations?site=$site&radius_km=150&limit=100" "/matching/remote-organizations?site=$site&radius_km=150&f=csv"; do
+  coordinator_rows+="| \`$q\` | $(time_median "$q") s |"$'\n'
+done
 peak_kb=$(grep VmHWM "/proc/$SERVER/status" | awk '{print $2}')
 
 cat >"$OUT/results.md" <<REPORT
@@ -102,5 +125,11 @@ $rows| W3 export | $export_median; server peak RSS $((export_peak / 1024)) MB |
 | server peak RSS after export | $((peak_kb / 1024)) MB |
 
 Correctness: check_requests.py passed for W1, W2, W4 and W5 (25 sampled requests each).
+
+Coordinator questions on the largest region ($region_iso, code $region_code), median of 5 warm requests (curl time_total):
+
+| request | time |
+| --- | --- |
+$coordinator_rows
 REPORT
 cat "$OUT/results.md"

@@ -286,11 +286,15 @@
     });
     ui.exportGeojson = el('a', { class: 'cm-button', i18n: 'export.geojson', id: 'cm-export-geojson', attrs: { download: '' } });
     ui.exportCsv = el('a', { class: 'cm-button', i18n: 'export.csv', id: 'cm-export-csv', attrs: { download: '' } });
+    ui.exportExcel = el('a', {
+      class: 'cm-button', i18n: 'export.excel', id: 'cm-export-excel', attrs: { download: '' },
+      i18nAttrs: { title: 'export.excel.title' }
+    });
     return el('section', { class: 'cm-subpanel cm-export', attrs: { 'aria-labelledby': 'cm-export-heading' } }, [
       el('h3', { id: 'cm-export-heading', class: 'cm-subpanel__title', i18n: 'export.heading' }),
       el('p', { class: 'cm-note', i18n: 'export.hint' }),
       el('div', { class: 'cm-check' }, [ui.exportBbox, el('label', { htmlFor: 'cm-export-bbox', i18n: 'export.bbox' })]),
-      el('div', { class: 'cm-buttons' }, [ui.exportGeojson, ui.exportCsv])
+      el('div', { class: 'cm-buttons' }, [ui.exportGeojson, ui.exportCsv, ui.exportExcel])
     ]);
   }
 
@@ -801,10 +805,12 @@
       var m = markersById[id];
       if (m && m.feature.properties.kind === f.properties.kind) {
         if (m.feature !== f) {
+          // an open card is rebuilt only when its data changed (a rebuild loses the focus in it)
+          var changed = m.isPopupOpen() && JSON.stringify(m.feature.properties) !== JSON.stringify(f.properties);
           m.feature = f;
           var ll = featureLatLng(f);
           if (!m.getLatLng().equals(ll)) { m.setLatLng(ll); }
-          if (m.isPopupOpen()) { m.setPopupContent(buildCard(f)); }
+          if (changed) { m.setPopupContent(buildCard(f)); }
         }
         return;
       }
@@ -996,6 +1002,10 @@
       p.programmes.forEach(function (pr) { ul.appendChild(buildProgramme(pr || {})); });
       card.appendChild(ul);
     }
+    var nearby = buildNearby(f, kind);
+    if (nearby) { card.appendChild(nearby); }
+    var report = reportLink(p);
+    if (report) { card.appendChild(report); }
     card.addEventListener('keydown', function (e) {
       if (e.key === 'Escape') { map.closePopup(); }
     });
@@ -1024,6 +1034,183 @@
     }
     li.appendChild(dl);
     return li;
+  }
+
+  // ---------------------------------------------------------------- the card: matching, the region report
+
+  var NEAR_SITES = 3, NEAR_SITES_CSV = 10;                      // internship sites nearest an organisation
+  var REMOTE_RADIUS_KM = 200, REMOTE_SHOWN = 5, REMOTE_CSV = 1000;  // remote organisations around a site
+  var matchCache = new Map();                                   // url → {at, promise}, the last few
+  var MATCH_CACHE_MS = 5 * 60 * 1000, MATCH_CACHE_SIZE = 40;
+
+  /** One request per URL for a few minutes: a card opened again or rebuilt reuses the answer. */
+  function cachedJSON(url) {
+    var hit = matchCache.get(url);
+    if (hit && Date.now() - hit.at < MATCH_CACHE_MS) { return hit.promise; }
+    var promise = CM.getJSON(url);
+    matchCache.delete(url);
+    matchCache.set(url, { at: Date.now(), promise: promise });
+    promise.catch(function () {
+      var now = matchCache.get(url);
+      if (now && now.promise === promise) { matchCache.delete(url); }
+    });
+    if (matchCache.size > MATCH_CACHE_SIZE) { matchCache.delete(matchCache.keys().next().value); }
+    return promise;
+  }
+
+  /** A link in a card; the widget opens it in a new tab. */
+  function cardLink(href, text, opts) {
+    var a = el('a', { href: href, text: text, class: opts && opts.class });
+    if (opts && opts.download) { a.setAttribute('download', ''); }
+    if (MODE === 'embed') { a.target = '_blank'; a.rel = 'noopener'; }
+    return a;
+  }
+
+  /** Organisations: the nearest internship sites. Internship sites: the remote organisations of
+   *  their region around them. Asked for when the card is built (it opens); an answer for a card
+   *  that has closed meanwhile is dropped, and a failure is a line of text (the card stays).
+   *  The section carries data-state="busy|idle|error" for tests. */
+  function buildNearby(f, kind) {
+    if (f.id == null || !kind) { return null; }
+    var site = kind === 'internship_site';
+    var km = threshold();
+    var p = new URLSearchParams(), csv;
+    if (site) {
+      p.set('site', String(f.id));
+      p.set('radius_km', String(REMOTE_RADIUS_KM));
+      p.set('threshold_km', String(km));
+      p.set('same_region', 'true');
+      csv = new URLSearchParams(p);
+      csv.set('limit', String(REMOTE_CSV));
+      p.set('limit', String(REMOTE_SHOWN));
+    } else {
+      p.set('organization', String(f.id));
+      csv = new URLSearchParams(p);
+      p.set('k', String(NEAR_SITES));
+      csv.set('k', String(NEAR_SITES_CSV));
+    }
+    csv.set('f', 'csv');
+    var path = site ? '/matching/remote-organizations' : '/matching/nearest-sites';
+    var status = el('p', { class: 'cm-note cm-nearby__status', text: t('status.loading') });
+    var section = el('section', {
+      class: 'cm-nearby cm-nearby--' + (site ? 'remote' : 'sites'), attrs: { 'data-state': 'busy' }
+    }, [
+      el('h4', { class: 'cm-card__subtitle', text: t(site ? 'card.nearby.remote' : 'card.nearby.sites') }),
+      status
+    ]);
+    cachedJSON(path + '?' + CM.query(p)).then(function (fc) {
+      if (!section.isConnected) { return; }
+      var feats = ((fc && fc.features) || []).filter(function (g) { return g && g.properties; });
+      if (site) {
+        var n = fc && typeof fc.numberMatched === 'number' ? fc.numberMatched : feats.length;
+        section.insertBefore(el('p', {
+          class: 'cm-nearby__summary', attrs: { 'data-count': String(n) },
+          text: t('card.nearby.remote.count', { n: n, km: CM.formatKm(REMOTE_RADIUS_KM) })
+        }), status);
+        status.textContent = t('card.nearby.remote.note', { km: CM.formatKm(km) });
+      } else {
+        status.textContent = feats.length ? '' : t('card.nearby.sites.none');
+      }
+      status.hidden = !status.textContent;
+      if (feats.length) {
+        var list = el('ol', { class: 'cm-nearby__list' });
+        feats.forEach(function (g) { list.appendChild(nearbyItem(g, site)); });
+        section.appendChild(list);
+      }
+      section.appendChild(el('p', { class: 'cm-nearby__links' }, [
+        cardLink(path + '?' + CM.query(csv), t('card.nearby.csv'), { download: true })
+      ]));
+      section.setAttribute('data-state', 'idle');
+      keepCardInView(section);
+    }, function (err) {
+      if (!section.isConnected) { return; }
+      status.textContent = t('card.nearby.error') + (err && err.detail ? ' ' + err.detail : '');
+      status.classList.add('cm-note--warn');
+      section.setAttribute('data-state', 'error');
+      if (window.console) { console.warn('CivicMap: matching', err && err.message); }
+    });
+    return section;
+  }
+
+  function nearbyItem(g, site) {
+    var q = g.properties;
+    var meta = [CM.formatKm(q.distance_km)];
+    if (!site) {
+      if (q.region_name) { meta.push(String(q.region_name)); }
+      var open = (Array.isArray(q.programmes) ? q.programmes : []).filter(function (pr) {
+        return pr && pr.selection_status === 'open';
+      }).length;
+      meta.push(open ? t('card.nearby.open', { n: open }) : t('card.nearby.open.none'));
+    }
+    var c = g.geometry && g.geometry.coordinates;
+    var canOpen = g.id != null && Array.isArray(c) && isFinite(c[0]) && isFinite(c[1]);
+    var name = canOpen
+      ? el('button', {
+        type: 'button', class: 'cm-linkbutton cm-nearby__name', text: String(q.name || ''),
+        on: { click: function () { showFeatureCard(g); } }
+      })
+      : el('span', { class: 'cm-nearby__name', text: String(q.name || '') });
+    return el('li', { class: 'cm-nearby__item' }, [
+      name,
+      el('span', { class: 'cm-nearby__meta', text: meta.filter(Boolean).join(' · ') })
+    ]);
+  }
+
+  /** The card of a feature from a matching answer: its marker's card when it is on the map, else
+   *  a card of its own at its place (the map flies there first when it is out of view). */
+  function showFeatureCard(g) {
+    var id = String(g.id);
+    var m = markersById[id];
+    if (m && m.feature.properties.kind === g.properties.kind) { openFeature(id); return; }
+    var props = Object.assign({}, g.properties);
+    delete props.distance_km;            // from the other organisation, not from the chosen point
+    var f = { type: 'Feature', id: g.id, geometry: g.geometry, properties: props };
+    var c = g.geometry.coordinates;
+    var at = function () { return L.latLng(c[1], CM.nearLon(c[0], map.getCenter().lng)); };
+    var open = function () {
+      var popup = L.popup({ maxWidth: 340, minWidth: 240, autoPanPadding: [24, 24], className: 'cm-popup' })
+        .setLatLng(at())
+        .setContent(function () { return buildCard(f); });
+      map.openPopup(popup);
+      var node = popup.getElement();
+      var title = node && node.querySelector('.cm-card__title');
+      if (title) { title.focus({ preventScroll: true }); }
+    };
+    if (map.getZoom() >= 9 && map.getBounds().contains(at())) { open(); return; }
+    map.closePopup();
+    map.once('moveend', open);
+    var zoom = Math.max(map.getZoom(), 11);
+    var still = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+    if (still) { map.setView(at(), zoom); } else { map.flyTo(at(), zoom, { duration: 1.2 }); }
+  }
+
+  /** A card that grew after it opened (a list came in) is moved back into view. Measured from
+   *  where it is drawn now, so it also completes an auto-pan this replaces. */
+  function keepCardInView(node) {
+    var pop = node.closest ? node.closest('.leaflet-popup') : null;
+    if (!pop || !map) { return; }
+    var r = pop.getBoundingClientRect(), box = map.getContainer().getBoundingClientRect(), pad = 12;
+    var dx = 0, dy = 0;
+    if (r.right > box.right - pad) { dx = r.right - box.right + pad; }
+    if (r.left - dx < box.left + pad) { dx = r.left - box.left - pad; }
+    if (r.top < box.top + pad) { dy = r.top - box.top - pad; }
+    else if (r.bottom > box.bottom - pad) { dy = Math.min(r.bottom - box.bottom + pad, r.top - box.top - pad); }
+    if (Math.abs(dx) >= 1 || Math.abs(dy) >= 1) {
+      setBusy(true);                  // until the refresh that the move schedules is done
+      map.panBy([Math.round(dx), Math.round(dy)]);
+    }
+  }
+
+  /** «Отчёт по региону»: the printable report of the organisation's region at the threshold in use. */
+  function reportLink(p) {
+    var region = String(p.region_iso || p.region_code || '').trim();
+    if (!region) { return null; }
+    var q = new URLSearchParams();
+    q.set('threshold_km', String(threshold()));
+    if (CM.lang === 'en') { q.set('lang', 'en'); }
+    return el('p', { class: 'cm-card__links' }, [
+      cardLink('/reports/regions/' + encodeURIComponent(region) + '?' + CM.query(q), t('card.report'), { class: 'cm-card__report' })
+    ]);
   }
 
   // A card opened from the list takes the focus; when it closes (Escape, ×) the focus goes back
@@ -1396,6 +1583,8 @@
     var qs = CM.query(p);
     ui.exportGeojson.href = '/export/organizations.geojson' + (qs ? '?' + qs : '');
     ui.exportCsv.href = '/export/organizations.csv' + (qs ? '?' + qs : '');
+    p.set('dialect', 'excel');
+    ui.exportExcel.href = '/export/organizations.csv?' + CM.query(p);
   }
 
   function updateEmbedSnippet() {

@@ -48,6 +48,12 @@
     return CM.t('km', { d: CM.formatNumber(km, Number.isInteger(km) ? 0 : 1) });
   };
 
+  /** A share (0.6667) as "66,7 %" / "66.7%"; '' when unknown (null). */
+  CM.formatPercent = function (share, digits) {
+    if (typeof share !== 'number' || !isFinite(share)) { return ''; }
+    return CM.t('percent', { v: CM.formatNumber(share * 100, digits == null ? 1 : digits) });
+  };
+
   /** A short label for a count in a cluster bubble. */
   CM.formatCount = function (n) {
     if (n < 10000) { return CM.formatNumber(n, 0); }
@@ -60,6 +66,15 @@
     if (!m) { return String(iso || ''); }
     var d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
     return new Intl.DateTimeFormat(CM.locale(), { day: 'numeric', month: 'long', year: 'numeric' }).format(d);
+  };
+
+  /** "2026-11-23T16:00:00Z" → a local date and time. */
+  CM.formatDateTime = function (iso) {
+    var d = new Date(String(iso || ''));
+    if (isNaN(d.getTime())) { return String(iso || ''); }
+    return new Intl.DateTimeFormat(CM.locale(), {
+      day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit'
+    }).format(d);
   };
 
   /**
@@ -120,14 +135,19 @@
     return String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   };
 
-  /** fetch + JSON with an AbortSignal; rejects with an Error carrying .status on HTTP errors. */
+  /** fetch + JSON with an AbortSignal; rejects with an Error carrying .status on HTTP errors, and
+   *  from an RFC 9457 problem body its .detail and .invalidParams ([{name, reason}]), to show as text. */
   CM.getJSON = function (url, signal) {
     return fetch(url, { signal: signal, headers: { Accept: 'application/json' }, credentials: 'same-origin' })
       .then(function (r) {
         if (!r.ok) {
           var err = new Error('HTTP ' + r.status + ' for ' + url);
           err.status = r.status;
-          throw err;
+          return r.json().then(function (body) {
+            if (body && typeof body.detail === 'string') { err.detail = body.detail; }
+            if (body && Array.isArray(body['invalid-params'])) { err.invalidParams = body['invalid-params']; }
+            throw err;
+          }, function () { throw err; });
         }
         return r.json();
       });

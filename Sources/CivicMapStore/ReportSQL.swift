@@ -56,26 +56,35 @@ enum ReportSQL {
 
     static let settlementsOfRegion = "SELECT name, population, lat, lon FROM settlements WHERE region_code = ? ORDER BY population DESC, name"
 
-    /// Is an organisation of these kinds (in any region) within `metres` of the point?
+    /// Is an organisation of these kinds (in any region) within `metres` of the point? Driven
+    /// from the R*Tree, so it stops at the first hit instead of collecting the whole box.
     static func anyWithin(_ point: Coordinate, metres: Double, kinds: [OrganisationKind]) -> Fragment {
-        let candidates = OrganisationSQL.within(Geodesic.wgs84.boundingBox(around: point, metres: metres))
-        var arguments = candidates.arguments
-        arguments += [OrganisationSQL.jsonArray(kinds.map(\.rawValue)), point.latitude, point.longitude, metres]
-        return Fragment(sql: """
-            SELECT 1 FROM organizations o WHERE \(candidates.sql) AND o.kind IN (SELECT value FROM json_each(?))
-            AND geodesic_distance_m(o.lat, o.lon, ?, ?) <= ? LIMIT 1
-            """, arguments: arguments)
+        let box = candidates(around: point, metres: metres, kinds: kinds)
+        var arguments = box.arguments
+        arguments += [point.latitude, point.longitude, metres]
+        return Fragment(sql: "SELECT 1 FROM \(box.sql) AND geodesic_distance_m(o.lat, o.lon, ?, ?) <= ? LIMIT 1", arguments: arguments)
     }
 
     /// The distance to the nearest organisation of these kinds inside the box of `metres`.
     static func nearestWithin(_ point: Coordinate, metres: Double, kinds: [OrganisationKind]) -> Fragment {
-        let candidates = OrganisationSQL.within(Geodesic.wgs84.boundingBox(around: point, metres: metres))
+        let box = candidates(around: point, metres: metres, kinds: kinds)
         var arguments: StatementArguments = [point.latitude, point.longitude]
-        arguments += candidates.arguments
-        arguments += [OrganisationSQL.jsonArray(kinds.map(\.rawValue))]
+        arguments += box.arguments
+        return Fragment(sql: "SELECT min(geodesic_distance_m(o.lat, o.lon, ?, ?)) FROM \(box.sql)", arguments: arguments)
+    }
+
+    /// `FROM` the R*Tree entries in the box around the point, joined to their organisations.
+    /// CROSS JOIN keeps SQLite from starting at the kind index and probing the R*Tree per row.
+    private static func candidates(around point: Coordinate, metres: Double, kinds: [OrganisationKind]) -> Fragment {
+        let box = Geodesic.wgs84.boundingBox(around: point, metres: metres)
+        let ranges = box.longitudeRanges
+        var arguments: StatementArguments = []
+        for r in ranges { arguments += [r.upperBound, r.lowerBound] }
+        arguments += [box.north, box.south, OrganisationSQL.jsonArray(kinds.map(\.rawValue))]
         return Fragment(sql: """
-            SELECT min(geodesic_distance_m(o.lat, o.lon, ?, ?)) FROM organizations o
-            WHERE \(candidates.sql) AND o.kind IN (SELECT value FROM json_each(?))
+            idx_organizations_geom g CROSS JOIN organizations o ON o.id = g.pkid
+            WHERE (\(ranges.map { _ in "(g.xmin <= ? AND g.xmax >= ?)" }.joined(separator: " OR "))) AND g.ymin <= ? AND g.ymax >= ?
+            AND o.kind IN (SELECT value FROM json_each(?))
             """, arguments: arguments)
     }
 

@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -111,6 +112,39 @@ def idle(driver):
 
 def list_text(driver):
     return driver.execute_script('var l = document.getElementById("cm-list"); return l ? l.textContent : null;') or ''
+
+
+def report_state(driver):
+    """data-state of the report page's root ("busy" until the report and the regions are in)."""
+    return driver.execute_script("var r = document.getElementById('cm-report'); return r ? r.getAttribute('data-state') : null;")
+
+
+def report_totals(driver):
+    """{'organizations': '3', 'remote': '1', …}: the texts of the report's figures (data-total)."""
+    return driver.execute_script('''
+        var out = {};
+        document.querySelectorAll('#cm-report [data-total]').forEach(function (e) {
+            out[e.getAttribute('data-total')] = e.textContent; });
+        return out;''')
+
+
+def get_json(url):
+    with urllib.request.urlopen(urllib.request.Request(url, headers={'Accept': 'application/json'}), timeout=30) as r:
+        return json.load(r)
+
+
+def json_url_of(page_url):
+    """The report page's own URL asked for JSON (what the page itself fetches)."""
+    u = urllib.parse.urlsplit(page_url)
+    q = [(k, v) for k, v in urllib.parse.parse_qsl(u.query) if k not in ('lang', 'f', 'dialect')] + [('f', 'json')]
+    return urllib.parse.urlunsplit((u.scheme, u.netloc, u.path, urllib.parse.urlencode(q), ''))
+
+
+def nearby_state(driver, which):
+    """data-state of the open card's matching section ('sites' or 'remote'), or None."""
+    return driver.execute_script(
+        "var s = document.querySelector('.leaflet-popup .cm-nearby--' + arguments[0]);"
+        "return s ? s.getAttribute('data-state') : null;", which)
 
 
 def wait(driver, fn, timeout=20, message=''):
@@ -229,6 +263,12 @@ def run(args):
             check('list shows the distance to the centre (145,6 км)', card_ok and '145,6 км' in card_ok, card_ok)
             url = driver.current_url
             check('URL keeps region, remote and km', all(s in url for s in ('region_iso=RU-PER', 'remote=1', 'km=50')), url)
+            csv_href = driver.find_element(By.ID, 'cm-export-csv').get_attribute('href')
+            excel_href = driver.find_element(By.ID, 'cm-export-excel').get_attribute('href')
+            with urllib.request.urlopen(excel_href, timeout=30) as r:
+                bom = r.read(3) == b'\xef\xbb\xbf'
+            check('export: «Excel» is the filtered CSV with dialect=excel (UTF-8 BOM)',
+                  excel_href == csv_href + '&dialect=excel' and 'region_iso=RU-PER' in csv_href and bom, (csv_href, excel_href, bom))
 
             km.send_keys(Keys.CONTROL, 'a')
             km.send_keys('200', Keys.TAB)
@@ -250,7 +290,10 @@ def run(args):
             item = driver.find_element(By.XPATH, "//ol[@id='cm-list']//button[contains(., 'Жирный')]")
             check('search q=Жирный lists the organisation with its name as text', XSS_NAME in item.text, item.text)
             item.click()
-            popup = wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, '.leaflet-popup .cm-card'), message='card')
+            wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '.leaflet-popup .cm-card'), message='card')
+            # the card is complete (its nearest sites are in) and the map has stopped moving
+            wait(driver, lambda d: nearby_state(d, 'sites') not in (None, 'busy') and idle(d), message='card settled')
+            popup = driver.find_element(By.CSS_SELECTOR, '.leaflet-popup .cm-card')
             text = popup.text
             check('card shows the literal <b>Жирный</b>', '<b>Жирный</b>' in text and '<img src=x' in text, text[:200])
             check('card: kind, region and distance', 'НКО' in text and 'Якутия' in text and 'км' in text, text[:300])
@@ -267,6 +310,16 @@ def run(args):
 
         errors += severe_errors(driver)
         check('map page: no severe console errors', not errors, errors[:5])
+
+        # 7. the card: nearest internship sites of an NGO, remote organisations around a site
+        card_checks(driver, base)
+        errors = severe_errors(driver)
+        check('map card matching: no severe console errors', not errors, errors[:5])
+
+        # 8. the printable region report
+        report_checks(driver, base)
+        errors = severe_errors(driver)
+        check('report page: no severe console errors', not errors, errors[:5])
 
         # 6. the widget on another origin
         host_url = 'http://127.0.0.1:%d/host.html' % args.second_origin_port
@@ -321,6 +374,194 @@ def run(args):
         check('widget: no severe console errors', not errors, errors[:5])
     finally:
         driver.quit()
+
+
+def card_checks(driver, base):
+    """A demo NGO of Perm Krai that is not an internship site («Проектная среда», Кудымкар): its card
+    lists the nearest internship sites; the first opens the site's card with its remote organisations."""
+    name = 'Проектная среда'
+    driver.get(base + '/?lang=ru')
+    try:
+        wait(driver, lambda d: (legend_numbers(d) or {}).get('total', 0) > 0 and idle(d), message='page loaded')
+        driver.find_element(By.ID, 'cm-q').send_keys(name, Keys.ENTER)
+        wait(driver, lambda d: idle(d) and name in list_text(d), message='search result')
+        item = driver.find_element(By.XPATH, "//ol[@id='cm-list']//button[contains(., '%s')]" % name)
+        org_id = item.get_attribute('data-id')
+        item.click()
+        wait(driver, lambda d: nearby_state(d, 'sites') not in (None, 'busy') and idle(d), message='nearest sites loaded')
+        expected = get_json('%s/matching/nearest-sites?organization=%s&k=3' % (base, org_id))
+        want = [f['properties']['name'] for f in expected['features']]
+        shown = driver.execute_script('''
+            var s = document.querySelector('.leaflet-popup .cm-nearby--sites');
+            return {
+              heading: s.querySelector('h4').textContent,
+              names: Array.from(s.querySelectorAll('.cm-nearby__item .cm-nearby__name')).map(function (b) { return b.textContent; }),
+              meta: Array.from(s.querySelectorAll('.cm-nearby__meta')).map(function (m) { return m.textContent; }),
+              csv: (s.querySelector('.cm-nearby__links a') || {}).href || '',
+              report: (document.querySelector('.leaflet-popup a.cm-card__report') || {}).href || ''
+            };''')
+        check('NGO card: «Ближайшие стажировочные площадки» lists %d site(s), nearest first, as the API does' % len(shown['names']),
+              nearby_state(driver, 'sites') == 'idle' and shown['heading'] == 'Ближайшие стажировочные площадки'
+              and len(shown['names']) >= 1 and shown['names'] == want
+              and all(re.search(r'\d км', m) for m in shown['meta']), (shown, want))
+        check('NGO card: «Все (CSV)» asks for the 10 nearest as CSV',
+              all(x in shown['csv'] for x in ('/matching/nearest-sites?', 'organization=' + org_id, 'k=10', 'f=csv')), shown['csv'])
+        check('NGO card: «Отчёт по региону» links to /reports/regions/RU-PER at the threshold in use',
+              shown['report'].endswith('/reports/regions/RU-PER?threshold_km=50'), shown['report'])
+
+        # the first site's card, opened from the list in the card
+        site = expected['features'][0]
+        driver.find_element(By.CSS_SELECTOR, '.leaflet-popup .cm-nearby--sites .cm-nearby__name').click()
+        wait(driver, lambda d: d.execute_script(
+            "var t = document.querySelector('.leaflet-popup .cm-card__title'); return t ? t.textContent : ''")
+            == site['properties']['name'], message='site card')
+        wait(driver, lambda d: nearby_state(d, 'remote') not in (None, 'busy') and idle(d), message='remote organisations loaded')
+        remote = get_json('%s/matching/remote-organizations?site=%s&radius_km=200&threshold_km=50&same_region=true&limit=5'
+                          % (base, site['id']))
+        line = driver.execute_script('''
+            var p = document.querySelector('.leaflet-popup .cm-nearby--remote .cm-nearby__summary');
+            return p ? {text: p.textContent, count: p.getAttribute('data-count'),
+                        items: document.querySelectorAll('.leaflet-popup .cm-nearby--remote .cm-nearby__item').length} : null;''')
+        check('site card: «%s»' % (line or {}).get('text'),
+              line is not None and 'удал' in line['text'] and 'в радиусе 200 км' in line['text']
+              and int(line['count']) == remote['numberMatched'] and line['items'] == len(remote['features']),
+              (line, remote.get('numberMatched'), len(remote.get('features', []))))
+        focused = driver.execute_script("return document.activeElement && document.activeElement.className")
+        check('site card takes the focus', focused == 'cm-card__title', focused)
+    except (TimeoutException, WebDriverException, urllib.error.URLError, KeyError, IndexError) as e:
+        check('map card: matching sections', False, getattr(e, 'msg', e))
+
+
+def report_checks(driver, base):
+    """The report page for RU-PER against its JSON; changing the threshold; RU-SA with the HTML name."""
+    url = base + '/reports/regions/RU-PER'
+    try:
+        driver.get(url)
+        wait(driver, lambda d: report_state(d) == 'idle', message='report idle')
+        data = get_json(url + '?f=json')
+        h1 = driver.find_element(By.CSS_SELECTOR, '#cm-report h1').text
+        check('report RU-PER: the heading is «%s»' % h1, 'Пермский край' in h1, h1)
+        check('report: the document title names the region', 'Пермский край' in driver.title, driver.title)
+        shown = report_totals(driver)
+        tt = data['totals']
+        got = (number(shown.get('organizations')), number(shown.get('remote')))
+        check('report: totals as in the JSON (%s organisations, %s remote)' % got,
+              got == (tt['organizations'], tt['remote']), (shown, tt))
+        if tt.get('remote_share') is not None:
+            check('report: remote share %s' % shown.get('remote_share'),
+                  abs((number(shown.get('remote_share')) or -99) - round(tt['remote_share'] * 1000)) <= 1
+                  and '%' in (shown.get('remote_share') or ''), (shown.get('remote_share'), tt['remote_share']))
+        bins = data['distances']['bins']
+        thr = data['parameters']['threshold_km']
+        hist = driver.execute_script('''
+            var s = document.querySelector('#cm-report svg.cm-hist');
+            if (!s) return null;
+            return {bars: s.querySelectorAll('rect.cm-hist__bar').length,
+                    remote: s.querySelectorAll('rect.cm-hist__bar--remote').length,
+                    line: s.querySelectorAll('line.cm-hist__threshold').length,
+                    role: s.getAttribute('role'), title: (s.querySelector('title') || {}).textContent || '',
+                    desc: (s.querySelector('desc') || {}).textContent || ''};''')
+        far = sum(1 for b in bins if b['from_km'] >= thr)
+        check('report: histogram with one bar per bin (%d), %d from the threshold on in the remote colour, a threshold line'
+              % (len(bins), far),
+              hist is not None and hist['bars'] == len(bins) and hist['remote'] == far and hist['line'] == 1, hist)
+        check('report: histogram is an image with a text summary',
+              hist is not None and hist['role'] == 'img' and hist['title'] and 'км' in hist['desc'], hist)
+        kinds = driver.execute_script('''
+            var s = document.querySelector('#cm-report svg.cm-kindchart');
+            return s ? {all: s.querySelectorAll('rect.cm-chart__bar.cm-chart__bar--all').length,
+                        remote: s.querySelectorAll('rect.cm-chart__bar.cm-chart__bar--remote').length,
+                        title: (s.querySelector('title') || {}).textContent || '',
+                        rows: document.querySelectorAll('#cm-report table.cm-table--kinds tbody tr').length} : null;''')
+        n_kinds = len(data['by_kind'])
+        check('report: by-kind chart (all and remote per kind) and table, %d kinds' % n_kinds,
+              kinds is not None and kinds['all'] == n_kinds and kinds['remote'] == n_kinds and kinds['title']
+              and kinds['rows'] == n_kinds, kinds)
+        tables = driver.execute_script('''
+            var r = document.querySelectorAll('#cm-report table.cm-table--remote tbody tr');
+            var a = document.querySelector('#cm-report table.cm-table--remote a');
+            return {remote: r.length, link: a ? a.getAttribute('href') : '', text: a ? a.textContent : '',
+                    places: document.querySelectorAll('#cm-report table.cm-table--places tbody tr').length,
+                    captions: document.querySelectorAll('#cm-report table > caption').length,
+                    tables: document.querySelectorAll('#cm-report table').length};''')
+        first = data['most_remote'][0] if data['most_remote'] else None
+        at = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(tables['link']).query))
+        check('report: the most-remote table (%d) links to the map at the organisation' % tables['remote'],
+              tables['remote'] == len(data['most_remote']) and (first is None or (
+                  tables['text'] == first['name'] and tables['link'].startswith('/?') and at.get('z') == '12'
+                  and abs(float(at.get('lat', 'nan')) - first['lat']) < 1e-4
+                  and abs(float(at.get('lon', 'nan')) - first['lon']) < 1e-4)), (tables, first))
+        cov = data['coverage']
+        check('report: coverage (%d of %d settlements uncovered, %d listed) as in the JSON'
+              % (cov['uncovered'], cov['settlements'], tables['places']),
+              number(shown.get('settlements')) == cov['settlements'] and number(shown.get('uncovered', '').split('(')[0]) == cov['uncovered']
+              and tables['places'] == len(cov['uncovered_places']), (shown, tables))
+        check('report: every table has a caption', tables['tables'] > 0 and tables['captions'] == tables['tables'], tables)
+        links = {k: driver.find_element(By.ID, 'cm-report-' + k).get_attribute('href') for k in ('csv', 'excel', 'json')}
+        ok = 'f=csv' in links['csv'] and 'dialect' not in links['csv'] and 'f=csv' in links['excel'] \
+            and 'dialect=excel' in links['excel'] and 'f=json' in links['json']
+        with urllib.request.urlopen(links['excel'], timeout=30) as r:
+            body = r.read()
+            ok = ok and r.headers.get('Content-Type', '').startswith('text/csv') and body.startswith(b'\xef\xbb\xbf')
+        check('report: CSV, Excel CSV (BOM) and JSON links', ok, links)
+        check('report: a print button', driver.find_element(By.ID, 'cm-report-print').text == 'Печать')
+
+        # a new threshold: the URL changes and the remote total follows the JSON
+        before = tt['remote']
+        new_km = 200
+        for k in (200, 100, 20, 10):
+            if get_json(url + '?f=json&threshold_km=%d' % k)['totals']['remote'] != before:
+                new_km = k
+                break
+        box = driver.find_element(By.ID, 'cm-report-threshold')
+        box.send_keys(Keys.CONTROL, 'a')
+        box.send_keys(str(new_km), Keys.ENTER)
+        wait(driver, lambda d: 'threshold_km=%d' % new_km in d.current_url and report_state(d) == 'idle',
+             message='report at %d km' % new_km)
+        data2 = get_json(json_url_of(driver.current_url))
+        now = number(report_totals(driver).get('remote'))
+        check('report: threshold %d km → URL %s, remote %d → %d as in the JSON'
+              % (new_km, urllib.parse.urlsplit(driver.current_url).query, before, now),
+              now == data2['totals']['remote'] and now != before
+              and data2['parameters']['threshold_km'] == new_km
+              and driver.find_element(By.ID, 'cm-report-threshold').get_attribute('value') == str(new_km),
+              (now, data2['totals'], before))
+
+        # English
+        driver.get(url + '?lang=en')
+        wait(driver, lambda d: report_state(d) == 'idle', message='report in English')
+        h1 = driver.find_element(By.CSS_SELECTOR, '#cm-report h1').text
+        check('report ?lang=en: «%s», English labels' % h1,
+              h1 == data['region']['name_en'] and driver.find_element(By.ID, 'cm-report-print').text == 'Print', h1)
+    except (TimeoutException, WebDriverException, urllib.error.URLError, KeyError, IndexError) as e:
+        check('report page RU-PER', False, getattr(e, 'msg', e))
+
+    # RU-SA: the organisation named with HTML is text
+    url = base + '/reports/regions/RU-SA'
+    try:
+        sa = get_json(url + '?f=json')
+        names = [m['name'] for m in sa['most_remote']]
+        if XSS_NAME not in names:
+            url += '?top=100'
+            sa = get_json(url.replace('?', '?f=json&'))
+            names = [m['name'] for m in sa['most_remote']]
+        driver.get(url)
+        wait(driver, lambda d: report_state(d) == 'idle', message='report RU-SA')
+        table = driver.execute_script(
+            "var t = document.querySelector('#cm-report table.cm-table--remote'); return t ? t.textContent : ''")
+        state = driver.execute_script('''return {
+            xss: typeof window.__xss,
+            b: document.querySelectorAll('#cm-report b').length,
+            img: document.querySelectorAll('#cm-report img').length,
+            h1: document.querySelector('#cm-report h1').textContent};''')
+        if XSS_NAME in names:
+            check('report RU-SA: the HTML-named organisation is listed as text', XSS_NAME in table, table[:300])
+        else:
+            print('note: the HTML-named organisation is not among RU-SA\'s most remote')
+        check('report RU-SA: no script ran and no <b>/<img> element was made',
+              state['xss'] == 'undefined' and state['b'] == 0 and state['img'] == 0 and 'Якутия' in state['h1'], state)
+    except (TimeoutException, WebDriverException, urllib.error.URLError, KeyError) as e:
+        check('report page RU-SA', False, getattr(e, 'msg', e))
 
 
 def main():

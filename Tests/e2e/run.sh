@@ -152,6 +152,71 @@ assert len(d["features"]) == 20000 == d["numberMatched"], len(d["features"])
 print(len(d["features"]), "features")'
   }
   check "W3 export streams all 20,000 features" w3
+  largest=$(python3 -c 'import csv, collections, sys; print(collections.Counter(r["region_iso"] for r in csv.DictReader(open(sys.argv[1], encoding="utf-8"))).most_common(1)[0][0])' "$SMALL/organizations.csv")
+  report_agrees() {  # the report's counts equal what the items API counts
+    python3 - "$BASE" "$largest" <<'PY'
+import json, sys, urllib.request
+base, region = sys.argv[1:]
+get = lambda path: json.load(urllib.request.urlopen(base + path))
+report = get(f"/reports/regions/{region}?f=json&threshold_km=50")
+items = lambda q: get(f"/collections/organizations/items?f=json&limit=1&region_iso={region}" + q)["numberMatched"]
+assert report["totals"]["organizations"] == items(""), report["totals"]
+assert report["totals"]["remote"] == items("&min_distance_km=50"), report["totals"]
+for line in report["by_kind"]:
+    assert line["organizations"] == items("&kind=" + line["kind"]), line
+    assert line["remote"] == items("&kind=" + line["kind"] + "&min_distance_km=50"), line
+assert sum(b["organizations"] for b in report["distances"]["bins"]) == report["totals"]["organizations"]
+far = report["most_remote"][0]["distance_to_center_km"]
+# most_remote is rounded to the millimetre: the farthest lies within it, and nothing beyond.
+assert items(f"&min_distance_km={far - 0.000001}") >= 1 and items(f"&min_distance_km={far + 0.000001}") == 0
+print(region, report["totals"], "coverage", report["coverage"]["covered"], "of", report["coverage"]["settlements"])
+PY
+  }
+  check "region report of the largest region agrees with the items API" report_agrees
+  matching_agrees() {  # remote organisations within reach, against an independent spherical check
+    python3 - "$BASE" "$largest" <<'PY'
+import csv, io, json, math, sys, urllib.request
+base, region = sys.argv[1:]
+get = lambda path: urllib.request.urlopen(base + path).read()
+site = json.loads(get(f"/collections/internship_site/items?f=json&limit=1&region_iso={region}"))["features"][0]
+lon, lat = site["geometry"]["coordinates"]
+radius = 100
+rows = list(csv.DictReader(io.StringIO(get(f"/matching/remote-organizations?site={site['id']}&radius_km={radius}&threshold_km=50&f=csv").decode())))
+page = json.loads(get(f"/matching/remote-organizations?site={site['id']}&radius_km={radius}&threshold_km=50&limit=5"))
+assert page["numberMatched"] == len(rows), (page["numberMatched"], len(rows))
+everything = csv.DictReader(io.StringIO(get(f"/export/organizations.csv?region_iso={region}&kind=ngo,tos&min_distance_km=50").decode()))
+def km(r):  # haversine: within 0.5% of the geodesic, so only clear cases are judged
+    p1, p2 = math.radians(lat), math.radians(float(r["lat"]))
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(float(r["lon"]) - lon) / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(a))
+found = {r["id"] for r in rows}
+everything = list(everything)
+inside = {r["id"] for r in everything if km(r) < radius * 0.995}
+outside = {r["id"] for r in everything if km(r) > radius * 1.005}
+assert inside <= found, inside - found
+assert not (found & outside), found & outside
+distances = [float(r["distance_km"]) for r in rows]
+assert distances == sorted(distances) and all(d <= radius for d in distances)
+print(f"site {site['id']}: {len(rows)} remote organisations within {radius} km ({len(inside)} clearly inside)")
+PY
+  }
+  check "remote organisations within reach of a site: exact count, none outside the radius" matching_agrees
+  excel_round_trip() {  # the Excel dialect in Windows-1251 imports back into a fresh database unchanged
+    curl -fsS "$BASE/export/organizations.csv?region_iso=$largest&dialect=excel&encoding=windows-1251" >"$WORK/excel.csv" || return 1
+    "$BIN" init --no-demo --database "$WORK/excel.sqlite" >/dev/null || return 1
+    "$BIN" import --database "$WORK/excel.sqlite" "$WORK/excel.csv" 2>&1 | tee "$WORK/excel.log"
+    grep -q "as windows-1251, delimiter ';'" "$WORK/excel.log" || return 1
+    "$BIN" export --database "$WORK/excel.sqlite" --format csv >"$WORK/back.csv" 2>/dev/null || return 1
+    curl -fsS "$BASE/export/organizations.csv?region_iso=$largest" >"$WORK/original.csv" || return 1
+    python3 - "$WORK/original.csv" "$WORK/back.csv" <<'PY'
+import csv, sys
+key = lambda r: (r["name"], r["kind"], r["inn"], r["ogrn"], r["lat"], r["lon"], r["distance_to_center_km"])
+a, b = ([key(r) for r in csv.DictReader(open(p, encoding="utf-8"))] for p in sys.argv[1:])
+assert len(a) == len(b) and sorted(a) == sorted(b), (len(a), len(b))
+print(len(a), "organisations identical after the round trip")
+PY
+  }
+  check "Excel CSV (Windows-1251, ';', decimal comma, Russian headers) imports back unchanged" excel_round_trip
   reimport() {
     "$BIN" import --database "$BENCHDB" "$SMALL/organizations.csv" 2>&1 | tee /dev/stderr | grep -q 'added 0, updated 0, unchanged 20000, rejected 0'
   }
