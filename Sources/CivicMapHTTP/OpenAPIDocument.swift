@@ -29,6 +29,7 @@ enum OpenAPIDocument {
             query("max_distance_km", "At most this geodesic distance to the regional centre.", ["type": "number", "minimum": 0, "maximum": 20100]),
             query("near", "lon,lat: order by geodesic distance from this point first (adds distance_km).",
                   ["type": "array", "minItems": 2, "maxItems": 2, "items": ["type": "number"]]),
+            query("radius_km", "With near: only organisations within this geodesic distance of the point.", ["type": "number", "minimum": 0, "maximum": 20100]),
             query("sortby", "Sort keys, comma-separated, '-' for descending.",
                   ["type": "array", "items": ["type": "string", "pattern": "^[+-]?(id|name|kind|region_iso|founded_year|distance_to_center_km)$"]]),
         ]
@@ -44,7 +45,51 @@ enum OpenAPIDocument {
             + [query("limit", "At most this many features (default: all).", ["type": "integer", "minimum": 1]),
                query("offset", "Features to skip.", ["type": "integer", "minimum": 0, "default": 0])]
         let filterParameters = itemParameters.filter { ["bbox", "bbox-crs", "datetime", "kind", "region_iso", "categories", "q", "min_distance_km", "max_distance_km"].contains($0["name"] as? String ?? "") }
+        let dialect: [[String: Any]] = [
+            query("dialect", "CSV for spreadsheets: excel = ';', decimal comma, UTF-8 BOM, Russian headers.", ["type": "string", "enum": ["standard", "excel"]]),
+            query("delimiter", "CSV delimiter.", ["type": "string", "enum": ["comma", "semicolon", "tab"]]),
+            query("decimal", "Decimal separator of CSV numbers (comma needs another delimiter).", ["type": "string", "enum": ["point", "comma"]]),
+            query("encoding", "CSV encoding.", ["type": "string", "enum": ["utf-8", "utf-8-bom", "windows-1251"]]),
+            query("header", "Language of the CSV column titles.", ["type": "string", "enum": ["en", "ru"]]),
+        ]
+        let fCSV = query("f", "json or csv. Without it the Accept header decides.", ["type": "string", "enum": ["json", "csv"]])
+        let csvContent: [String: Any] = ["text/csv": ["schema": ["type": "string"]]]
+        let id: [String: Any] = ["type": "integer", "minimum": 1, "maximum": 9_007_199_254_740_991]
+        func required(_ name: String, _ description: String, _ schema: [String: Any]) -> [String: Any] {
+            ["name": name, "in": "query", "required": true, "description": description, "schema": schema]
+        }
+        let sameRegion = query("same_region", "Only the origin's region.", ["type": "boolean"])
         let paths: [String: Any] = [
+            "/matching/nearest-sites": get("The internship sites nearest to an organisation (geodesic), with their programmes", "getNearestSites", [
+                required("organization", "Id of the organisation.", id),
+                query("k", "How many sites.", ["type": "integer", "minimum": 1, "maximum": Matching.maximumK, "default": 5]), sameRegion, fCSV,
+            ] + dialect, geoJSONContent.merging(csvContent) { a, _ in a }),
+            "/matching/remote-organizations": get("Remote organisations within reach of an internship site, nearest first", "getRemoteOrganizations", [
+                required("site", "Id of the internship site.", id),
+                query("radius_km", "Reach from the site.", ["type": "number", "minimum": 0, "maximum": 20100, "default": 150]),
+                query("threshold_km", "Remote from this distance to the regional centre on.", ["type": "number", "minimum": 0, "maximum": 20100]),
+                query("same_region", "Only the site's region (default true).", ["type": "boolean"]),
+                query("kind", "Kinds, comma-separated (default all but internship sites).", ["type": "array", "items": ["type": "string", "enum": kinds]]),
+                query("limit", "Per page (CSV: all unless given).", ["type": "integer", "minimum": 1]),
+                query("offset", "Organisations to skip.", ["type": "integer", "minimum": 0, "default": 0]), fCSV,
+            ] + dialect, geoJSONContent.merging(csvContent) { a, _ in a }),
+            "/programmes": get("Internship programmes open to remote organisations, soonest first", "getProgrammes", [
+                query("region_iso", "Regions of the host sites, comma-separated.", ["type": "array", "items": ["type": "string", "pattern": "^(RU-[A-Z]{2,3}|[0-9]{1,2})$"]]),
+                query("status", "Selection statuses (default open,planned).", ["type": "array", "items": ["type": "string", "enum": SelectionStatus.allCases.map(\.rawValue)]]),
+                query("from", "Programmes not ended before this date (default today).", ["type": "string", "format": "date"]),
+                query("topics", "Any of these topics.", ["type": "array", "items": ["type": "string", "minLength": 1]]),
+                query("near", "lon,lat: adds distance_km.", ["type": "array", "minItems": 2, "maxItems": 2, "items": ["type": "number"]]),
+                query("limit", "Per page.", ["type": "integer", "minimum": 1, "maximum": maximumLimit]),
+                query("offset", "Programmes to skip.", ["type": "integer", "minimum": 0, "default": 0]), fCSV,
+            ] + dialect, geoJSONContent.merging(csvContent) { a, _ in a }),
+            "/reports/regions/{region}": get("A region's organisations by kind and remoteness, distances, the most remote, coverage of populated places", "getRegionReport", [
+                ["name": "region", "in": "path", "required": true, "schema": ["type": "string", "pattern": "^(RU-[A-Z]{2,3}|[0-9]{1,2})$"]],
+                query("threshold_km", "Remote from this distance to the regional centre on.", ["type": "number", "minimum": 0, "maximum": 20100]),
+                query("coverage_radius_km", "A place is covered with an organisation this near.", ["type": "number", "exclusiveMinimum": true, "minimum": 0, "maximum": 500, "default": 25]),
+                query("kind", "Kinds, comma-separated (default all).", ["type": "array", "items": ["type": "string", "enum": kinds]]),
+                query("top", "How many of the most remote to list.", ["type": "integer", "minimum": 0, "maximum": 1000, "default": 10]),
+                query("f", "json, csv, or html for the printable page. Without it the Accept header decides.", ["type": "string", "enum": ["json", "csv", "html"]]),
+            ] + dialect, jsonContent.merging(csvContent) { a, _ in a }),
             "/overview": get("Counts of matching organisations on a grid (the map's low zooms)", "getOverview",
                 [f, query("zoom", "Map zoom; cells are about 64 px wide.", ["type": "integer", "minimum": 0, "maximum": 22, "default": 4])] + filterParameters, jsonContent),
             "/categories": get("Categories in use, most used first", "getCategories", [f], jsonContent),
@@ -68,8 +113,8 @@ enum OpenAPIDocument {
             "/export/{collectionId}.geojson": get("Every matching feature as one GeoJSON document (streamed)", "exportGeoJSON",
                 [["name": "collectionId", "in": "path", "required": true, "schema": ["type": "string", "enum": collectionIDs.filter { $0 != Catalog.regionsID }]]] + exportParameters, geoJSONContent),
             "/export/{collectionId}.csv": get("Every matching feature as CSV (streamed)", "exportCSV",
-                [["name": "collectionId", "in": "path", "required": true, "schema": ["type": "string", "enum": collectionIDs.filter { $0 != Catalog.regionsID }]]] + exportParameters,
-                ["text/csv": ["schema": ["type": "string"]]]),
+                [["name": "collectionId", "in": "path", "required": true, "schema": ["type": "string", "enum": collectionIDs.filter { $0 != Catalog.regionsID }]]] + exportParameters + dialect,
+                csvContent),
         ]
         let document: [String: Any] = [
             "openapi": "3.0.3",

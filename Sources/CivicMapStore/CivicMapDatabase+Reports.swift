@@ -7,6 +7,11 @@ extension CivicMapDatabase {
         try writer.write { db in try ReportSQL.replaceSettlements(db, settlements) }
     }
 
+    /// False for databases created before populated places were bundled.
+    public func hasSettlements() throws -> Bool {
+        try writer.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM settlements)") ?? false }
+    }
+
     public func programmes(matching query: ProgrammeQuery) async throws -> ProgrammePage {
         try await writer.read { db in
             let filter = ReportSQL.programmeFilter(query)

@@ -63,6 +63,8 @@ struct Serve: AsyncParsableCommand {
         let database = try common.openDatabase(configuration)
         if try database.regionDirectory().regions.isEmpty {
             logger.warning("the database has no regions: run `civicmap init` to load the bundled data")
+        } else if try !database.hasSettlements() {
+            logger.warning("the database has no populated places (region reports count none): run `civicmap init --no-demo` to load them")
         }
         let tiles = try MBTilesStore(directory: configuration.tilesDirectory)
         let app = buildApplication(configuration: configuration, source: database, tiles: tiles, logger: logger)

@@ -137,3 +137,17 @@ struct CoordinatorTests {
         }
     }
 }
+
+@Suite("The coordinator endpoints in the API definition")
+struct CoordinatorOpenAPITests {
+    @Test func pathsAndDialectParametersAreDeclared() async throws {
+        try await Server.run("/api") { response in
+            let paths = try #require(try Server.json(response)["paths"] as? [String: Any])
+            for path in ["/matching/nearest-sites", "/matching/remote-organizations", "/programmes", "/reports/regions/{region}", "/export/{collectionId}.csv"] {
+                let get = try #require((paths[path] as? [String: Any])?["get"] as? [String: Any], "\(path) missing")
+                let names = (get["parameters"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+                #expect(names.contains("dialect") && names.contains("encoding"), "\(path): \(names)")
+            }
+        }
+    }
+}
