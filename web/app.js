@@ -1039,7 +1039,7 @@
   // ---------------------------------------------------------------- the card: matching, the region report
 
   var NEAR_SITES = 3, NEAR_SITES_CSV = 10;                      // internship sites nearest an organisation
-  var REMOTE_RADIUS_KM = 200, REMOTE_SHOWN = 5, REMOTE_CSV = 1000;  // remote organisations around a site
+  var REMOTE_RADIUS_KM = 200, REMOTE_SHOWN = 5;  // remote organisations around a site (the CSV holds them all)
   var matchCache = new Map();                                   // url → {at, promise}, the last few
   var MATCH_CACHE_MS = 5 * 60 * 1000, MATCH_CACHE_SIZE = 40;
 
@@ -1081,7 +1081,6 @@
       p.set('threshold_km', String(km));
       p.set('same_region', 'true');
       csv = new URLSearchParams(p);
-      csv.set('limit', String(REMOTE_CSV));
       p.set('limit', String(REMOTE_SHOWN));
     } else {
       p.set('organization', String(f.id));

@@ -17,6 +17,10 @@ public struct CSVDialect: Sendable, Equatable {
     public var decimalComma = false
     public var encoding: Encoding = .utf8
     public var header: HeaderLanguage = .en
+    /// For files opened by double-click in a spreadsheet: identifiers written as `="…"` so
+    /// leading zeros and 13–15 digits survive, and text that would start a formula prefixed
+    /// with `'` (CSV injection). The import undoes both.
+    public var spreadsheetSafe = false
 
     public init() {}
 
@@ -29,6 +33,7 @@ public struct CSVDialect: Sendable, Equatable {
         d.decimalComma = true
         d.encoding = .utf8BOM
         d.header = .ru
+        d.spreadsheetSafe = true
         return d
     }
 
@@ -111,10 +116,13 @@ public struct CSVTable: Sendable {
         public var name: String
         public var titleRU: String
         public var isDecimal: Bool
-        public init(_ name: String, _ titleRU: String, decimal: Bool = false) {
+        /// Digits that are not a number (ИНН, ОГРН, phone numbers).
+        public var isIdentifier: Bool
+        public init(_ name: String, _ titleRU: String, decimal: Bool = false, identifier: Bool = false) {
             self.name = name
             self.titleRU = titleRU
             self.isDecimal = decimal
+            self.isIdentifier = identifier
         }
     }
     public var columns: [Column]
@@ -127,7 +135,19 @@ public struct CSVTable: Sendable {
     }
 
     public func appendRow(_ fields: [String], _ dialect: CSVDialect, to out: inout [UInt8]) {
-        dialect.appendRecord(fields, decimalColumns: decimalColumns, to: &out)
+        guard dialect.spreadsheetSafe else { return dialect.appendRecord(fields, decimalColumns: decimalColumns, to: &out) }
+        let safe = fields.enumerated().map { n, f -> String in
+            guard n < columns.count, !f.isEmpty, !columns[n].isDecimal else { return f }
+            if columns[n].isIdentifier { return "=\"\(f)\"" }
+            return Self.startsFormula(f) ? "'" + f : f
+        }
+        dialect.appendRecord(safe, decimalColumns: decimalColumns, to: &out)
+    }
+
+    /// What spreadsheets would evaluate: `=`, `+`, `-`, `@`, tab or CR first.
+    public static func startsFormula(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first else { return false }
+        return "=+-@\t\r".unicodeScalars.contains(first)
     }
 }
 

@@ -1,8 +1,9 @@
-/// Encodes an export in pieces: a head, chunks of organisations, a tail. The CLI's export uses
-/// the same encoders, so a file from the command line equals one from the server.
+/// Encodes an export in pieces: a head, chunks of items, a tail. The CLI's export uses the
+/// same encoders, so a file from the command line equals one from the server.
 public protocol ExportEncoder: Sendable {
+    associatedtype Item: Sendable
     func head(count: Int) -> [UInt8]
-    func encode(_ organisations: [Organisation], first: Bool) -> [UInt8]
+    func encode(_ items: [Item], first: Bool) -> [UInt8]
     func tail() -> [UInt8]
 }
 
@@ -11,14 +12,15 @@ public struct GeoJSONExport: ExportEncoder {
     public func head(count: Int) -> [UInt8] {
         Array("{\"type\":\"FeatureCollection\",\"numberMatched\":\(count),\"features\":[\n".utf8)
     }
-    public func encode(_ organisations: [Organisation], first: Bool) -> [UInt8] {
-        var w = JSONWriter(capacity: organisations.count * 700)
-        for (n, o) in organisations.enumerated() {
-            if !(first && n == 0) { w.raw(",\n"); w.resetSeparator() }
-            GeoJSON.writeFeature(o, to: &w)
-            w.resetSeparator()
+    /// Features arrive encoded: the export only joins them.
+    public func encode(_ features: [EncodedFeature], first: Bool) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(features.reduce(0) { $0 + $1.bytes.count + 2 })
+        for (n, f) in features.enumerated() {
+            if !(first && n == 0) { out += [0x2C, 0x0A] }
+            out += f.bytes
         }
-        return w.bytes
+        return out
     }
     public func tail() -> [UInt8] { Array("\n]}\n".utf8) }
 }

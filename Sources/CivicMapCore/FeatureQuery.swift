@@ -17,6 +17,8 @@ public struct FeatureQuery: Sendable, Equatable {
     public var near: Coordinate? = nil
     /// Only organisations within this geodesic distance of `near` (matching, "within reach").
     public var radiusKm: Double? = nil
+    /// Leaves one organisation out (the origin of a matching question).
+    public var excludedID: Int64? = nil
     /// Order; `id` ascending is always appended last so pages are stable.
     public var sort: [SortKey] = []
     /// nil: no limit (exports).
@@ -73,13 +75,7 @@ public struct FeatureQueryParser: Sendable {
         var query = FeatureQuery(kinds: collectionKinds)
         query.limit = paged ? defaultLimit : nil
 
-        if let v = values["kind"] {
-            let asked = try Self.list(v, name: "kind").map(OrganisationKind.init(rawValue:))
-            for kind in asked where !kinds.contains(kind) {
-                throw .invalidParameter(name: "kind", reason: "unknown kind '\(kind.rawValue)'; known: \(kinds.map(\.rawValue).joined(separator: ", "))")
-            }
-            query.kinds = collectionKinds.filter(asked.contains)
-        }
+        if let v = values["kind"] { query.kinds = try Self.kinds(v, known: kinds, within: collectionKinds) }
         if let v = values["region_iso"] {
             query.regionCodes = try Self.list(v, name: "region_iso").map { key throws(CivicMapError) in
                 guard let region = regions.region(key) else {
@@ -115,8 +111,7 @@ public struct FeatureQueryParser: Sendable {
             query.radiusKm = try Self.distance(v, name: "radius_km")
         }
         if let v = values["limit"] {
-            // A limit too large for an integer is still only "more than the maximum": clamp it.
-            let limit = v.count > 18 && v.allSatisfy(\.isASCII) && v.allSatisfy(\.isNumber) ? Int.max : try Self.integer(v, name: "limit", minimum: 1)
+            let limit = try Self.limit(v)
             query.limit = paged ? min(limit, maximumLimit) : limit
         }
         if let v = values["offset"] { query.offset = try Self.integer(v, name: "offset", minimum: 0) }
@@ -136,6 +131,22 @@ public struct FeatureQueryParser: Sendable {
             values[name] = value
         }
         return values
+    }
+
+    /// A `kind` list: every name must be known; the result keeps `within`'s order.
+    public static func kinds(_ value: String, known: [OrganisationKind], within: [OrganisationKind]) throws(CivicMapError) -> [OrganisationKind] {
+        let asked = try list(value, name: "kind").map(OrganisationKind.init(rawValue:))
+        for kind in asked where !known.contains(kind) {
+            throw .invalidParameter(name: "kind", reason: "unknown kind '\(kind.rawValue)'; known: \(known.map(\.rawValue).joined(separator: ", "))")
+        }
+        return within.filter(asked.contains)
+    }
+
+    /// A page size of at least 1. One too large for an integer is still only "more than the
+    /// maximum": it becomes Int.max for the caller to clamp.
+    public static func limit(_ value: String) throws(CivicMapError) -> Int {
+        if value.count > 18 && value.allSatisfy({ $0.isASCII && $0.isNumber }) { return Int.max }
+        return try integer(value, name: "limit", minimum: 1)
     }
 
     public static func list(_ value: String, name: String) throws(CivicMapError) -> [String] {

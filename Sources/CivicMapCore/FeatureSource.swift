@@ -8,6 +8,10 @@ public protocol FeatureSource: Sendable {
     func organisation(id: Int64) async throws -> Organisation?
     /// Every matching organisation in query order, in chunks, so memory stays flat.
     func chunks(matching query: FeatureQuery, chunkSize: Int) async throws -> OrganisationChunks
+    /// The same answers as GeoJSON Features, encoded (the fast path for pages, cards, exports).
+    func features(matching query: FeatureQuery) async throws -> EncodedPage
+    func feature(id: Int64) async throws -> EncodedFeature?
+    func featureChunks(matching query: FeatureQuery, chunkSize: Int) async throws -> FeatureChunks
     /// The bounding box of the organisations of these kinds (nil when there are none).
     func extent(of kinds: [OrganisationKind]) async throws -> BoundingBox?
     /// Counts of matching organisations aggregated on a grid of `cellDegrees` (the map's low
@@ -21,6 +25,22 @@ public protocol FeatureSource: Sendable {
     func regionReport(_ query: RegionReportQuery) async throws -> RegionReport
     /// Throws when the store cannot answer queries.
     func checkHealth() async throws
+}
+
+/// Encoding on the fly: what a backend without precomputed features (a first PostGIS one) offers.
+extension FeatureSource {
+    public func features(matching query: FeatureQuery) async throws -> EncodedPage {
+        let page = try await organisations(matching: query)
+        return EncodedPage(features: page.organisations.map(EncodedFeature.init), numberMatched: page.numberMatched)
+    }
+
+    public func feature(id: Int64) async throws -> EncodedFeature? {
+        try await organisation(id: id).map(EncodedFeature.init)
+    }
+
+    public func featureChunks(matching query: FeatureQuery, chunkSize: Int) async throws -> FeatureChunks {
+        try await chunks(matching: query, chunkSize: chunkSize).map { $0.map(EncodedFeature.init) }
+    }
 }
 
 public struct OrganisationPage: Sendable {

@@ -42,6 +42,12 @@ public enum GeoJSON {
     public static func writeProgramme(_ p: Programme, includingID: Bool = true, to w: inout JSONWriter) {
         w.beginObject()
         if includingID { w.key("id"); w.int(p.id ?? 0) }
+        writeProgrammeFields(p, to: &w)
+        w.endObject()
+    }
+
+    /// A programme's members without braces (programme listings add their site's).
+    public static func writeProgrammeFields(_ p: Programme, to w: inout JSONWriter) {
         w.key("title"); w.string(p.title)
         w.key("topics"); w.strings(p.topics)
         w.key("length_days"); w.int(p.lengthDays)
@@ -50,7 +56,6 @@ public enum GeoJSON {
         w.key("capacity"); w.int(p.capacity)
         w.key("selection_status"); w.string(p.selectionStatus.rawValue)
         w.key("description"); w.string(p.description)
-        w.endObject()
     }
 
     public static func writeFeature(_ r: Region, to w: inout JSONWriter) {
@@ -149,10 +154,10 @@ public enum GeoJSON {
 public enum OrganisationCSV {
     public static let table = CSVTable([
         .init("id", "ID"), .init("name", "Название"), .init("kind", "Вид"), .init("region_iso", "Код региона ISO"),
-        .init("settlement", "Населённый пункт"), .init("address", "Адрес"), .init("inn", "ИНН"), .init("ogrn", "ОГРН"),
+        .init("settlement", "Населённый пункт"), .init("address", "Адрес"), .init("inn", "ИНН", identifier: true), .init("ogrn", "ОГРН", identifier: true),
         .init("categories", "Направления"), .init("founded_year", "Год основания"), .init("website", "Сайт"),
         .init("lat", "Широта", decimal: true), .init("lon", "Долгота", decimal: true), .init("region_code", "Код региона"),
-        .init("region_name", "Регион"), .init("email", "Эл. почта"), .init("phone", "Телефон"),
+        .init("region_name", "Регион"), .init("email", "Эл. почта"), .init("phone", "Телефон", identifier: true),
         .init("description", "Описание"), .init("source", "Источник"),
         .init("distance_to_center_km", "Расстояние до центра региона, км", decimal: true),
     ])

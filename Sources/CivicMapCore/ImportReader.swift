@@ -19,12 +19,24 @@ public enum ImportReader {
             throw .invalidParameter(name: "file", reason: "cannot read '\(path)'")
         }
         let bytes = [UInt8](data)
+        if let why = notText(bytes) { throw .invalidRecords([FieldProblem(line: 0, field: "*", reason: why)]) }
         let firstByte = bytes.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 && $0 != 0xEF && $0 != 0xBB && $0 != 0xBF }
         let lower = path.lowercased()
         if lower.hasSuffix(".geojson") || lower.hasSuffix(".json") || firstByte == 0x7B {
             return try geoJSON(data)
         }
         return try csv(bytes)
+    }
+
+    /// Files people pick by mistake: workbooks, and UTF-16 without its byte-order mark.
+    static func notText(_ bytes: [UInt8]) -> String? {
+        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return "this is an Excel workbook (.xlsx) or another zip file; save it as CSV (CSV UTF-8) and import that" }
+        if bytes.starts(with: [0xD0, 0xCF, 0x11, 0xE0]) { return "this is an old Excel workbook (.xls); save it as CSV and import that" }
+        let head = bytes.prefix(4096)
+        if !bytes.starts(with: [0xFF, 0xFE]) && !bytes.starts(with: [0xFE, 0xFF]), head.filter({ $0 == 0 }).count * 4 > head.count {
+            return "the file looks like UTF-16 text without a byte-order mark; save it as CSV UTF-8"
+        }
+        return nil
     }
 
     /// CSV as spreadsheet programs save it: encoding and delimiter detected, Russian column

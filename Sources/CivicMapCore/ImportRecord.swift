@@ -14,10 +14,16 @@ public struct ImportRecord: Sendable {
         self.programmes = programmes
     }
 
-    /// A field's text with surrounding white space removed; nil when absent or blank.
+    /// A field's text with surrounding white space removed; nil when absent or blank. The
+    /// spreadsheet-safe forms the Excel dialect writes (`="…"`, `'=…`) are read back as text.
     public func text(_ name: String) -> String? {
         guard let raw = fields[name] else { return nil }
-        let trimmed = raw.trimmedText
+        var trimmed = raw.trimmedText
+        if trimmed.hasPrefix("=\"") && trimmed.hasSuffix("\"") && trimmed.count >= 3 {
+            trimmed = String(trimmed.dropFirst(2).dropLast()).trimmedText
+        } else if trimmed.hasPrefix("'"), CSVTable.startsFormula(String(trimmed.dropFirst())) {
+            trimmed.removeFirst()
+        }
         return trimmed.isEmpty ? nil : trimmed
     }
 

@@ -46,6 +46,8 @@ public struct JSONWriter: Sendable {
 
     /// Inserts JSON text that is already valid (for example a stored document).
     public mutating func raw(_ json: String) { separate(); bytes.append(contentsOf: json.utf8); needsComma = true }
+    /// A value that is already JSON (a precomputed Feature).
+    public mutating func encoded(_ json: [UInt8]) { separate(); bytes.append(contentsOf: json); needsComma = true }
 
     /// Drops the written bytes but keeps the capacity, for writers reused across chunks.
     public mutating func reset() { bytes.removeAll(keepingCapacity: true); needsComma = false }

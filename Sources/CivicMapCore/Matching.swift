@@ -19,12 +19,11 @@ public struct Matching: Sendable {
     public func nearestSites(to origin: Organisation, k: Int, sameRegion: Bool) async throws -> (sites: [Organisation], matched: Int) {
         var query = FeatureQuery(kinds: [.internshipSite])
         query.near = origin.location
+        query.excludedID = origin.id  // a site is not its own match
         if sameRegion { query.regionCodes = [origin.regionCode] }
-        // A site is its own nearest site: ask for one more and leave it out.
-        let originIsSite = origin.kind == .internshipSite
-        query.limit = k + (originIsSite ? 1 : 0)
+        query.limit = k
         let page = try await source.organisations(matching: query)
-        return (Array(page.organisations.filter { $0.id != origin.id }.prefix(k)), page.numberMatched - (originIsSite ? 1 : 0))
+        return (page.organisations, page.numberMatched)
     }
 
     /// Parameters of the nearest-sites question: `k` (1…100, default 5), `same_region`.
@@ -43,20 +42,15 @@ public struct Matching: Sendable {
         }
         let allKinds = try await source.kinds().map(\.kind)
         var query = FeatureQuery(kinds: allKinds.filter { $0 != .internshipSite })
-        if let v = values["kind"] {
-            let asked = try FeatureQueryParser.list(v, name: "kind").map(OrganisationKind.init(rawValue:))
-            for kind in asked where !allKinds.contains(kind) {
-                throw CivicMapError.invalidParameter(name: "kind", reason: "unknown kind '\(kind.rawValue)'; known: \(allKinds.map(\.rawValue).joined(separator: ", "))")
-            }
-            query.kinds = allKinds.filter(asked.contains)
-        }
+        if let v = values["kind"] { query.kinds = try FeatureQueryParser.kinds(v, known: allKinds, within: allKinds) }
         query.near = site.location
+        query.excludedID = site.id
         query.radiusKm = try FeatureQueryParser.distance(values["radius_km"] ?? "150", name: "radius_km")
         query.minDistanceKm = try values["threshold_km"].map { v throws(CivicMapError) in try FeatureQueryParser.distance(v, name: "threshold_km") }
             ?? defaultThresholdKm
         if try Self.flag(values["same_region"], name: "same_region") ?? true { query.regionCodes = [site.regionCode] }
         query.offset = try values["offset"].map { v throws(CivicMapError) in try FeatureQueryParser.integer(v, name: "offset", minimum: 0) } ?? 0
-        query.limit = try values["limit"].map { v throws(CivicMapError) in try FeatureQueryParser.integer(v, name: "limit", minimum: 1) }
+        query.limit = try values["limit"].map { v throws(CivicMapError) in try FeatureQueryParser.limit(v) }
         return query
     }
 

@@ -58,9 +58,9 @@ public struct OrganisationValidator: Sendable {
         let source = text("source", max: 500)
         let phone = text("phone", max: 64)
 
-        let inn = record.text("inn").map(Self.unwrapSpreadsheetText)
+        let inn = record.text("inn")
         if let inn, let why = Self.spreadsheetNumberProblem(inn, digits: [10, 12]) ?? TaxIdentifiers.innProblem(inn) { problem("inn", why) }
-        let ogrn = record.text("ogrn").map(Self.unwrapSpreadsheetText)
+        let ogrn = record.text("ogrn")
         if let ogrn, let why = Self.spreadsheetNumberProblem(ogrn, digits: [13, 15]) ?? TaxIdentifiers.ogrnProblem(ogrn) { problem("ogrn", why) }
 
         var foundedYear: Int?
@@ -109,11 +109,6 @@ public struct OrganisationValidator: Sendable {
         "территориальное общественное самоуправление": .tos, "стажировочная площадка": .internshipSite,
         "стажировочные площадки": .internshipSite,
     ]
-
-    /// `="0123"` is how some exports keep Excel from turning identifiers into numbers.
-    static func unwrapSpreadsheetText(_ raw: String) -> String {
-        raw.hasPrefix("=\"") && raw.hasSuffix("\"") && raw.count >= 3 ? String(raw.dropFirst(2).dropLast()) : raw
-    }
 
     /// Identifiers a spreadsheet turned into numbers: `1,02594E+12`, or a lost leading zero.
     static func spreadsheetNumberProblem(_ value: String, digits: Set<Int>) -> String? {

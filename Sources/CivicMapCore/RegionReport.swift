@@ -32,13 +32,7 @@ public struct RegionReportQuery: Sendable, Equatable {
                 throw .invalidParameter(name: "coverage_radius_km", reason: "must be more than 0 and at most 500 km")
             }
         }
-        if let v = values["kind"] {
-            let asked = try FeatureQueryParser.list(v, name: "kind").map(OrganisationKind.init(rawValue:))
-            for k in asked where !allKinds.contains(k) {
-                throw .invalidParameter(name: "kind", reason: "unknown kind '\(k.rawValue)'; known: \(allKinds.map(\.rawValue).joined(separator: ", "))")
-            }
-            q.kinds = allKinds.filter(asked.contains)
-        }
+        if let v = values["kind"] { q.kinds = try FeatureQueryParser.kinds(v, known: allKinds, within: allKinds) }
         if let v = values["top"] {
             q.top = try FeatureQueryParser.integer(v, name: "top", minimum: 0)
             guard q.top <= 1000 else { throw .invalidParameter(name: "top", reason: "must be at most 1000") }
@@ -59,15 +53,26 @@ public struct RegionReport: Sendable {
         }
     }
     public struct Distances: Sendable {
-        /// Width of the histogram's bins; the threshold is always a bin edge.
+        public struct Bin: Sendable, Equatable {
+            public var fromKm: Double
+            public var toKm: Double
+            public var count: Int
+            public init(fromKm: Double, toKm: Double, count: Int) {
+                self.fromKm = fromKm
+                self.toKm = toKm
+                self.count = count
+            }
+        }
+        /// Width of the histogram's bins.
         public var binKm: Double
-        /// Counts per bin from 0 km up to the farthest organisation.
-        public var bins: [Int]
+        /// Bins from 0 km up to the farthest organisation. The threshold is always an edge: the
+        /// bin it would fall inside is split there, so no bar mixes remote and near ones.
+        public var bins: [Bin]
         public var medianKm: Double?
         public var p90Km: Double?
         public var maxKm: Double?
         public var meanKm: Double?
-        public init(binKm: Double, bins: [Int], medianKm: Double?, p90Km: Double?, maxKm: Double?, meanKm: Double?) {
+        public init(binKm: Double, bins: [Bin], medianKm: Double?, p90Km: Double?, maxKm: Double?, meanKm: Double?) {
             self.binKm = binKm
             self.bins = bins
             self.medianKm = medianKm
@@ -140,8 +145,8 @@ public struct RegionReport: Sendable {
         self.coverage = coverage
     }
 
-    /// A bin width from 1-2-5 steps giving at most 20 bins, and dividing the threshold when
-    /// one does, so bars never straddle it.
+    /// A bin width from 1-2-5 steps giving at most 20 bins, dividing the threshold when one
+    /// does (otherwise the store splits the bin the threshold falls in).
     public static func binWidth(maxKm: Double, thresholdKm: Double) -> Double {
         let steps: [Double] = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000]
         let fitting = steps.filter { (maxKm / $0).rounded(.up) <= 20 }
@@ -190,7 +195,7 @@ public struct ProgrammeQuery: Sendable, Equatable {
         }
         if let v = values["topics"] { q.topics = try FeatureQueryParser.list(v, name: "topics") }
         if let v = values["near"] { q.near = try FeatureQueryParser.point(v, name: "near") }
-        if let v = values["limit"] { q.limit = min(try FeatureQueryParser.integer(v, name: "limit", minimum: 1), maximumLimit) }
+        if let v = values["limit"] { q.limit = min(try FeatureQueryParser.limit(v), maximumLimit) }
         if let v = values["offset"] { q.offset = try FeatureQueryParser.integer(v, name: "offset", minimum: 0) }
         return q
     }

@@ -38,11 +38,11 @@ public enum RegionReportJSON {
         w.key("distances"); w.beginObject()
         w.key("bin_km"); w.number(d.binKm, decimals: 3)
         w.key("bins"); w.beginArray()
-        for (n, count) in d.bins.enumerated() {
+        for bin in d.bins {
             w.beginObject()
-            w.key("from_km"); w.number(Double(n) * d.binKm, decimals: 3)
-            w.key("to_km"); w.number(Double(n + 1) * d.binKm, decimals: 3)
-            w.key("organizations"); w.int(count)
+            w.key("from_km"); w.number(bin.fromKm, decimals: 3)
+            w.key("to_km"); w.number(bin.toKm, decimals: 3)
+            w.key("organizations"); w.int(bin.count)
             w.endObject()
         }
         w.endArray()
@@ -130,7 +130,7 @@ public enum RegionReportCSV {
         let d = r.distances
         section(ru ? "Распределение расстояний до центра" : "Distances to the centre",
             CSVTable([.init("from_km", "От, км", decimal: true), .init("to_km", "До, км", decimal: true), .init("organizations", "Организаций")]),
-            d.bins.enumerated().map { [km(Double($0.offset) * d.binKm), km(Double($0.offset + 1) * d.binKm), String($0.element)] })
+            d.bins.map { [km($0.fromKm), km($0.toKm), String($0.count)] })
         section(ru ? "Статистика расстояний, км" : "Distance statistics, km",
             CSVTable([.init("statistic", "Показатель"), .init("km", "км", decimal: true)]), [
                 [ru ? "медиана" : "median", km(d.medianKm)], [ru ? "90-й процентиль" : "p90", km(d.p90Km)],
@@ -171,14 +171,7 @@ public enum ProgrammeListingEncoding {
         w.key("id"); w.int(p.id ?? 0)
         w.key("geometry"); GeoJSON.writePoint(s.location, to: &w)
         w.key("properties"); w.beginObject()
-        w.key("title"); w.string(p.title)
-        w.key("topics"); w.strings(p.topics)
-        w.key("length_days"); w.int(p.lengthDays)
-        w.key("starts_on"); w.string(p.startsOn)
-        w.key("ends_on"); w.string(p.endsOn)
-        w.key("capacity"); w.int(p.capacity)
-        w.key("selection_status"); w.string(p.selectionStatus.rawValue)
-        w.key("description"); w.string(p.description)
+        GeoJSON.writeProgrammeFields(p, to: &w)
         w.key("site_id"); w.int(s.id ?? 0)
         w.key("site_name"); w.string(s.name)
         w.key("region_iso"); w.string(s.regionISO)

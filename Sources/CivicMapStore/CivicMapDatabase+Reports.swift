@@ -32,7 +32,7 @@ extension CivicMapDatabase {
             guard let region = try self.cachedRegions(db).region(q.regionCode) else {
                 throw CivicMapError.notFound("region '\(q.regionCode)'")
             }
-            let kinds = try Self.fetchKinds(db).filter { q.kinds.contains($0.kind) }
+            let kinds = try self.cachedKinds(db).filter { q.kinds.contains($0.kind) }
             var lines: [RegionReport.KindLine] = []
             var total = 0, maxMetres = 0.0, sumMetres = 0.0
             let counts = ReportSQL.countsByKind(q)
@@ -67,11 +67,22 @@ extension CivicMapDatabase {
         }
         let maxKm = maxMetres / 1000
         let binKm = RegionReport.binWidth(maxKm: maxKm, thresholdKm: q.thresholdKm)
-        var bins = [Int](repeating: 0, count: Int(maxKm / binKm) + 1)
+        var counts = [Int](repeating: 0, count: Int(maxKm / binKm) + 1)
         let histogram = ReportSQL.histogram(q, binMetres: binKm * 1000)
         for row in try Row.fetchAll(db, sql: histogram.sql, arguments: histogram.arguments) {
             let bin: Int = row[0]
-            bins[min(max(0, bin), bins.count - 1)] += row[1] as Int
+            counts[min(max(0, bin), counts.count - 1)] += row[1] as Int
+        }
+        var bins = counts.enumerated().map {
+            RegionReport.Distances.Bin(fromKm: Double($0.offset) * binKm, toKm: Double($0.offset + 1) * binKm, count: $0.element)
+        }
+        // Split the bin the threshold falls inside, so every bar is all near or all remote.
+        if let i = bins.firstIndex(where: { $0.fromKm < q.thresholdKm && q.thresholdKm < $0.toKm }) {
+            let below = ReportSQL.countBetween(q, fromMetres: bins[i].fromKm * 1000, toMetres: q.thresholdKm * 1000)
+            let near = try Int.fetchOne(db, sql: below.sql, arguments: below.arguments) ?? 0
+            let whole = bins[i]
+            bins[i] = .init(fromKm: whole.fromKm, toKm: q.thresholdKm, count: near)
+            bins.insert(.init(fromKm: q.thresholdKm, toKm: whole.toKm, count: whole.count - near), at: i + 1)
         }
         return RegionReport.Distances(
             binKm: binKm, bins: bins, medianKm: try quantile(0.5), p90Km: try quantile(0.9), maxKm: maxKm,

@@ -10,6 +10,8 @@ public final class CivicMapDatabase: Sendable {
     /// Parsing 89 outlines per request would be waste: cached, and reloaded when the regions'
     /// version (bumped by triggers, whichever process writes) differs.
     private let regionCache = Mutex<(version: Int, directory: RegionDirectory)?>(nil)
+    /// Kinds change only by migration, so one read serves the process.
+    private let kindCache = Mutex<[KindInfo]?>(nil)
 
     /// Opens (creating if needed) the database file and migrates it. WAL lets readers run
     /// while an import writes.
@@ -22,6 +24,8 @@ public final class CivicMapDatabase: Sendable {
     init(writer: any DatabaseWriter) throws {
         self.writer = writer
         try Migrations.migrator.migrate(writer)
+        // Databases from before the precomputed features, or another writer's leftovers.
+        try writer.write { db in try FeatureCache.refresh(db) }
     }
 
     static var configuration: Configuration {
@@ -52,11 +56,19 @@ public final class CivicMapDatabase: Sendable {
     public func loadRegions(_ regions: [Region]) throws {
         try writer.write { db in
             for region in regions { try RegionRecord.upsert(region, in: db) }
+            try FeatureCache.refresh(db)
         }
     }
 
     /// For synchronous callers; async code must use `kinds()`.
-    public func kindInfos() throws -> [KindInfo] { try writer.read(Self.fetchKinds) }
+    public func kindInfos() throws -> [KindInfo] { try writer.read(cachedKinds) }
+
+    func cachedKinds(_ db: Database) throws -> [KindInfo] {
+        if let kinds = kindCache.withLock({ $0 }) { return kinds }
+        let kinds = try Self.fetchKinds(db)
+        kindCache.withLock { $0 = kinds }
+        return kinds
+    }
 
     static func fetchKinds(_ db: Database) throws -> [KindInfo] {
         try Row.fetchAll(db, sql: "SELECT code, title_ru, title_en FROM kinds ORDER BY position").map {
@@ -68,7 +80,10 @@ public final class CivicMapDatabase: Sendable {
 // Only GRDB's async reads here: a synchronous read on Swift's cooperative threads blocks them
 // while waiting for a pooled connection, and under concurrent requests that deadlocks.
 extension CivicMapDatabase: FeatureSource {
-    public func kinds() async throws -> [KindInfo] { try await writer.read(Self.fetchKinds) }
+    public func kinds() async throws -> [KindInfo] {
+        if let kinds = kindCache.withLock({ $0 }) { return kinds }
+        return try await writer.read { db in try self.cachedKinds(db) }
+    }
 
     public func regions() async throws -> [Region] {
         try await writer.read { db in try self.cachedRegions(db) }.regions
@@ -76,7 +91,7 @@ extension CivicMapDatabase: FeatureSource {
 
     public func organisations(matching query: FeatureQuery) async throws -> OrganisationPage {
         try await writer.read { db in
-            let allKinds = try Self.fetchKinds(db).map(\.kind)
+            let allKinds = try self.cachedKinds(db).map(\.kind)
             let filter = OrganisationSQL.filter(query, allKinds: allKinds)
             let matched = try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations o WHERE \(filter.sql)", arguments: filter.arguments) ?? 0
             var organisations: [Organisation] = []
@@ -99,13 +114,7 @@ extension CivicMapDatabase: FeatureSource {
     }
 
     public func chunks(matching query: FeatureQuery, chunkSize: Int) async throws -> OrganisationChunks {
-        // Ids first (8 bytes each), then rows a chunk at a time: memory stays flat at any size,
-        // and each read is short, so writers are never starved.
-        let ids = try await writer.read { db in
-            let filter = OrganisationSQL.filter(query, allKinds: try Self.fetchKinds(db).map(\.kind))
-            let order = OrganisationSQL.idsInOrder(query, filter: filter)
-            return try Int64.fetchAll(db, sql: order.sql, arguments: order.arguments)
-        }
+        let ids = try await orderedIDs(query)
         let writer = self.writer
         return OrganisationChunks(count: ids.count) { index in
             let start = index * chunkSize
@@ -124,6 +133,55 @@ extension CivicMapDatabase: FeatureSource {
         }
     }
 
+    public func features(matching query: FeatureQuery) async throws -> EncodedPage {
+        // Distances from a point differ per request: those pages are encoded on the fly.
+        guard query.near == nil else {
+            let page = try await organisations(matching: query)
+            return EncodedPage(features: page.organisations.map(EncodedFeature.init), numberMatched: page.numberMatched)
+        }
+        return try await writer.read { db in
+            let filter = OrganisationSQL.filter(query, allKinds: try self.cachedKinds(db).map(\.kind))
+            let matched = try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations o WHERE \(filter.sql)", arguments: filter.arguments) ?? 0
+            guard query.limit != 0 && query.offset < matched else { return EncodedPage(features: [], numberMatched: matched) }
+            let page = OrganisationSQL.inOrder(query, filter: filter, columns: "o.id, o.kind, o.feature_json")
+            return EncodedPage(features: try FeatureCache.features(db, sql: page.sql, arguments: page.arguments), numberMatched: matched)
+        }
+    }
+
+    public func feature(id: Int64) async throws -> EncodedFeature? {
+        try await writer.read { db in
+            try FeatureCache.features(db, sql: "SELECT id, kind, feature_json FROM organizations WHERE id = ?", arguments: [id]).first
+        }
+    }
+
+    public func featureChunks(matching query: FeatureQuery, chunkSize: Int) async throws -> FeatureChunks {
+        guard query.near == nil else { return try await chunks(matching: query, chunkSize: chunkSize).map { $0.map(EncodedFeature.init) } }
+        let ids = try await orderedIDs(query)
+        let writer = self.writer
+        return FeatureChunks(count: ids.count) { index in
+            let start = index * chunkSize
+            guard start < ids.count else { return nil }
+            let slice = Array(ids[start..<min(start + chunkSize, ids.count)])
+            return try await writer.read { db in
+                let features = try FeatureCache.features(
+                    db, sql: "SELECT id, kind, feature_json FROM organizations WHERE id IN (SELECT value FROM json_each(?))",
+                    arguments: [OrganisationSQL.jsonArray(slice.map(String.init), numbers: true)])
+                let byID = Dictionary(uniqueKeysWithValues: features.map { ($0.id, $0) })
+                return slice.compactMap { byID[$0] }
+            }
+        }
+    }
+
+    /// Ids first (8 bytes each), then rows a chunk at a time: memory stays flat at any size,
+    /// and each read is short, so writers are never starved.
+    private func orderedIDs(_ query: FeatureQuery) async throws -> [Int64] {
+        try await writer.read { db in
+            let filter = OrganisationSQL.filter(query, allKinds: try self.cachedKinds(db).map(\.kind))
+            let order = OrganisationSQL.inOrder(query, filter: filter, columns: "o.id")
+            return try Int64.fetchAll(db, sql: order.sql, arguments: order.arguments)
+        }
+    }
+
     public func extent(of kinds: [OrganisationKind]) async throws -> BoundingBox? {
         try await writer.read { db in
             let row = try Row.fetchOne(
@@ -136,7 +194,7 @@ extension CivicMapDatabase: FeatureSource {
 
     public func overview(matching query: FeatureQuery, cellDegrees: Double) async throws -> Overview {
         try await writer.read { db in
-            let filter = OrganisationSQL.filter(query, allKinds: try Self.fetchKinds(db).map(\.kind))
+            let filter = OrganisationSQL.filter(query, allKinds: try self.cachedKinds(db).map(\.kind))
             let sql = OrganisationSQL.overview(query, filter: filter, cellDegrees: cellDegrees)
             var cells: [[Int]: (count: Int, lon: Double, lat: Double, byKind: [OrganisationKind: Int])] = [:]
             for row in try Row.fetchAll(db, sql: sql.sql, arguments: sql.arguments) {

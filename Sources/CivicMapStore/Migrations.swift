@@ -62,6 +62,34 @@ enum Migrations {
                 CREATE INDEX programmes_by_start ON programmes(starts_on, id);
                 """)
         }
+        migrator.registerMigration("v5-precomputed-features") { db in
+            // Each organisation's GeoJSON Feature, encoded by the store (FeatureCache) so reads copy
+            // bytes. NULL means stale: these triggers clear it whenever what it shows changes, and
+            // FeatureCache.refresh fills it again in the same transaction as the change.
+            try db.execute(sql: """
+                ALTER TABLE organizations ADD COLUMN feature_json BLOB;
+                CREATE INDEX organizations_stale_features ON organizations(id) WHERE feature_json IS NULL;
+                CREATE TABLE feature_cache (format INTEGER NOT NULL);
+                INSERT INTO feature_cache VALUES (0);
+                CREATE TRIGGER organizations_feature_stale AFTER UPDATE OF kind, name, region_code, settlement, address, inn,
+                    ogrn, categories, founded_year, website, email, phone, description, source, lat, lon,
+                    distance_to_centre_m, created_at, updated_at ON organizations BEGIN
+                    UPDATE organizations SET feature_json = NULL WHERE id = NEW.id;
+                END;
+                CREATE TRIGGER programmes_feature_stale_on_insert AFTER INSERT ON programmes BEGIN
+                    UPDATE organizations SET feature_json = NULL WHERE id = NEW.organization_id;
+                END;
+                CREATE TRIGGER programmes_feature_stale_on_update AFTER UPDATE ON programmes BEGIN
+                    UPDATE organizations SET feature_json = NULL WHERE id IN (OLD.organization_id, NEW.organization_id);
+                END;
+                CREATE TRIGGER programmes_feature_stale_on_delete AFTER DELETE ON programmes BEGIN
+                    UPDATE organizations SET feature_json = NULL WHERE id = OLD.organization_id;
+                END;
+                CREATE TRIGGER regions_feature_stale AFTER UPDATE OF iso, name_ru ON regions BEGIN
+                    UPDATE organizations SET feature_json = NULL WHERE region_code = NEW.code;
+                END;
+                """)
+        }
         return migrator
     }
 

@@ -111,6 +111,7 @@ extension CivicMapDatabase {
                 summary.unchanged = counts.unchanged
                 rejectedRows += counts.refused
                 if options.dryRun || (!counts.problems.isEmpty && !options.partial) { throw RollBack() }
+                try FeatureCache.refresh(db)
             }
         } catch is RollBack {
             summary.rolledBack = true

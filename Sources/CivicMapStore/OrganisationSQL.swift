@@ -37,6 +37,7 @@ enum OrganisationSQL {
             add("o.id IN (SELECT organization_id FROM organization_categories WHERE category IN (SELECT value FROM json_each(?)))",
                 [jsonArray(q.categories)])
         }
+        if let id = q.excludedID { add("o.id != ?", [id]) }
         if let text = q.text { add("instr(o.search_text, ?) > 0", [SearchText.normalise(text)]) }
         if let km = q.minDistanceKm { add("o.distance_to_centre_m >= ?", [km * 1000]) }
         if let km = q.maxDistanceKm { add("o.distance_to_centre_m <= ?", [km * 1000]) }
@@ -80,15 +81,16 @@ enum OrganisationSQL {
         return Fragment(sql: "\(select) WHERE \(filter.sql) ORDER BY \(order.sql) LIMIT ? OFFSET ?", arguments: arguments)
     }
 
-    /// Only the ids, in the query's order (for exports that stream in chunks).
-    static func idsInOrder(_ q: FeatureQuery, filter: Fragment) -> Fragment {
+    /// Some columns of `o`, in the query's order: ids for exports that stream in chunks, or the
+    /// precomputed features of a page.
+    static func inOrder(_ q: FeatureQuery, filter: Fragment, columns: String) -> Fragment {
         let order = orderBy(q)
         var arguments = filter.arguments
         arguments += order.arguments
         arguments += [q.limit ?? -1, q.offset]
         let join = q.sort.contains { $0.field == .regionISO } ? " JOIN regions r ON r.code = o.region_code" : ""
         return Fragment(
-            sql: "SELECT o.id FROM organizations o\(join) WHERE \(filter.sql) ORDER BY \(order.sql) LIMIT ? OFFSET ?",
+            sql: "SELECT \(columns) FROM organizations o\(join) WHERE \(filter.sql) ORDER BY \(order.sql) LIMIT ? OFFSET ?",
             arguments: arguments)
     }
 

@@ -44,6 +44,16 @@ enum ReportSQL {
             """, arguments: arguments)
     }
 
+    /// Organisations at a distance in [from, to).
+    static func countBetween(_ q: RegionReportQuery, fromMetres: Double, toMetres: Double) -> Fragment {
+        let scope = inRegion(q)
+        var arguments = scope.arguments
+        arguments += [fromMetres, toMetres]
+        return Fragment(sql: """
+            SELECT count(*) FROM organizations o WHERE \(scope.sql) AND o.distance_to_centre_m >= ? AND o.distance_to_centre_m < ?
+            """, arguments: arguments)
+    }
+
     static func mostRemote(_ q: RegionReportQuery) -> Fragment {
         let scope = inRegion(q)
         var arguments = scope.arguments

@@ -145,23 +145,21 @@ struct Export: AsyncParsableCommand {
         let query = try FeatureQueryParser(kinds: kinds, regions: database.regionDirectory())
             .parse(parameters.filter { !dialectNames.contains($0.name) }, collectionKinds: collectionKinds, paged: false)
         let dialect = try CSVDialect.parse(NameValue.values(parameters.filter { dialectNames.contains($0.name) }))
-        let encoder: any ExportEncoder
+        let out = try Output(path: output)
+        let count: Int
         switch format {
-        case "geojson": encoder = GeoJSONExport()
-        case "csv": encoder = CSVExport(dialect: dialect, withDistance: query.near != nil)
+        case "geojson":
+            let chunks = try await database.featureChunks(matching: query, chunkSize: 2000)
+            try await out.write(chunks, encoder: GeoJSONExport())
+            count = chunks.count
+        case "csv":
+            let chunks = try await database.chunks(matching: query, chunkSize: 2000)
+            try await out.write(chunks, encoder: CSVExport(dialect: dialect, withDistance: query.near != nil))
+            count = chunks.count
         default: throw ValidationError("unknown format '\(format)'; use geojson or csv")
         }
-        let out = try Output(path: output)
-        let chunks = try await database.chunks(matching: query, chunkSize: 2000)
-        try out.write(encoder.head(count: chunks.count))
-        var first = true
-        for try await chunk in chunks {
-            try out.write(encoder.encode(chunk, first: first))
-            first = false
-        }
-        try out.write(encoder.tail())
         try out.close()
-        FileHandle.standardError.write(Data("exported \(chunks.count) organisations\n".utf8))
+        FileHandle.standardError.write(Data("exported \(count) organisations\n".utf8))
     }
 }
 
@@ -194,6 +192,17 @@ struct Output {
     }
 
     func write(_ bytes: [UInt8]) throws { try handle.write(contentsOf: bytes) }
+
+    /// Head, every chunk, tail.
+    func write<Encoder: ExportEncoder>(_ chunks: Chunks<Encoder.Item>, encoder: Encoder) async throws {
+        try write(encoder.head(count: chunks.count))
+        var first = true
+        for try await chunk in chunks {
+            try write(encoder.encode(chunk, first: first))
+            first = false
+        }
+        try write(encoder.tail())
+    }
     func close() throws { if isFile { try handle.close() } }
 }
 
@@ -239,9 +248,13 @@ struct Match: AsyncParsableCommand {
             throw ValidationError("unknown question '\(question)'; use nearest-sites or remote-organizations")
         }
         let dialect = try CSVDialect.parse(NameValue.values(pairs))
-        let encoder: any ExportEncoder = format == .csv ? CSVExport(dialect: dialect, withDistance: true) : GeoJSONExport()
         let out = try Output(path: output)
-        try out.write(encoder.head(count: organisations.count) + encoder.encode(organisations, first: true) + encoder.tail())
+        let all = Chunks(count: organisations.count) { $0 == 0 ? organisations : nil }
+        if format == .csv {
+            try await out.write(all, encoder: CSVExport(dialect: dialect, withDistance: true))
+        } else {
+            try await out.write(all.map { $0.map(EncodedFeature.init) }, encoder: GeoJSONExport())
+        }
         try out.close()
         FileHandle.standardError.write(Data("\(organisations.count) organisations\n".utf8))
     }

@@ -77,11 +77,38 @@ struct SpreadsheetTests {
         #expect(record.text("lat") == "58,0105")
         #expect(record.text("kind") == "НКО")
         #expect(OrganisationValidator.kindAliases["нко"] == .ngo)
-        #expect(OrganisationValidator.unwrapSpreadsheetText(record.text("inn")!) == "5902293058")
+        #expect(record.text("inn") == "5902293058")
         let why = try #require(OrganisationValidator.spreadsheetNumberProblem(record.text("ogrn")!, digits: [13, 15]))
         #expect(why.contains("spreadsheet"))
         #expect(OrganisationValidator.spreadsheetNumberProblem("590229305", digits: [10, 12])?.contains("leading zero") == true)
         #expect(OrganisationValidator.spreadsheetNumberProblem("5902293058", digits: [10, 12]) == nil)
+    }
+
+    @Test func excelFilesKeepIdentifiersAndDoNotRunFormulas() throws {
+        var o = Organisation(kind: .ngo, name: "=HYPERLINK(\"http://x\")", regionCode: "01", inn: "0105012345", ogrn: "1020100001234",
+                             phone: "+7 342 000", location: Coordinate(trustedLatitude: 44.6, longitude: -40.1))
+        o.id = 3
+        let encoder = CSVExport(dialect: .excel)
+        let bytes = encoder.head(count: 1) + encoder.encode([o], first: true)
+        let line = String(decoding: bytes.dropFirst(3), as: UTF8.self).split(separator: "\r\n")[1]
+        #expect(line.contains(";\"'=HYPERLINK(\"\"http://x\"\")\";"))
+        #expect(line.contains(";\"=\"\"0105012345\"\"\";\"=\"\"1020100001234\"\"\";"))
+        #expect(line.contains(";44,6;-40,1;"))  // numbers stay numbers, minus sign included
+        // The import reads them back as they were.
+        let read = try ImportReader.csv(bytes)
+        let record = try #require(read.records.first)
+        #expect(record.text("name") == "=HYPERLINK(\"http://x\")")
+        #expect(record.text("inn") == "0105012345" && record.text("ogrn") == "1020100001234" && record.text("phone") == "+7 342 000")
+        // The standard dialect writes values as they are.
+        let plain = CSVExport().encode([o], first: true)
+        #expect(String(decoding: plain, as: UTF8.self).contains(",0105012345,1020100001234,"))
+    }
+
+    @Test func workbooksAndUTF16WithoutBOMAreNamed() {
+        #expect(ImportReader.notText([0x50, 0x4B, 0x03, 0x04, 1, 2])?.contains("xlsx") == true)
+        #expect(ImportReader.notText([0xD0, 0xCF, 0x11, 0xE0, 0xA1])?.contains(".xls") == true)
+        #expect(ImportReader.notText(Array("name".utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }))?.contains("UTF-16") == true)
+        #expect(ImportReader.notText(Array("name,kind\n".utf8)) == nil)
     }
 
     @Test func aOneColumnHeaderSaysWhichSeparatorsAreUnderstood() throws {

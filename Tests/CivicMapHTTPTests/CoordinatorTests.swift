@@ -66,6 +66,13 @@ struct CoordinatorTests {
         ("/programmes?status=open&status=closed", "status", .badRequest),
         ("/reports/regions/RU-PER?threshold_km=far", "threshold_km", .badRequest),
         ("/reports/regions/RU-PER?f=csv&decimal=comma", "decimal", .badRequest),
+        // Formats only where they are offered.
+        ("/collections/ngo/items?f=csv", "f", .badRequest),
+        ("/collections/ngo/items/20?f=csv", "f", .badRequest),
+        ("/programmes?f=html", "f", .badRequest),
+        ("/matching/nearest-sites?organization=20&f=html", "f", .badRequest),
+        ("/conformance?f=csv", "f", .badRequest),
+        ("/?f=csv", "f", .badRequest),
     ])
     func badInputIsAProblemNamingTheParameter(uri: String, parameter: String, status: HTTPResponse.Status) async throws {
         try await Server.run(uri) { response in try Server.expectProblem(response, status: status, parameter: parameter) }
@@ -90,6 +97,23 @@ struct CoordinatorTests {
             #expect((body["most_remote"] as? [Any])?.count == 2)
             let coverage = try #require(body["coverage"] as? [String: Any])
             #expect((coverage["settlements"] as? Int ?? 0) > 0)
+        }
+    }
+
+    @Test func aSiteIsNeverItsOwnMatch() async throws {
+        try await Server.run("/matching/remote-organizations?site=21&kind=internship_site&threshold_km=0&radius_km=20000&same_region=false&limit=100") { response in
+            let body = try Server.json(response)
+            let ids = (body["features"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? Int }
+            #expect(!ids.isEmpty && !ids.contains(21))
+            #expect(body["numberMatched"] as? Int == ids.count)
+        }
+    }
+
+    @Test func percentEncodedRegionInThePath() async throws {
+        try await Server.run("/reports/regions/RU%2DPER?f=json") { response in
+            #expect(response.status == .ok)
+            let region = try Server.json(response)["region"] as? [String: Any]
+            #expect(region?["code"] as? String == "59")
         }
     }
 

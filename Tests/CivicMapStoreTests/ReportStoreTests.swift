@@ -76,7 +76,7 @@ struct ReportStoreTests {
         for line in report.byKind {
             #expect(line.organisations == rows.filter { $0.kind == line.kind.kind.rawValue }.count)
         }
-        #expect(report.distances.bins.reduce(0, +) == rows.count)
+        #expect(report.distances.bins.reduce(0) { $0 + $1.count } == rows.count)
         #expect(abs((report.distances.maxKm ?? 0) - rows.map(\.centreKm).max()!) < 1e-6)
         let sorted = rows.map(\.centreKm).sorted()
         #expect(report.distances.medianKm == sorted[Int((0.5 * Double(sorted.count)).rounded(.up)) - 1])
@@ -96,6 +96,21 @@ struct ReportStoreTests {
             let nearest = points.map { Geodesic.wgs84.distance(from: place.location, to: $0) }.min()! / 1000
             if let km = place.nearestKm { #expect(abs(km - nearest) < 1e-6) } else { #expect(nearest > 100) }
         }
+    }
+
+    @Test(arguments: [30.0, 50.0, 160.0, 0.0, 5000.0])
+    func histogramBinsSplitAtTheThreshold(thresholdKm: Double) async throws {
+        let t = try TestDatabase(demo: true)
+        let report = try await t.database.regionReport(RegionReportQuery(regionCode: "14", kinds: [.ngo, .tos, .internshipSite], thresholdKm: thresholdKm))
+        let distances = try Self.all(t).filter { $0.region == "14" }.map(\.centreKm)
+        let bins = report.distances.bins
+        #expect(bins.first?.fromKm == 0)
+        for (a, b) in zip(bins, bins.dropFirst()) { #expect(a.toKm == b.fromKm) }
+        for bin in bins.dropLast() {
+            #expect(bin.count == distances.filter { $0 >= bin.fromKm && $0 < bin.toKm }.count, "\(bin)")
+            #expect(bin.toKm <= thresholdKm || bin.fromKm >= thresholdKm, "\(bin) straddles \(thresholdKm)")
+        }
+        #expect(bins.reduce(0) { $0 + $1.count } == distances.count)
     }
 
     @Test func aRegionWithoutOrganisationsReportsZeros() async throws {

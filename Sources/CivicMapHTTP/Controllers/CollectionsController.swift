@@ -114,17 +114,17 @@ struct CollectionsController {
 
         let query = try await FeatureRequest(source: source, configuration: configuration)
             .query(request, collection: c, kinds: catalog.collections[0].kinds ?? [], paged: true)
-        let page = try await source.organisations(matching: query)
-        var w = JSONWriter(capacity: 1024 + page.organisations.count * 700)
+        let page = try await source.features(matching: query)
+        var w = JSONWriter(capacity: 1024 + page.features.reduce(0) { $0 + $1.bytes.count + 1 })
         w.beginObject()
         w.key("type"); w.string("FeatureCollection")
         w.key("numberMatched"); w.int(page.numberMatched)
-        w.key("numberReturned"); w.int(page.organisations.count)
+        w.key("numberReturned"); w.int(page.features.count)
         w.key("timeStamp"); w.string(Responses.timeStamp(requested))
         Responses.pagingLinks(&w, url: itemsURL, parameters: parameters, limit: query.limit ?? 0, offset: query.offset,
-                         returned: page.organisations.count, matched: page.numberMatched)
+                         returned: page.features.count, matched: page.numberMatched)
         w.key("features"); w.beginArray()
-        for o in page.organisations { GeoJSON.writeFeature(o, to: &w) }
+        for f in page.features { w.encoded(f.bytes) }
         w.endArray()
         w.endObject()
         return Responses.json(w, contentType: Responses.geoJSON)
@@ -168,12 +168,12 @@ struct CollectionsController {
             GeoJSON.writeFeature(region, to: &w)
         } else {
             // Only the canonical form of an id names a feature (`+1` and `01` do not).
-            guard let id = Int64(featureID), id > 0, String(id) == featureID, let o = try await source.organisation(id: id),
-                c.kinds!.contains(o.kind)
+            guard let id = Int64(featureID), id > 0, String(id) == featureID, let feature = try await source.feature(id: id),
+                c.kinds!.contains(feature.kind)
             else {
                 throw CivicMapError.notFound("feature '\(featureID)' in collection '\(c.id)'")
             }
-            GeoJSON.writeFeature(o, to: &w)
+            w.encoded(feature.bytes)
         }
         // Links go inside the Feature; drop its closing brace and append them.
         var bytes = w.bytes

@@ -29,11 +29,12 @@ struct ExportController {
             .query(request, collection: collection, kinds: catalog.collections[0].kinds ?? [], paged: false, alsoAllowed: dialectNames)
         let dialect = try CSVDialect.parse(Dictionary(
             try QueryParameters.parse(request).filter { dialectNames.contains($0.name) }, uniquingKeysWith: { a, _ in a }))
-        let chunks = try await source.chunks(matching: query, chunkSize: Self.chunkSize)
         if format == "csv" {
+            let chunks = try await source.chunks(matching: query, chunkSize: Self.chunkSize)
             return Responses.stream(chunks, contentType: dialect.mediaType, filename: "\(collectionID).\(dialect.fileExtension)",
                                     encoder: CSVExport(dialect: dialect, withDistance: query.near != nil))
         }
-        return Responses.stream(chunks, contentType: Responses.geoJSON, filename: file, encoder: GeoJSONExport())
+        let features = try await source.featureChunks(matching: query, chunkSize: Self.chunkSize)
+        return Responses.stream(features, contentType: Responses.geoJSON, filename: file, encoder: GeoJSONExport())
     }
 }

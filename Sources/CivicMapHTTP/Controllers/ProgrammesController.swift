@@ -17,10 +17,11 @@ struct ProgrammesController {
         let values = try FeatureQueryParser.uniqueValues(parameters, allowed: Set(ProgrammeQuery.parameters + ["f"] + CSVDialect.parameters))
         let format = try Format.negotiate(request, parameters: parameters, csvAvailable: true)
         let dialect = format == .csv ? try CSVDialect.parse(values) : .standard
+        // A download holds every match unless a limit is given; pages are clamped as items are.
         var query = try ProgrammeQuery.parse(
-            values, regions: RegionDirectory(try await source.regions()), today: Responses.today(), maximumLimit: configuration.maximumLimit)
-        if format == .csv && values["limit"] == nil { query.limit = configuration.maximumLimit }
-        if format == .json && values["limit"] == nil { query.limit = configuration.defaultLimit }
+            values, regions: RegionDirectory(try await source.regions()), today: Responses.today(),
+            maximumLimit: format == .csv ? Int.max : configuration.maximumLimit)
+        if values["limit"] == nil { query.limit = format == .csv ? Int.max : configuration.defaultLimit }
         let page = try await source.programmes(matching: query)
         if format == .csv {
             return Responses.csv(ProgrammeListingEncoding.csv(page.listings, near: query.near, dialect: dialect), dialect: dialect, filename: "programmes")

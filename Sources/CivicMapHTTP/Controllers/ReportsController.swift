@@ -1,4 +1,5 @@
 import CivicMapCore
+import Foundation
 import Hummingbird
 
 /// `/reports/regions/{region}`: the region report as JSON, CSV, or (for browsers) the
@@ -18,7 +19,8 @@ struct ReportsController {
         let format = try Format.negotiate(request, parameters: parameters, htmlAvailable: true, csvAvailable: true)
         if format == .html { return try files.page("report.html") }
         let values = try FeatureQueryParser.uniqueValues(parameters, allowed: Set(RegionReportQuery.parameters + ["f"] + CSVDialect.parameters))
-        let key = context.parameters.get("region") ?? ""
+        let raw = context.parameters.get("region") ?? ""
+        let key = raw.removingPercentEncoding ?? raw
         guard let region = RegionDirectory(try await source.regions()).region(key) else {
             throw CivicMapError.notFound("region '\(key)' (use an ISO 3166-2 code such as RU-PER or a two-digit code such as 59)")
         }

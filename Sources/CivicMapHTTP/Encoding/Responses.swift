@@ -56,8 +56,8 @@ enum Responses {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    /// Organisations streamed a chunk at a time (exports, CSV of matches): memory stays flat.
-    static func stream(_ chunks: OrganisationChunks, contentType: String, filename: String, encoder: some ExportEncoder) -> Response {
+    /// Items streamed a chunk at a time (exports, CSV of matches): memory stays flat.
+    static func stream<Encoder: ExportEncoder>(_ chunks: Chunks<Encoder.Item>, contentType: String, filename: String, encoder: Encoder) -> Response {
         let body = ResponseBody { writer in
             try await writer.write(ByteBuffer(bytes: encoder.head(count: chunks.count)))
             var first = true

@@ -56,10 +56,13 @@ enum Format: String {
         if let f = parameters.first(where: { $0.name == "f" })?.value {
             switch f.lowercased() {
             case "json", "geojson", "application/json", "application/geo+json": return .json
-            case "html", "text/html" where htmlAvailable: return .html
-            case "csv", "text/csv" where csvAvailable: return .csv
-            case "html", "text/html", "csv", "text/csv":
-                throw .invalidParameter(name: "f", reason: "\(f) is not available here; use \(offered.joined(separator: " or "))")
+            // (A `where` clause would guard only the last pattern of a case, so: guards.)
+            case "html", "text/html":
+                guard htmlAvailable else { throw .invalidParameter(name: "f", reason: "\(f) is not available here; use \(offered.joined(separator: " or "))") }
+                return .html
+            case "csv", "text/csv":
+                guard csvAvailable else { throw .invalidParameter(name: "f", reason: "\(f) is not available here; use \(offered.joined(separator: " or "))") }
+                return .csv
             default: throw .invalidParameter(name: "f", reason: "unknown format '\(f)'; use \(offered.joined(separator: " or "))")
             }
         }

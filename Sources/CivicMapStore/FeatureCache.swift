@@ -1,0 +1,58 @@
+import CivicMapCore
+import GRDB
+
+/// The precomputed GeoJSON Features in `organizations.feature_json`. Triggers mark a row stale
+/// (NULL) when anything its Feature shows changes; `refresh` encodes the stale rows with the same
+/// encoder the API uses on the fly, so a precomputed answer equals a computed one byte for byte.
+enum FeatureCache {
+    /// Bump when `GeoJSON.writeFeature` changes what it writes: every stored Feature is redone.
+    static let format = 1
+
+    /// Encodes every stale row; returns how many. Call inside the writing transaction.
+    @discardableResult
+    static func refresh(_ db: Database) throws -> Int {
+        if try Int.fetchOne(db, sql: "SELECT format FROM feature_cache") != format {
+            try db.execute(sql: "UPDATE organizations SET feature_json = NULL")
+            try db.execute(sql: "UPDATE feature_cache SET format = ?", arguments: [format])
+        }
+        let update = try db.makeStatement(sql: "UPDATE organizations SET feature_json = ? WHERE id = ?")
+        var done = 0
+        while true {
+            var stale = try OrganisationSQL.fetch(
+                db, sql: OrganisationSQL.select + " WHERE o.feature_json IS NULL ORDER BY o.id LIMIT 5000", arguments: [])
+            guard !stale.isEmpty else { return done }
+            try OrganisationSQL.attachProgrammes(db, to: &stale)
+            var w = JSONWriter(capacity: 2048)
+            for o in stale {
+                w.reset()
+                GeoJSON.writeFeature(o, to: &w)
+                try update.execute(arguments: [Data(w.bytes), o.id])
+            }
+            done += stale.count
+        }
+    }
+
+    /// `id, kind, feature_json` rows as Features; stale ones (another writer has not refreshed
+    /// yet) are encoded from their rows, so a read is never wrong, only slower.
+    static func features(_ db: Database, sql: String, arguments: StatementArguments) throws -> [EncodedFeature] {
+        var features: [EncodedFeature] = []
+        var stale: [Int] = []
+        let cursor = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        while let row = try cursor.next() {
+            let id: Int64 = row[0]
+            let bytes: [UInt8] = try row.withUnsafeData(atIndex: 2) { data in data.map { [UInt8]($0) } ?? [] }
+            if bytes.isEmpty { stale.append(features.count) }
+            features.append(EncodedFeature(id: id, kind: OrganisationKind(rawValue: row[1]), bytes: bytes))
+        }
+        guard !stale.isEmpty else { return features }
+        var rows = try OrganisationSQL.fetch(
+            db, sql: OrganisationSQL.select + " WHERE o.id IN (SELECT value FROM json_each(?))",
+            arguments: [OrganisationSQL.jsonArray(stale.map { String(features[$0].id) }, numbers: true)])
+        try OrganisationSQL.attachProgrammes(db, to: &rows)
+        let encoded = Dictionary(uniqueKeysWithValues: rows.map { ($0.id ?? 0, EncodedFeature($0)) })
+        for i in stale { if let f = encoded[features[i].id] { features[i] = f } }
+        return features
+    }
+}
+
+import Foundation

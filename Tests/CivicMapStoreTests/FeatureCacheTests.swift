@@ -1,0 +1,77 @@
+import CivicMapCore
+import Foundation
+import GRDB
+import Testing
+
+@testable import CivicMapStore
+
+@Suite("Precomputed GeoJSON Features")
+struct FeatureCacheTests {
+    /// What the API would write if it encoded the row now (the slow path).
+    static func fresh(_ t: TestDatabase, _ id: Int64) async throws -> [UInt8] {
+        let o = try #require(try await t.database.organisation(id: id))
+        return EncodedFeature(o).bytes
+    }
+
+    static func stored(_ t: TestDatabase, _ id: Int64) throws -> [UInt8]? {
+        try t.database.writer.read { db in try Data.fetchOne(db, sql: "SELECT feature_json FROM organizations WHERE id = ?", arguments: [id]) }.map { [UInt8]($0) }
+    }
+
+    @Test func everyImportedRowIsEncodedAsTheAPIWouldEncodeIt() async throws {
+        let t = try TestDatabase(demo: true)
+        #expect(try t.count("SELECT count(*) FROM organizations WHERE feature_json IS NULL") == 0)
+        let ids = try await t.database.writer.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM organizations") }
+        #expect(ids.count > 20)
+        for id in ids {
+            #expect(try Self.stored(t, id) == (try await Self.fresh(t, id)), "feature \(id)")
+            #expect(try await t.database.feature(id: id)?.bytes == (try await Self.fresh(t, id)))
+        }
+        // A page and an export give the same bytes as encoding the organisations.
+        let q = try FeatureQueryParser(kinds: [.ngo, .tos, .internshipSite], regions: t.database.regionDirectory())
+            .parse([("region_iso", "RU-SA"), ("sortby", "-name")], collectionKinds: [.ngo, .tos, .internshipSite])
+        let page = try await t.database.features(matching: q)
+        let slow = try await t.database.organisations(matching: q)
+        #expect(page.numberMatched == slow.numberMatched)
+        #expect(page.features.map(\.bytes) == slow.organisations.map { EncodedFeature($0).bytes })
+        var exported: [[UInt8]] = []
+        for try await chunk in try await t.database.featureChunks(matching: q, chunkSize: 4) { exported += chunk.map(\.bytes) }
+        #expect(exported == page.features.map(\.bytes))
+    }
+
+    @Test func aChangeByAnotherWriterMarksTheFeatureStaleAndReadsStayRight() async throws {
+        let t = try TestDatabase(demo: true)
+        // Another process (an older binary, a SQL console) renames and moves a row.
+        try await t.database.writer.write { db in
+            try db.execute(sql: "UPDATE organizations SET name = 'Новое имя', lat = 59.0, lon = 54.6 WHERE id = 20")
+        }
+        #expect(try Self.stored(t, 20) == nil)
+        let feature = try #require(try await t.database.feature(id: 20))
+        #expect(String(decoding: feature.bytes, as: UTF8.self).contains("Новое имя"))
+        #expect(feature.bytes == (try await Self.fresh(t, 20)))
+        // The next write through the store refreshes it.
+        try t.database.loadRegions(RegionReader.read(csvPath: TestDatabase.repository.path + "/data/regions.csv", outlinesPath: nil))
+        #expect(try Self.stored(t, 20) == (try await Self.fresh(t, 20)))
+    }
+
+    @Test func programmesAndRegionNamesReachTheStoredFeatures() async throws {
+        let t = try TestDatabase(demo: true)
+        try await t.database.writer.write { db in
+            try db.execute(sql: "DELETE FROM programmes WHERE organization_id = 1")
+            try db.execute(sql: "UPDATE regions SET name_ru = 'Якутия' WHERE code = '14'")
+        }
+        #expect(try t.count("SELECT count(*) FROM organizations WHERE feature_json IS NULL AND region_code = '14'") == (try t.count("SELECT count(*) FROM organizations WHERE region_code = '14'")))
+        let site = try #require(try await t.database.feature(id: 1))
+        let text = String(decoding: site.bytes, as: UTF8.self)
+        #expect(text.contains("\"programmes\":[]") && text.contains("\"region_name\":\"Якутия\""))
+    }
+
+    @Test func aNewEncoderFormatRedoesEveryFeature() throws {
+        let t = try TestDatabase(demo: true)
+        try t.database.writer.write { db in
+            try db.execute(sql: "UPDATE organizations SET feature_json = CAST('{}' AS BLOB)")
+            try db.execute(sql: "UPDATE feature_cache SET format = 0")
+        }
+        let reopened = try CivicMapDatabase(path: t.directory.appendingPathComponent("test.sqlite").path)
+        #expect(try reopened.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations WHERE length(feature_json) < 10") } == 0)
+    }
+}
