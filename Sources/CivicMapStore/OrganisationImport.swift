@@ -104,7 +104,7 @@ extension CivicMapDatabase {
         }
         do {
             try writer.write { db in
-                let counts = try ImportSQL.write(accepted, in: db, partial: options.partial)
+                let counts = try ImportSQL.write(accepted, in: db, regions: directory, partial: options.partial)
                 summary.problems += counts.problems
                 summary.added = counts.added
                 summary.updated = counts.updated
@@ -169,7 +169,7 @@ enum ImportSQL {
         "website", "email", "phone", "description", "source", "lat", "lon",
     ]
 
-    static func write(_ rows: [StagedRow], in db: Database, partial: Bool) throws -> Counts {
+    static func write(_ rows: [StagedRow], in db: Database, regions: RegionDirectory, partial: Bool) throws -> Counts {
         var counts = Counts()
         // The staging table lives in memory, and a larger page cache keeps the indexes' pages
         // hot while 200,000 rows go in (the default 2 MB made the import I/O-bound).
@@ -181,7 +181,7 @@ enum ImportSQL {
                 seq INTEGER PRIMARY KEY, line INTEGER NOT NULL, id INTEGER, kind TEXT, name TEXT, region_code TEXT, settlement TEXT, address TEXT,
                 inn TEXT, ogrn TEXT, categories TEXT, founded_year INTEGER, website TEXT, email TEXT, phone TEXT,
                 description TEXT, source TEXT, lat REAL, lon REAL, search_text TEXT, programmes TEXT,
-                programmes_changed INTEGER NOT NULL DEFAULT 0);
+                programmes_changed INTEGER NOT NULL DEFAULT 0, feature_json BLOB);
             """)
         let insert = try db.makeStatement(sql: """
             INSERT INTO import_rows (seq, line, id, kind, name, region_code, settlement, address, inn, ogrn, categories, founded_year,
@@ -247,12 +247,17 @@ enum ImportSQL {
         let staged = try Int.fetchOne(db, sql: "SELECT count(*) FROM import_rows") ?? 0
         counts.updated = staged - counts.added - counts.unchanged
 
+        // One time stamp for the whole import (a literal we make, not input), so the Features
+        // encoded here carry exactly what the rows will.
+        let stamp = timeStamp()
+        let now = "'" + stamp + "'"
+        try stageNewFeatures(rows, in: db, regions: regions, stamp: stamp)
         let columns = contentColumns.joined(separator: ", ")
         let differs = contentColumns.map { "organizations.\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")
         try db.execute(sql: """
-            INSERT INTO organizations (id, \(columns), search_text, geom, distance_to_centre_m, created_at, updated_at)
+            INSERT INTO organizations (id, \(columns), search_text, geom, distance_to_centre_m, created_at, updated_at, feature_json)
             SELECT i.id, \(contentColumns.map { "i." + $0 }.joined(separator: ", ")), i.search_text, MakePoint(i.lon, i.lat, 4326),
-                   geodesic_distance_m(i.lat, i.lon, r.centre_lat, r.centre_lon), \(now), \(now)
+                   geodesic_distance_m(i.lat, i.lon, r.centre_lat, r.centre_lon), \(now), \(now), i.feature_json
             FROM import_rows i JOIN regions r ON r.code = i.region_code WHERE true ORDER BY i.id
             ON CONFLICT (id) DO UPDATE SET
                 \(contentColumns.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")),
@@ -273,7 +278,39 @@ enum ImportSQL {
         return counts
     }
 
-    static let now = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+    /// Now in UTC with seconds, as the rows store it.
+    static func timeStamp() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date())
+    }
+
+    /// New rows without programmes get their Feature here, from the values in memory and the
+    /// same geodesic function the INSERT uses, so the insert writes each row once; rewriting
+    /// 200,000 rows afterwards doubled the import's write time. Updated rows and rows with
+    /// programmes (whose ids SQLite assigns) are left to FeatureCache.refresh.
+    static func stageNewFeatures(_ rows: [StagedRow], in db: Database, regions: RegionDirectory, stamp: String) throws {
+        let update = try db.makeStatement(sql: "UPDATE import_rows SET feature_json = ? WHERE seq = ?")
+        let fresh = try Row.fetchCursor(db, sql: """
+            SELECT seq, id FROM import_rows WHERE programmes IS NULL AND id NOT IN (SELECT id FROM organizations)
+            """)
+        var w = JSONWriter(capacity: 2048)
+        while let row = try fresh.next() {
+            let seq: Int = row[0]
+            var o = rows[seq].organisation
+            guard let region = regions.region(o.regionCode) else { continue }
+            o.id = row[1]
+            o.regionISO = region.iso
+            o.regionName = region.nameRU
+            o.distanceToCentreMetres = Geodesic.wgs84.distance(from: o.location, to: region.centre)
+            o.createdAt = stamp
+            o.updatedAt = stamp
+            o.programmes = []
+            w.reset()
+            GeoJSON.writeFeature(o, to: &w)
+            try update.execute(arguments: [Data(w.bytes), seq])
+        }
+    }
 
     /// Programmes in one canonical JSON text, so staged and stored ones compare as strings.
     static func programmesJSON(_ programmes: [Programme]) -> String {

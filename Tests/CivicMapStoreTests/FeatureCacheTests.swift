@@ -75,3 +75,25 @@ struct FeatureCacheTests {
         #expect(try reopened.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations WHERE length(feature_json) < 10") } == 0)
     }
 }
+
+@Suite("Features encoded by the import")
+struct ImportFeatureTests {
+    /// The import encodes new rows before inserting them; what it wrote must equal what the API
+    /// encodes from the stored row, for plain rows, sites, and rows updated by a second import.
+    @Test func importedFeaturesEqualFreshOnes() async throws {
+        let t = try TestDatabase()
+        let first = try t.importCSV([
+            ",АНО «Проектная среда»,ngo,RU-PER,Кудымкар,,5981006306,1155958122242,развитие НКО;\"кавычки\",2015,https://p.ru,59.0131,54.6556",
+            ",Площадка,internship_site,RU-SA,Якутск,,,,,,,62.0311,129.7229",
+            ",ТОС без региона,tos,,,,,,,,,55.75,37.62",
+        ])
+        #expect(first.added == 3 && first.problems.isEmpty, "\(first.problems)")
+        let second = try t.importCSV([",ТОС без региона,tos,RU-MOW,,Новый адрес,,,,,,55.75,37.62"])
+        #expect(second.updated == 1, "\(second)")
+        let ids = try await t.database.writer.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM organizations") }
+        #expect(ids.count == 3)
+        for id in ids {
+            #expect(try FeatureCacheTests.stored(t, id) == (try await FeatureCacheTests.fresh(t, id)), "feature \(id)")
+        }
+    }
+}
