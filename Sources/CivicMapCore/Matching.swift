@@ -66,3 +66,24 @@ public struct Matching: Sendable {
         }
     }
 }
+
+/// A matching answer as GeoJSON: the matches as a FeatureCollection with the `origin` Feature
+/// they were measured from. The API and the CLI write the same document.
+public enum MatchingJSON {
+    public static func write(
+        origin: Organisation, matches: [Organisation], matched: Int, timeStamp: String,
+        links: (inout JSONWriter) -> Void = { _ in }, to w: inout JSONWriter
+    ) {
+        w.beginObject()
+        w.key("type"); w.string("FeatureCollection")
+        w.key("origin"); GeoJSON.writeFeature(origin, to: &w)
+        w.key("numberMatched"); w.int(matched)
+        w.key("numberReturned"); w.int(matches.count)
+        w.key("timeStamp"); w.string(timeStamp)
+        links(&w)
+        w.key("features"); w.beginArray()
+        for o in matches { GeoJSON.writeFeature(o, to: &w) }
+        w.endArray()
+        w.endObject()
+    }
+}

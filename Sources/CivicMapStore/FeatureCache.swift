@@ -32,6 +32,15 @@ enum FeatureCache {
         }
     }
 
+    /// The Features of these organisations, in the order of `ids` (missing ones left out).
+    static func features(_ db: Database, ids: [Int64]) throws -> [EncodedFeature] {
+        let features = try Self.features(
+            db, sql: "SELECT id, kind, feature_json FROM organizations WHERE id IN (SELECT value FROM json_each(?))",
+            arguments: [OrganisationSQL.jsonArray(ids.map(String.init), numbers: true)])
+        let byID = Dictionary(uniqueKeysWithValues: features.map { ($0.id, $0) })
+        return ids.compactMap { byID[$0] }
+    }
+
     /// `id, kind, feature_json` rows as Features; stale ones (another writer has not refreshed
     /// yet) are encoded from their rows, so a read is never wrong, only slower.
     static func features(_ db: Database, sql: String, arguments: StatementArguments) throws -> [EncodedFeature] {

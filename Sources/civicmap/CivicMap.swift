@@ -230,30 +230,32 @@ struct Match: AsyncParsableCommand {
         let database = try common.openDatabase(configuration)
         let matching = Matching(source: database)
         let pairs = try NameValue.parse(parameters)
-        let organisations: [Organisation]
+        let origin: Organisation, organisations: [Organisation], matched: Int
         switch question {
         case "nearest-sites":
             let values = try NameValue.values(pairs, allowed: Set(Matching.nearestSitesParameters + CSVDialect.parameters))
-            let origin = try await matching.organisation(values["organization"], parameter: "organization")
+            origin = try await matching.organisation(values["organization"], parameter: "organization")
             let options = try Matching.nearestSitesOptions(values)
-            organisations = try await matching.nearestSites(to: origin, k: options.k, sameRegion: options.sameRegion).sites
+            (organisations, matched) = try await matching.nearestSites(to: origin, k: options.k, sameRegion: options.sameRegion)
         case "remote-organizations":
             let values = try NameValue.values(pairs, allowed: Set(Matching.remoteOrganisationsParameters + CSVDialect.parameters))
-            let site = try await matching.organisation(values["site"], parameter: "site")
-            let query = try await matching.remoteOrganisationsQuery(site: site, values, defaultThresholdKm: configuration.remoteThresholdKm)
+            origin = try await matching.organisation(values["site"], parameter: "site")
+            let query = try await matching.remoteOrganisationsQuery(site: origin, values, defaultThresholdKm: configuration.remoteThresholdKm)
             var all: [Organisation] = []
             for try await chunk in try await database.chunks(matching: query, chunkSize: 2000) { all += chunk }
-            organisations = all
+            (organisations, matched) = (all, all.count)
         default:
             throw ValidationError("unknown question '\(question)'; use nearest-sites or remote-organizations")
         }
-        let dialect = try CSVDialect.parse(NameValue.values(pairs))
         let out = try Output(path: output)
-        let all = Chunks(count: organisations.count) { $0 == 0 ? organisations : nil }
         if format == .csv {
-            try await out.write(all, encoder: CSVExport(dialect: dialect, withDistance: true))
+            let all = Chunks(count: organisations.count) { $0 == 0 ? organisations : nil }
+            try await out.write(all, encoder: CSVExport(dialect: try CSVDialect.parse(NameValue.values(pairs)), withDistance: true))
         } else {
-            try await out.write(all.map { $0.map(EncodedFeature.init) }, encoder: GeoJSONExport())
+            var w = JSONWriter()
+            MatchingJSON.write(origin: origin, matches: organisations, matched: matched,
+                               timeStamp: ISO8601DateFormatter().string(from: Date()), to: &w)
+            try out.write(w.bytes + [0x0A])
         }
         try out.close()
         FileHandle.standardError.write(Data("\(organisations.count) organisations\n".utf8))

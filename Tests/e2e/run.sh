@@ -71,6 +71,17 @@ print(p["name"], p["distance_to_center_km"])'
 }
 check "remote NGOs of Perm Krai: «Проектная среда» in Kudymkar, 145.55 km" acceptance
 
+cli_matching() {  # the CLI writes the API's document
+  "$BIN" match --database "$DEMO" nearest-sites organization=20 k=1 | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["origin"]["id"] == 20 and d["numberReturned"] == 1, d
+f = d["features"][0]
+assert f["id"] == 21 and abs(f["properties"]["distance_km"] - 145.552679) < 1e-6, f
+print(f["properties"]["name"], f["properties"]["distance_km"])'
+}
+check "civicmap match: the nearest internship site of «Проектная среда» is in Perm, 145.55 km" cli_matching
+
 openapi_valid() {
   curl -fsS -H 'Accept: application/vnd.oai.openapi+json;version=3.0' "$BASE/api" >"$WORK/api.json" &&
     python3 -c 'import json, sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print("valid")' "$WORK/api.json"

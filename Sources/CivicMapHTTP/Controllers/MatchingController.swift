@@ -28,11 +28,12 @@ struct MatchingController {
                                  filename: "nearest-sites-\(origin.id ?? 0)")
         }
         var w = JSONWriter(capacity: 4096 + sites.count * 1500)
-        writeEnvelope(&w, origin: origin, matched: matched, returned: sites.count)
-        w.key("links"); w.beginArray()
-        Responses.link(&w, href: "\(baseURL(request))/matching/nearest-sites?" + QueryParameters.encode(parameters), rel: "self", type: Responses.geoJSON)
-        w.endArray()
-        writeFeatures(sites, to: &w)
+        let url = "\(baseURL(request))/matching/nearest-sites?" + QueryParameters.encode(parameters)
+        MatchingJSON.write(origin: origin, matches: sites, matched: matched, timeStamp: Responses.timeStamp(), links: { w in
+            w.key("links"); w.beginArray()
+            Responses.link(&w, href: url, rel: "self", type: Responses.geoJSON)
+            w.endArray()
+        }, to: &w)
         return Responses.json(w, contentType: Responses.geoJSON)
     }
 
@@ -54,26 +55,11 @@ struct MatchingController {
         query.limit = min(query.limit ?? configuration.defaultLimit, configuration.maximumLimit)
         let page = try await source.organisations(matching: query)
         var w = JSONWriter(capacity: 4096 + page.organisations.count * 800)
-        writeEnvelope(&w, origin: site, matched: page.numberMatched, returned: page.organisations.count)
-        Responses.pagingLinks(&w, url: "\(baseURL(request))/matching/remote-organizations", parameters: parameters,
-                              limit: query.limit ?? 0, offset: query.offset, returned: page.organisations.count, matched: page.numberMatched)
-        writeFeatures(page.organisations, to: &w)
+        let url = "\(baseURL(request))/matching/remote-organizations"
+        MatchingJSON.write(origin: site, matches: page.organisations, matched: page.numberMatched, timeStamp: Responses.timeStamp(), links: { w in
+            Responses.pagingLinks(&w, url: url, parameters: parameters, limit: query.limit ?? 0, offset: query.offset,
+                                  returned: page.organisations.count, matched: page.numberMatched)
+        }, to: &w)
         return Responses.json(w, contentType: Responses.geoJSON)
-    }
-
-    private func writeEnvelope(_ w: inout JSONWriter, origin: Organisation, matched: Int, returned: Int) {
-        w.beginObject()
-        w.key("type"); w.string("FeatureCollection")
-        w.key("origin"); GeoJSON.writeFeature(origin, to: &w)
-        w.key("numberMatched"); w.int(matched)
-        w.key("numberReturned"); w.int(returned)
-        w.key("timeStamp"); w.string(Responses.timeStamp())
-    }
-
-    private func writeFeatures(_ organisations: [Organisation], to w: inout JSONWriter) {
-        w.key("features"); w.beginArray()
-        for o in organisations { GeoJSON.writeFeature(o, to: &w) }
-        w.endArray()
-        w.endObject()
     }
 }
