@@ -79,4 +79,11 @@ public enum CSV {
         out.append(0x0D)
         out.append(0x0A)
     }
+
+    /// A number with at most `decimals` decimals (six, as in GeoJSON), never in exponent form.
+    public static func fixed(_ value: Double, decimals: Int = 6) -> String {
+        var out: [UInt8] = []
+        JSONWriter.appendFixed(value, decimals: decimals, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
 }

@@ -48,7 +48,7 @@ public struct CSVExport: ExportEncoder {
         out.reserveCapacity(organisations.count * 300)
         for o in organisations {
             var fields = OrganisationCSV.row(o)
-            if withDistance { fields.append(o.distanceToPointMetres.map { OrganisationCSV.fixed($0 / 1000) } ?? "") }
+            if withDistance { fields.append(o.distanceToPointMetres.map { CSV.fixed($0 / 1000) } ?? "") }
             table.appendRow(fields, dialect, to: &out)
         }
         return dialect.encode(out)

@@ -164,23 +164,14 @@ public enum OrganisationCSV {
     /// Added when a query measures from a point (`near`, matching).
     public static let distanceColumn = CSVTable.Column("distance_km", "Расстояние, км", decimal: true)
 
-    public static var header: [String] { table.columns.map(\.name) }
-
     public static func row(_ o: Organisation) -> [String] {
         [
             o.id.map(String.init) ?? "", o.name, o.kind.rawValue, o.regionISO ?? "", o.settlement ?? "", o.address ?? "",
             o.inn ?? "", o.ogrn ?? "", o.categories.joined(separator: ";"), o.foundedYear.map(String.init) ?? "",
-            o.website ?? "", fixed(o.location.latitude), fixed(o.location.longitude), o.regionCode,
+            o.website ?? "", CSV.fixed(o.location.latitude), CSV.fixed(o.location.longitude), o.regionCode,
             o.regionName ?? "", o.email ?? "", o.phone ?? "", o.description ?? "", o.source ?? "",
-            o.distanceToCentreMetres.map { fixed($0 / 1000) } ?? "",
+            o.distanceToCentreMetres.map { CSV.fixed($0 / 1000) } ?? "",
         ]
-    }
-
-    /// Six decimals, as in GeoJSON.
-    public static func fixed(_ value: Double, decimals: Int = 6) -> String {
-        var out: [UInt8] = []
-        JSONWriter.appendFixed(value, decimals: decimals, to: &out)
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

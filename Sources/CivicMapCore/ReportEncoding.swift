@@ -101,7 +101,7 @@ public enum RegionReportCSV {
     public static func encode(_ r: RegionReport, generatedAt: String, dialect: CSVDialect) -> [UInt8] {
         let ru = dialect.header == .ru
         var out: [UInt8] = []
-        func km(_ v: Double?) -> String { v.map { OrganisationCSV.fixed($0, decimals: 3) } ?? "" }
+        func km(_ v: Double?) -> String { v.map { CSV.fixed($0, decimals: 3) } ?? "" }
         func mixedKm(_ v: Double) -> String { dialect.decimal(km(v)) }
         func section(_ title: String, _ table: CSVTable, _ rows: [[String]]) {
             if !out.isEmpty { out += [0x0D, 0x0A] }
@@ -123,7 +123,7 @@ public enum RegionReportCSV {
             .init("kind", "Вид"), .init("organizations", "Организаций"), .init("remote", "Удалённых"),
             .init("remote_share", "Доля удалённых", decimal: true),
         ])
-        func share(_ remote: Int, _ all: Int) -> String { all > 0 ? OrganisationCSV.fixed(Double(remote) / Double(all), decimals: 4) : "" }
+        func share(_ remote: Int, _ all: Int) -> String { all > 0 ? CSV.fixed(Double(remote) / Double(all), decimals: 4) : "" }
         section(ru ? "По видам" : "By kind", counts,
             r.byKind.map { [ru ? $0.kind.titleRU : $0.kind.kind.rawValue, String($0.organisations), String($0.remote), share($0.remote, $0.organisations)] }
                 + [[ru ? "Всего" : "total", String(r.organisations), String(r.remote), share(r.remote, r.organisations)]])
@@ -143,7 +143,7 @@ public enum RegionReportCSV {
                 .init("lon", "Долгота", decimal: true),
             ]),
             r.mostRemote.map { [String($0.id), $0.name, $0.kind.rawValue, $0.settlement ?? "", km($0.distanceKm),
-                                OrganisationCSV.fixed($0.location.latitude), OrganisationCSV.fixed($0.location.longitude)] })
+                                CSV.fixed($0.location.latitude), CSV.fixed($0.location.longitude)] })
         let c = r.coverage
         section(ru ? "Охват населённых пунктов" : "Coverage of populated places",
             CSVTable([.init("measure", "Показатель"), .init("value", "Значение")]), [
@@ -156,8 +156,8 @@ public enum RegionReportCSV {
                 .init("name", "Название"), .init("population", "Население"), .init("lat", "Широта", decimal: true),
                 .init("lon", "Долгота", decimal: true), .init("nearest_km", "Ближайшая организация, км", decimal: true),
             ]),
-            c.uncovered.map { [$0.name, String($0.population), OrganisationCSV.fixed($0.location.latitude),
-                               OrganisationCSV.fixed($0.location.longitude), km($0.nearestKm)] })
+            c.uncovered.map { [$0.name, String($0.population), CSV.fixed($0.location.latitude),
+                               CSV.fixed($0.location.longitude), km($0.nearestKm)] })
         return dialect.preamble + dialect.encode(out)
     }
 }
@@ -197,11 +197,11 @@ public enum ProgrammeListingEncoding {
         table.appendHeader(dialect, to: &out)
         for l in listings {
             let p = l.programme, s = l.site
-            let distance = near.map { OrganisationCSV.fixed(Geodesic.wgs84.distance(from: $0, to: s.location) / 1000) } ?? ""
+            let distance = near.map { CSV.fixed(Geodesic.wgs84.distance(from: $0, to: s.location) / 1000) } ?? ""
             table.appendRow([
                 String(p.id ?? 0), p.title, p.topics.joined(separator: ";"), String(p.lengthDays), p.startsOn ?? "", p.endsOn ?? "",
                 p.capacity.map(String.init) ?? "", p.selectionStatus.rawValue, String(s.id ?? 0), s.name, s.regionISO ?? "",
-                s.regionName ?? "", s.settlement ?? "", OrganisationCSV.fixed(s.location.latitude), OrganisationCSV.fixed(s.location.longitude),
+                s.regionName ?? "", s.settlement ?? "", CSV.fixed(s.location.latitude), CSV.fixed(s.location.longitude),
                 distance, p.description ?? "",
             ], dialect, to: &out)
         }
