@@ -30,8 +30,7 @@ public protocol FeatureSource: Sendable {
 /// Encoding on the fly: what a backend without precomputed features (a first PostGIS one) offers.
 extension FeatureSource {
     public func features(matching query: FeatureQuery) async throws -> EncodedPage {
-        let page = try await organisations(matching: query)
-        return EncodedPage(features: page.organisations.map(EncodedFeature.init), numberMatched: page.numberMatched)
+        EncodedPage(encoding: try await organisations(matching: query))
     }
 
     public func feature(id: Int64) async throws -> EncodedFeature? {
@@ -39,7 +38,7 @@ extension FeatureSource {
     }
 
     public func featureChunks(matching query: FeatureQuery, chunkSize: Int) async throws -> FeatureChunks {
-        try await chunks(matching: query, chunkSize: chunkSize).map { $0.map(EncodedFeature.init) }
+        try await chunks(matching: query, chunkSize: chunkSize).encoded()
     }
 }
 

@@ -30,6 +30,11 @@ public struct Chunks<Item: Sendable>: AsyncSequence, Sendable {
 }
 
 public typealias OrganisationChunks = Chunks<Organisation>
+
+extension Chunks where Item == Organisation {
+    /// The same organisations as Features encoded on the fly.
+    public func encoded() -> FeatureChunks { map { $0.map(EncodedFeature.init) } }
+}
 public typealias FeatureChunks = Chunks<EncodedFeature>
 
 /// An organisation as a GeoJSON Feature, already encoded. A store may keep these precomputed,
@@ -58,5 +63,10 @@ public struct EncodedPage: Sendable {
     public init(features: [EncodedFeature], numberMatched: Int) {
         self.features = features
         self.numberMatched = numberMatched
+    }
+
+    /// A page of organisations encoded on the fly.
+    public init(encoding page: OrganisationPage) {
+        self.init(features: page.organisations.map(EncodedFeature.init), numberMatched: page.numberMatched)
     }
 }

@@ -135,10 +135,7 @@ extension CivicMapDatabase: FeatureSource {
 
     public func features(matching query: FeatureQuery) async throws -> EncodedPage {
         // Distances from a point differ per request: those pages are encoded on the fly.
-        guard query.near == nil else {
-            let page = try await organisations(matching: query)
-            return EncodedPage(features: page.organisations.map(EncodedFeature.init), numberMatched: page.numberMatched)
-        }
+        guard query.near == nil else { return EncodedPage(encoding: try await organisations(matching: query)) }
         return try await writer.read { db in
             let filter = OrganisationSQL.filter(query, allKinds: try self.cachedKinds(db).map(\.kind))
             let matched = try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations o WHERE \(filter.sql)", arguments: filter.arguments) ?? 0
@@ -165,7 +162,7 @@ extension CivicMapDatabase: FeatureSource {
     }
 
     public func featureChunks(matching query: FeatureQuery, chunkSize: Int) async throws -> FeatureChunks {
-        guard query.near == nil else { return try await chunks(matching: query, chunkSize: chunkSize).map { $0.map(EncodedFeature.init) } }
+        guard query.near == nil else { return try await chunks(matching: query, chunkSize: chunkSize).encoded() }
         let ids = try await orderedIDs(query)
         let writer = self.writer
         return FeatureChunks(count: ids.count) { index in

@@ -249,7 +249,7 @@ enum ImportSQL {
 
         // One time stamp for the whole import (a literal we make, not input), so the Features
         // encoded here carry exactly what the rows will.
-        let stamp = timeStamp()
+        let stamp = TimeStamp.string()
         let now = "'" + stamp + "'"
         try stageNewFeatures(rows, in: db, regions: regions, stamp: stamp)
         let columns = contentColumns.joined(separator: ", ")
@@ -276,13 +276,6 @@ enum ImportSQL {
             DROP TABLE temp.import_rows;
             """)
         return counts
-    }
-
-    /// Now in UTC with seconds, as the rows store it.
-    static func timeStamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date())
     }
 
     /// New rows without programmes get their Feature here, from the values in memory and the

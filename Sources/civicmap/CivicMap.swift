@@ -254,7 +254,7 @@ struct Match: AsyncParsableCommand {
         } else {
             var w = JSONWriter()
             MatchingJSON.write(origin: origin, matches: organisations, matched: matched,
-                               timeStamp: ISO8601DateFormatter().string(from: Date()), to: &w)
+                               timeStamp: TimeStamp.string(), to: &w)
             try out.write(w.bytes + [0x0A])
         }
         try out.close()
@@ -280,7 +280,7 @@ struct Report: AsyncParsableCommand {
         let query = try RegionReportQuery.parse(values, region: found, kinds: try database.kindInfos().map(\.kind),
                                                 defaultThresholdKm: configuration.remoteThresholdKm)
         let report = try await database.regionReport(query)
-        let generatedAt = ISO8601DateFormatter().string(from: Date())
+        let generatedAt = TimeStamp.string()
         let out = try Output(path: output)
         if format == .csv {
             try out.write(RegionReportCSV.encode(report, generatedAt: generatedAt, dialect: try CSVDialect.parse(values)))
@@ -306,7 +306,7 @@ struct Programmes: AsyncParsableCommand {
         let configuration = try common.resolve()
         let database = try common.openDatabase(configuration)
         let values = try NameValue.values(try NameValue.parse(parameters), allowed: Set(ProgrammeQuery.parameters + CSVDialect.parameters))
-        var query = try ProgrammeQuery.parse(values, regions: database.regionDirectory(), today: String(ISO8601DateFormatter().string(from: Date()).prefix(10)),
+        var query = try ProgrammeQuery.parse(values, regions: database.regionDirectory(), today: TimeStamp.today(),
                                              maximumLimit: Int.max)
         if values["limit"] == nil { query.limit = Int.max }
         let page = try await database.programmes(matching: query)

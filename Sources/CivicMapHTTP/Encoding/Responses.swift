@@ -74,15 +74,8 @@ enum Responses {
             body: body)
     }
 
-    /// Today's date in UTC, `YYYY-MM-DD`.
-    static func today(_ date: Date = Date()) -> String { String(timeStamp(date).prefix(10)) }
-
     /// RFC 3339 UTC time with seconds, for `timeStamp`.
-    static func timeStamp(_ date: Date = Date()) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
-    }
+    static func timeStamp(_ date: Date = Date()) -> String { TimeStamp.string(date) }
 }
 
 /// The base URL links are built from: the configured public URL, else the request's Host.
