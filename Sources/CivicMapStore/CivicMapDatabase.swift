@@ -23,9 +23,12 @@ public final class CivicMapDatabase: Sendable {
 
     init(writer: any DatabaseWriter) throws {
         self.writer = writer
-        try Migrations.migrator.migrate(writer)
+        // Opening must not wait for the write lock (another process's import holds it for a
+        // minute): migrate and refresh only when a read says there is something to do.
+        let migrator = Migrations.migrator
+        if try !writer.read(migrator.hasCompletedMigrations) { try migrator.migrate(writer) }
         // Databases from before the precomputed features, or another writer's leftovers.
-        try writer.write { db in try FeatureCache.refresh(db) }
+        if try !writer.read(FeatureCache.isCurrent) { try writer.write { db in try FeatureCache.refresh(db) } }
     }
 
     static var configuration: Configuration {

@@ -8,6 +8,12 @@ enum FeatureCache {
     /// Bump when `GeoJSON.writeFeature` changes what it writes: every stored Feature is redone.
     static let format = 1
 
+    /// True when every stored Feature is in the current format and none is stale.
+    static func isCurrent(_ db: Database) throws -> Bool {
+        try Int.fetchOne(db, sql: "SELECT format FROM feature_cache") == format
+            && !(try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM organizations WHERE feature_json IS NULL)") ?? false)
+    }
+
     /// Encodes every stale row; returns how many. Call inside the writing transaction.
     @discardableResult
     static func refresh(_ db: Database) throws -> Int {
