@@ -11,6 +11,14 @@ public enum CivicMapError: Error, Equatable, Sendable {
     case conflict(String)
     /// The store is missing what the operation needs (for example regions not loaded).
     case notReady(String)
+    /// The request carries no credentials, or ones the service does not know.
+    case unauthenticated(String)
+    /// The credentials are known but do not allow this (a role, a region scope).
+    case forbidden(String)
+    /// The stored thing changed since the client read it (its entity tag differs).
+    case preconditionFailed(String)
+    /// A change without the entity tag that guards against lost updates.
+    case preconditionRequired(String)
 }
 
 /// One reason one input record was rejected: where, which field, why.
@@ -38,6 +46,7 @@ extension CivicMapError: CustomStringConvertible {
             "\(problems.count) invalid record(s): " + problems.prefix(5).map(\.description).joined(separator: "; ")
         case .conflict(let what): "conflict: \(what)"
         case .notReady(let what): what
+        case .unauthenticated(let why), .forbidden(let why), .preconditionFailed(let why), .preconditionRequired(let why): why
         }
     }
 }

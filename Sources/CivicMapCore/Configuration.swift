@@ -25,6 +25,8 @@ public struct CivicMapConfiguration: Sendable, Equatable {
     /// Remote from this geodesic distance to the regional centre on, unless a request says
     /// otherwise (a Perm Krai programme counts 50 km and further from Perm).
     public var remoteThresholdKm = 50.0
+    /// A connection that sends nothing for this long is closed (slow clients hold no workers).
+    public var idleTimeoutSeconds = 30
 
     /// Every key: flag name, environment variable, what it sets. README's table lists the same.
     public static let keys: [(flag: String, environment: String, help: String)] = [
@@ -43,6 +45,7 @@ public struct CivicMapConfiguration: Sendable, Equatable {
         ("frame-ancestors", "CIVICMAP_FRAME_ANCESTORS", "origins allowed to embed the map, space-separated, or *"),
         ("leaflet-dir", "CIVICMAP_LEAFLET_DIR", "Leaflet files (Debian libjs-leaflet)"),
         ("remote-km", "CIVICMAP_REMOTE_KM", "default remoteness threshold in km (map, reports, matching)"),
+        ("idle-timeout", "CIVICMAP_IDLE_TIMEOUT", "seconds before an idle connection is closed"),
     ]
 
     public init() {}
@@ -111,6 +114,7 @@ public struct CivicMapConfiguration: Sendable, Equatable {
             }
             c.remoteThresholdKm = km
         }
+        if let n = try integer("idle-timeout", 1...3600) { c.idleTimeoutSeconds = n }
         return c
     }
 }

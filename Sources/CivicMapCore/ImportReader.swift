@@ -86,44 +86,70 @@ public enum ImportReader {
         }
         var result = Result()
         for (index, item) in features.enumerated() {
-            let number = index + 1
-            guard let feature = item as? [String: Any], feature["type"] as? String == "Feature" else {
-                result.problems.append(FieldProblem(line: number, field: "*", reason: "not a GeoJSON Feature"))
-                result.rejectedRows += 1
-                continue
-            }
-            var record = ImportRecord(line: number, fields: [:])
-            var readable = true
-            let properties = feature["properties"] as? [String: Any] ?? [:]
-            for (name, value) in properties {
-                if name == "programmes" {
-                    guard let list = value as? [[String: Any]] else {
-                        result.problems.append(FieldProblem(line: number, field: "programmes", reason: "must be an array of objects"))
-                        readable = false
-                        continue
-                    }
-                    record.programmes = list.map { flatRecord(line: number, $0, into: &result) }
-                    record.lists["programmes"] = []  // marks that the feature states its programmes
-                } else if ImportColumns.known.contains(name) || ImportColumns.derived.contains(name) {
-                    assign(name, value, to: &record)
-                } else {
-                    result.ignoredFields.insert(name)
-                }
-            }
-            if let id = feature["id"] { assign("id", id, to: &record) }
-            if let geometry = feature["geometry"] as? [String: Any], geometry["type"] as? String == "Point",
-                let position = geometry["coordinates"] as? [Any], position.count >= 2
-            {
-                assign("lon", position[0], to: &record)
-                assign("lat", position[1], to: &record)
-            } else if !(feature["geometry"] is NSNull) && feature["geometry"] != nil {
-                result.problems.append(FieldProblem(line: number, field: "geometry", reason: "must be a Point"))
-                readable = false
-            }
-            guard readable else { result.rejectedRows += 1; continue }
-            result.records.append(record)
+            if let record = record(fromFeature: item, number: index + 1, into: &result) { result.records.append(record) }
         }
         return result
+    }
+
+    /// One GeoJSON Feature, as the write API receives it: an object, or its parsed JSON (a
+    /// merge-patched Feature). Unlike a file, unknown properties are refused, not skipped: a
+    /// coordinator who misspells a field must hear of it.
+    public static func feature(_ json: Any) throws(CivicMapError) -> ImportRecord {
+        var result = Result()
+        if let feature = json as? [String: Any], let properties = feature["properties"], !(properties is [String: Any]) && !(properties is NSNull) {
+            throw .invalidRecords([FieldProblem(line: 1, field: "properties", reason: "must be an object")])
+        }
+        let record = record(fromFeature: json, number: 1, into: &result)
+        result.problems += result.ignoredFields.sorted().map {
+            FieldProblem(line: 1, field: $0, reason: "unknown property; known: \(ImportColumns.known.sorted().joined(separator: ", "))")
+        }
+        guard let record, result.problems.isEmpty else { throw .invalidRecords(result.problems) }
+        return record
+    }
+
+    /// Parses a request body as JSON, with the error a client can act on.
+    public static func json(_ bytes: [UInt8]) throws(CivicMapError) -> Any {
+        do { return try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) } catch {
+            throw .invalidRecords([FieldProblem(line: 1, field: "*", reason: "the body is not valid JSON (RFC 8259)")])
+        }
+    }
+
+    private static func record(fromFeature item: Any, number: Int, into result: inout Result) -> ImportRecord? {
+        guard let feature = item as? [String: Any], feature["type"] as? String == "Feature" else {
+            result.problems.append(FieldProblem(line: number, field: "*", reason: "not a GeoJSON Feature"))
+            result.rejectedRows += 1
+            return nil
+        }
+        var record = ImportRecord(line: number, fields: [:])
+        var readable = true
+        let properties = feature["properties"] as? [String: Any] ?? [:]
+        for (name, value) in properties {
+            if name == "programmes" {
+                guard let list = value as? [[String: Any]] else {
+                    result.problems.append(FieldProblem(line: number, field: "programmes", reason: "must be an array of objects"))
+                    readable = false
+                    continue
+                }
+                record.programmes = list.map { flatRecord(line: number, $0, into: &result) }
+                record.lists["programmes"] = []  // marks that the feature states its programmes
+            } else if ImportColumns.known.contains(name) || ImportColumns.derived.contains(name) {
+                assign(name, value, to: &record)
+            } else {
+                result.ignoredFields.insert(name)
+            }
+        }
+        if let id = feature["id"] { assign("id", id, to: &record) }
+        if let geometry = feature["geometry"] as? [String: Any], geometry["type"] as? String == "Point",
+            let position = geometry["coordinates"] as? [Any], position.count >= 2
+        {
+            assign("lon", position[0], to: &record)
+            assign("lat", position[1], to: &record)
+        } else if !(feature["geometry"] is NSNull) && feature["geometry"] != nil {
+            result.problems.append(FieldProblem(line: number, field: "geometry", reason: "must be a Point"))
+            readable = false
+        }
+        guard readable else { result.rejectedRows += 1; return nil }
+        return record
     }
 
     private static func flatRecord(line: Int, _ object: [String: Any], into result: inout Result) -> ImportRecord {

@@ -11,4 +11,7 @@ public enum TimeStamp {
 
     /// The UTC date, `YYYY-MM-DD`.
     public static func today(_ date: Date = Date()) -> String { String(string(date).prefix(10)) }
+
+    /// The UTC year (the validator's bound for founding years).
+    public static var currentYear: Int { Int(today().prefix(4)) ?? 2026 }
 }

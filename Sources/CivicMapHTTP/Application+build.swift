@@ -3,28 +3,39 @@ import Hummingbird
 import Logging
 
 /// The composition root: the only place routes, middleware and dependencies are wired.
+/// `editor` is the write side of the store; without it the write API is absent (read-only).
 public func buildApplication(
-    configuration: CivicMapConfiguration, source: any FeatureSource, tiles: any TileSource = NoTiles(), logger: Logger
+    configuration: CivicMapConfiguration, source: any FeatureSource, editor: (any FeatureEditor)? = nil,
+    tiles: any TileSource = NoTiles(), logger: Logger
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(configuration: configuration, source: source, tiles: tiles),
+        router: buildRouter(configuration: configuration, source: source, editor: editor, tiles: tiles),
+        // A client that sends nothing for this long loses its connection (slow-header attacks).
+        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "CivicMap"),
         logger: logger)
 }
 
-/// Middleware outside-in: security headers → CORS → problem mapping → request log; then the
-/// controllers. CORS stays outside the problem mapping so it sees finished responses (errors
-/// included) rather than thrown errors, which it would wrap in a type nothing here knows.
+/// Middleware outside-in: security headers → request id, log and metrics → CORS → problem
+/// mapping; then the controllers. CORS stays outside the problem mapping so it sees finished
+/// responses (errors included) rather than thrown errors, which it would wrap in a type nothing
+/// here knows.
 public func buildRouter(
-    configuration: CivicMapConfiguration, source: any FeatureSource, tiles: any TileSource = NoTiles()
+    configuration: CivicMapConfiguration, source: any FeatureSource, editor: (any FeatureEditor)? = nil,
+    tiles: any TileSource = NoTiles()
 ) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
+    let metrics = RequestMetrics()
     router.middlewares.add(SecurityHeadersMiddleware())
-    // Reads are public: any site may fetch features (maps, dashboards, notebooks).
-    router.middlewares.add(CORSMiddleware(allowOrigin: .all, allowHeaders: [.accept, .contentType], allowMethods: [.get, .head, .options]))
+    router.middlewares.add(ObservabilityMiddleware(metrics: metrics))
+    // Reads are public: any site may fetch features (maps, dashboards, notebooks). Writes are
+    // for tools holding a token, not for other sites' pages, so preflights do not offer them.
+    router.middlewares.add(CORSMiddleware(
+        allowOrigin: .all, allowHeaders: [.accept, .contentType], allowMethods: [.get, .head, .options], exposedHeaders: ["ETag"]))
     router.middlewares.add(ProblemMiddleware())
-    router.middlewares.add(LogRequestsMiddleware(.info))
     let baseURL = BaseURL(publicURL: configuration.publicURL)
+    OperationsController(source: source, metrics: metrics).addRoutes(to: router)
+    if let editor { EditingController(source: source, editor: editor, baseURL: baseURL).addRoutes(to: router) }
     let files = WebFiles(configuration: configuration)
     LandingController(source: source, baseURL: baseURL, configuration: configuration, files: files).addRoutes(to: router)
     CollectionsController(source: source, baseURL: baseURL, configuration: configuration).addRoutes(to: router)

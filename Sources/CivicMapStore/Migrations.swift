@@ -90,6 +90,33 @@ enum Migrations {
                 END;
                 """)
         }
+        migrator.registerMigration("v6-tokens-and-audit") { db in
+            // Bearer tokens are kept as SHA-256 digests only: a copy of the database gives no
+            // one the right to write. The audit log keeps every change with the Feature before
+            // and after (imports: one entry with their summary).
+            try db.execute(sql: """
+                CREATE TABLE api_tokens (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 100),
+                    role TEXT NOT NULL CHECK (role IN ('admin', 'editor')),
+                    region_code TEXT REFERENCES regions(code),
+                    token_sha256 TEXT NOT NULL UNIQUE CHECK (length(token_sha256) = 64),
+                    created_at TEXT NOT NULL,
+                    revoked_at TEXT
+                );
+                CREATE TABLE audit_log (
+                    id INTEGER PRIMARY KEY,
+                    at TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL CHECK (action IN ('create', 'replace', 'update', 'delete', 'import')),
+                    organization_id INTEGER,
+                    before BLOB,
+                    after BLOB
+                );
+                CREATE INDEX audit_log_by_organization ON audit_log(organization_id, id);
+                CREATE INDEX audit_log_by_actor ON audit_log(actor, id);
+                """)
+        }
         return migrator
     }
 

@@ -46,8 +46,9 @@ extension CivicMapDatabase {
     /// Reads, validates and writes organisations from CSV or GeoJSON files in one transaction.
     /// Re-importing the same file changes nothing: rows are matched by `id`, else by ОГРН,
     /// else by kind + region + name + settlement.
+    /// `actor` names who imports in the audit log (one entry per import, with its counts).
     public func importFiles(
-        _ paths: [String], options: ImportOptions = ImportOptions(), currentYear: Int,
+        _ paths: [String], options: ImportOptions = ImportOptions(), currentYear: Int = TimeStamp.currentYear, actor: String = "cli",
         progress: (ImportProgress) -> Void = { _ in }
     ) throws -> ImportSummary {
         var summary = ImportSummary()
@@ -112,6 +113,8 @@ extension CivicMapDatabase {
                 rejectedRows += counts.refused
                 if options.dryRun || (!counts.problems.isEmpty && !options.partial) { throw RollBack() }
                 try FeatureCache.refresh(db)
+                try AuditSQL.append(db, actor: actor, action: "import", organisationID: nil, before: nil,
+                                    after: Self.auditSummary(paths, counts))
             }
         } catch is RollBack {
             summary.rolledBack = true
@@ -123,6 +126,17 @@ extension CivicMapDatabase {
     }
 
     private struct RollBack: Error {}
+
+    private static func auditSummary(_ paths: [String], _ counts: ImportSQL.Counts) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("files"); w.strings(paths.map { ($0 as NSString).lastPathComponent })
+        w.key("added"); w.int(counts.added)
+        w.key("updated"); w.int(counts.updated)
+        w.key("unchanged"); w.int(counts.unchanged)
+        w.endObject()
+        return w.bytes
+    }
 }
 
 /// An accepted row on its way into the staging table.

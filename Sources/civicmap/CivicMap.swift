@@ -11,7 +11,7 @@ struct CivicMap: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "civicmap",
         abstract: "Map and geodata service for civic initiatives: НКО, ТОС and internship sites.",
-        subcommands: [Serve.self, Initialise.self, Import.self, Export.self, Match.self, Report.self, Programmes.self])
+        subcommands: [Serve.self, Initialise.self, Import.self, Export.self, Match.self, Report.self, Programmes.self, Token.self, Backup.self])
 }
 
 /// Options every command shares; resolved with the environment into one configuration.
@@ -51,12 +51,14 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("frame-ancestors"), help: "Origins allowed to embed the map [CIVICMAP_FRAME_ANCESTORS, default *]") var frameAncestors: String?
     @Option(name: .customLong("leaflet-dir"), help: "Leaflet files [CIVICMAP_LEAFLET_DIR, default /usr/share/javascript/leaflet]") var leafletDirectory: String?
     @Option(name: .customLong("remote-km"), help: "Default remoteness threshold, km [CIVICMAP_REMOTE_KM, default 50]") var remoteKm: String?
+    @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle connection is closed [CIVICMAP_IDLE_TIMEOUT, default 30]") var idleTimeout: String?
 
     func run() async throws {
         let configuration = try common.resolve([
             "host": host, "port": port, "public-url": publicURL, "web-dir": webDirectory,
             "default-limit": defaultLimit, "max-limit": maxLimit, "tile-url": tileURL, "tile-attribution": tileAttribution,
             "tiles-dir": tilesDirectory, "frame-ancestors": frameAncestors, "leaflet-dir": leafletDirectory, "remote-km": remoteKm,
+            "idle-timeout": idleTimeout,
         ])
         var logger = Logger(label: "civicmap")
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
@@ -67,8 +69,9 @@ struct Serve: AsyncParsableCommand {
             logger.warning("the database has no populated places (region reports count none): run `civicmap init --no-demo` to load them")
         }
         let tiles = try MBTilesStore(directory: configuration.tilesDirectory)
-        let app = buildApplication(configuration: configuration, source: database, tiles: tiles, logger: logger)
-        try await app.runService()
+        let app = buildApplication(configuration: configuration, source: database, editor: database, tiles: tiles, logger: logger)
+        // SIGTERM and SIGINT stop accepting connections and let requests in flight finish.
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }
 }
 
@@ -90,7 +93,7 @@ struct Initialise: AsyncParsableCommand {
         try database.loadSettlements(settlements)
         print("populated places: \(settlements.count)")
         if demo {
-            let summary = try database.importFiles(["\(dir)/organizations.geojson"], currentYear: Import.currentYear)
+            let summary = try database.importFiles(["\(dir)/organizations.geojson"], actor: Import.actor)
             ImportReport.print(summary)
             if summary.rolledBack { throw ExitCode(1) }
         }
@@ -107,14 +110,15 @@ struct Import: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Validate and count; write nothing") var dryRun = false
     @Option(help: "Write every rejected row and warning to this CSV file") var report: String?
 
-    static var currentYear: Int { Calendar(identifier: .gregorian).component(.year, from: Date()) }
+    /// Who runs the CLI, for the audit log.
+    static var actor: String { "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown") }
 
     func run() async throws {
         let configuration = try common.resolve()
         let database = try common.openDatabase(configuration)
         let meter = ProgressMeter()
         let summary = try database.importFiles(
-            files, options: ImportOptions(partial: partial, dryRun: dryRun), currentYear: Self.currentYear,
+            files, options: ImportOptions(partial: partial, dryRun: dryRun), actor: Self.actor,
             progress: meter.update)
         meter.finish()
         ImportReport.print(summary)

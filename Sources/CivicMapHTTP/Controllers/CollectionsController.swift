@@ -160,30 +160,25 @@ struct CollectionsController {
         let c = try await catalog().collection(context.parameters.get("collectionId") ?? "")
         let featureID = context.parameters.get("featureId") ?? ""
         let base = baseURL(request)
-        var w = JSONWriter(capacity: 2048)
         if c.kinds == nil {
             guard let region = try await source.regions().first(where: { $0.code == featureID }) else {
                 throw CivicMapError.notFound("feature '\(featureID)' in collection '\(c.id)'")
             }
+            var w = JSONWriter(capacity: 2048)
             GeoJSON.writeFeature(region, to: &w)
-        } else {
-            // Only the canonical form of an id names a feature (`+1` and `01` do not).
-            guard let id = Int64(featureID), id > 0, String(id) == featureID, let feature = try await source.feature(id: id),
-                c.kinds!.contains(feature.kind)
-            else {
-                throw CivicMapError.notFound("feature '\(featureID)' in collection '\(c.id)'")
-            }
-            w.encoded(feature.bytes)
+            return Responses.feature(w.bytes, base: base, collection: c.id, id: featureID)
         }
-        // Links go inside the Feature; drop its closing brace and append them.
-        var bytes = w.bytes
-        bytes.removeLast()
-        var links = JSONWriter()
-        links.beginArray()
-        Responses.link(&links, href: "\(base)/collections/\(c.id)/items/\(featureID)", rel: "self", type: Responses.geoJSON)
-        Responses.link(&links, href: "\(base)/collections/\(c.id)", rel: "collection", type: Responses.json)
-        links.endArray()
-        bytes += Array(",\"links\":".utf8) + links.bytes + [0x7D]
-        return Response(status: .ok, headers: [.contentType: Responses.geoJSON], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        // Only the canonical form of an id names a feature (`+1` and `01` do not).
+        guard let id = Int64(featureID), id > 0, String(id) == featureID, let feature = try await source.feature(id: id),
+            c.kinds!.contains(feature.kind)
+        else {
+            throw CivicMapError.notFound("feature '\(featureID)' in collection '\(c.id)'")
+        }
+        // The entity tag is the stored Feature's, what a change must name in If-Match.
+        let tag = EntityTag.of(feature.bytes)
+        if let known = request.headers[.ifNoneMatch], EntityTag.ifMatch(known, matches: tag) {
+            return Response(status: .notModified, headers: [.eTag: tag])
+        }
+        return Responses.feature(feature.bytes, base: base, collection: c.id, id: featureID)
     }
 }

@@ -1,7 +1,7 @@
 import CivicMapCore
 import Hummingbird
 
-/// `/`, `/conformance`, `/api` and `/health`: what a client reads before anything else.
+/// `/`, `/conformance` and `/api`: what a client reads before anything else.
 struct LandingController {
     let source: any FeatureSource
     let baseURL: BaseURL
@@ -18,7 +18,6 @@ struct LandingController {
         router.get("/", use: landing)
         router.get("/conformance", use: conformance)
         router.get("/api", use: api)
-        router.get("/health", use: health)
     }
 
     /// Browsers (Accept: text/html first, or `f=html`) get the map page; API clients get JSON,
@@ -62,21 +61,4 @@ struct LandingController {
             defaultLimit: configuration.defaultLimit, maximumLimit: configuration.maximumLimit)
         return Response(status: .ok, headers: [.contentType: Responses.openAPI], body: ResponseBody(byteBuffer: ByteBuffer(bytes: document)))
     }
-
-    @Sendable func health(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try QueryParameters.requireOnlyFormat(request)
-        do {
-            try await source.checkHealth()
-        } catch {
-            context.logger.error("health check failed", metadata: ["error": "\(error)"])
-            throw Problem(status: .serviceUnavailable, type: "unhealthy", title: "Service unhealthy", detail: "the database does not answer")
-        }
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("status"); w.string("ok")
-        w.key("database"); w.string("ok")
-        w.endObject()
-        return Responses.json(w)
-    }
-
 }

@@ -25,7 +25,7 @@ enum Responses {
     /// self, next (while features remain), prev (after the first page), collection.
     static func pagingLinks(
         _ w: inout JSONWriter, url: String, parameters: [(name: String, value: String)], limit: Int, offset: Int,
-        returned: Int, matched: Int
+        returned: Int, matched: Int, type: String = geoJSON
     ) {
         func href(offset: Int?) -> String {
             var pairs = parameters.filter { $0.name != "offset" && $0.name != "f" && $0.name != "limit" }
@@ -35,17 +35,31 @@ enum Responses {
             return url + "?" + QueryParameters.encode(pairs)
         }
         w.key("links"); w.beginArray()
-        link(&w, href: href(offset: offset), rel: "self", type: geoJSON, title: "This page")
+        link(&w, href: href(offset: offset), rel: "self", type: type, title: "This page")
         if returned > 0 && offset + returned < matched {
-            link(&w, href: href(offset: offset + returned), rel: "next", type: geoJSON, title: "Next page")
+            link(&w, href: href(offset: offset + returned), rel: "next", type: type, title: "Next page")
         }
         if offset > 0 {
-            link(&w, href: href(offset: max(0, offset - limit)), rel: "prev", type: geoJSON, title: "Previous page")
+            link(&w, href: href(offset: max(0, offset - limit)), rel: "prev", type: type, title: "Previous page")
         }
         if url.hasSuffix("/items") {
             link(&w, href: String(url.dropLast("/items".count)), rel: "collection", type: json, title: "The collection")
         }
         w.endArray()
+    }
+
+    /// One stored Feature with its `self` and `collection` links, and its entity tag.
+    static func feature(_ bytes: [UInt8], base: String, collection: String, id: String, status: HTTPResponse.Status = .ok) -> Response {
+        // Links go inside the Feature; drop its closing brace and append them.
+        var body = bytes
+        body.removeLast()
+        var links = JSONWriter()
+        links.beginArray()
+        link(&links, href: "\(base)/collections/\(collection)/items/\(id)", rel: "self", type: geoJSON)
+        link(&links, href: "\(base)/collections/\(collection)", rel: "collection", type: json)
+        links.endArray()
+        body += Array(",\"links\":".utf8) + links.bytes + [0x7D]
+        return Response(status: status, headers: [.contentType: geoJSON, .eTag: EntityTag.of(bytes)], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     /// A finished CSV file as a download.

@@ -1,6 +1,7 @@
 import CivicMapCore
 import Hummingbird
 import Logging
+import NIOCore
 
 /// RFC 9457 problem details. Every error the service answers with goes through here.
 struct Problem: Error {
@@ -10,10 +11,14 @@ struct Problem: Error {
     var detail: String
     /// Extension members: the parameter at fault, record errors.
     var extensions: @Sendable (inout JSONWriter) -> Void = { _ in }
+    /// Headers the status calls for (`WWW-Authenticate` with a 401).
+    var headers: HTTPFields = [:]
 
     static let mediaType = "application/problem+json"
 
-    init(status: HTTPResponse.Status, type: String, title: String, detail: String, extensions: @escaping @Sendable (inout JSONWriter) -> Void = { _ in }) {
+    init(status: HTTPResponse.Status, type: String, title: String, detail: String, headers: HTTPFields = [:],
+         extensions: @escaping @Sendable (inout JSONWriter) -> Void = { _ in }) {
+        self.headers = headers
         self.status = status
         self.type = type
         self.title = title
@@ -48,6 +53,15 @@ struct Problem: Error {
             self.init(status: .conflict, type: "conflict", title: "Conflict", detail: what)
         case .notReady(let what):
             self.init(status: .serviceUnavailable, type: "not-ready", title: "Service not ready", detail: what)
+        case .unauthenticated(let why):
+            self.init(status: .unauthorized, type: "unauthenticated", title: "Authentication required", detail: why)
+            headers[.wwwAuthenticate] = "Bearer realm=\"CivicMap\""
+        case .forbidden(let why):
+            self.init(status: .forbidden, type: "forbidden", title: "Forbidden", detail: why)
+        case .preconditionFailed(let why):
+            self.init(status: .preconditionFailed, type: "precondition-failed", title: "Changed since read", detail: why)
+        case .preconditionRequired(let why):
+            self.init(status: .init(code: 428, reasonPhrase: "Precondition Required"), type: "precondition-required", title: "Precondition required", detail: why)
         }
     }
 
@@ -61,8 +75,10 @@ struct Problem: Error {
         w.key("instance"); w.string(instance)
         extensions(&w)
         w.endObject()
+        var fields = headers
+        fields[.contentType] = Self.mediaType
         return Response(
-            status: status, headers: [.contentType: Self.mediaType],
+            status: status, headers: fields,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: w.bytes)))
     }
 }
@@ -78,6 +94,10 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return Problem(error).response(instance: instance)
         } catch let problem as Problem {
             return problem.response(instance: instance)
+        } catch let error as NIOTooManyBytesError {
+            let limit = error.maxBytes.map { " of \($0) bytes" } ?? ""
+            return Problem(status: .contentTooLarge, type: "too-large", title: "Request body too large",
+                           detail: "the body exceeds the limit\(limit)").response(instance: instance)
         } catch let error as HTTPError {
             let detail = error.body ?? (error.status == .notFound ? "no resource at \(instance)" : error.status.reasonPhrase)
             return Problem(status: error.status, type: "http-\(error.status.code)", title: error.status.reasonPhrase, detail: detail)

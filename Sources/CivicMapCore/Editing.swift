@@ -1,0 +1,138 @@
+/// Who may change the map: the holder of a bearer token made with `civicmap token create`.
+public struct Editor: Sendable, Equatable {
+    public enum Role: String, Sendable, CaseIterable {
+        /// Every region, and the audit log.
+        case admin
+        /// Organisations of one region, or of every region when the token has no scope.
+        case editor
+    }
+
+    public var name: String
+    public var role: Role
+    /// The two-digit code of the only region this token may change; nil: every region.
+    public var regionCode: String?
+
+    public init(name: String, role: Role, regionCode: String?) {
+        self.name = name
+        self.role = role
+        self.regionCode = regionCode
+    }
+
+    public func mayEdit(regionCode code: String) -> Bool { regionCode == nil || regionCode == code }
+}
+
+/// One change to one organisation, as the write API and its audit log name them.
+public enum OrganisationChange: Sendable {
+    case create(ImportRecord)
+    /// PUT: the record is the whole new organisation.
+    case replace(id: Int64, ImportRecord)
+    /// PATCH: the record is the stored organisation with the patch applied.
+    case update(id: Int64, ImportRecord)
+    case delete(id: Int64)
+
+    public var action: String {
+        switch self {
+        case .create: "create"
+        case .replace: "replace"
+        case .update: "update"
+        case .delete: "delete"
+        }
+    }
+
+    public var id: Int64? {
+        switch self {
+        case .create: nil
+        case .replace(let id, _), .update(let id, _), .delete(let id): id
+        }
+    }
+}
+
+/// What a change left: the stored Feature and its entity tag (nil after a delete).
+public struct EditedFeature: Sendable {
+    public var id: Int64
+    public var feature: EncodedFeature?
+    public init(id: Int64, feature: EncodedFeature?) {
+        self.id = id
+        self.feature = feature
+    }
+    public var entityTag: String? { feature.map { EntityTag.of($0.bytes) } }
+}
+
+/// One line of the audit log: who changed what when, with the Feature before and after.
+public struct AuditEntry: Sendable {
+    public var id: Int64
+    public var at: String
+    public var actor: String
+    public var action: String
+    /// nil for whole imports, whose summary is in `after`.
+    public var organisationID: Int64?
+    /// JSON texts (a Feature, or an import's summary); nil where there is none.
+    public var before: [UInt8]?
+    public var after: [UInt8]?
+    public init(id: Int64, at: String, actor: String, action: String, organisationID: Int64?, before: [UInt8]?, after: [UInt8]?) {
+        self.id = id
+        self.at = at
+        self.actor = actor
+        self.action = action
+        self.organisationID = organisationID
+        self.before = before
+        self.after = after
+    }
+}
+
+public struct AuditQuery: Sendable, Equatable {
+    public var organisationID: Int64?
+    public var actor: String?
+    public var limit: Int
+    public var offset: Int
+    public init(organisationID: Int64? = nil, actor: String? = nil, limit: Int = 100, offset: Int = 0) {
+        self.organisationID = organisationID
+        self.actor = actor
+        self.limit = limit
+        self.offset = offset
+    }
+}
+
+public struct AuditPage: Sendable {
+    /// Newest first.
+    public var entries: [AuditEntry]
+    public var numberMatched: Int
+    public init(entries: [AuditEntry], numberMatched: Int) {
+        self.entries = entries
+        self.numberMatched = numberMatched
+    }
+}
+
+/// The write side of the store, apart from the read seam (`FeatureSource`) so read-only
+/// deployments and backends need not offer it.
+public protocol FeatureEditor: Sendable {
+    /// The token's holder, or nil when the token is unknown or revoked.
+    func editor(forToken token: String) async throws -> Editor?
+    /// Validates and applies one change in one transaction, with its audit entry. `ifMatch`
+    /// (an entity tag of the stored Feature) must match for replace, update and delete;
+    /// `kinds` are those the collection written to holds.
+    func apply(_ change: OrganisationChange, by editor: Editor, ifMatch: String?, kinds: [OrganisationKind]) async throws -> EditedFeature
+    func auditLog(_ query: AuditQuery) async throws -> AuditPage
+}
+
+/// Strong entity tags of stored Features: 64-bit FNV-1a of their bytes, which include the
+/// time of the last change. Not a security measure: it detects concurrent edits.
+public enum EntityTag {
+    public static func of(_ bytes: [UInt8]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return "\"" + String(repeating: "0", count: 16 - hex.count) + hex + "\""
+    }
+
+    /// Whether an `If-Match` header value names `tag` (`*` names any existing Feature).
+    public static func ifMatch(_ header: String, matches tag: String) -> Bool {
+        header.split(separator: ",").contains { (part: Substring) -> Bool in
+            let t = String(part).trimmedText
+            return t == "*" || t == tag
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import CivicMapCore
+import Foundation
+import Hummingbird
+
+/// The write API (OGC API – Features Part 4 style): POST, PUT, PATCH and DELETE on items, for
+/// holders of a bearer token; and `/audit` for admins. Reads stay public and never look here.
+struct EditingController {
+    let source: any FeatureSource
+    let editor: any FeatureEditor
+    let baseURL: BaseURL
+
+    /// A Feature is a few kilobytes; a megabyte is room for long descriptions and programmes.
+    static let maximumBodyBytes = 1 << 20
+    static let featureTypes = ["application/geo+json", "application/json"]
+    static let patchTypes = ["application/merge-patch+json", "application/json", "application/geo+json"]
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/collections/:collectionId/items", use: create)
+        router.put("/collections/:collectionId/items/:featureId", use: replace)
+        router.patch("/collections/:collectionId/items/:featureId", use: update)
+        router.delete("/collections/:collectionId/items/:featureId", use: delete)
+        router.get("/audit", use: audit)
+    }
+
+    @Sendable func create(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let (editor, kinds, collection) = try await authorise(request, context: context)
+        let body = try await json(request, types: Self.featureTypes)
+        if let feature = body as? [String: Any], feature["id"] != nil {
+            throw CivicMapError.invalidRecords([FieldProblem(line: 1, field: "id", reason: "is assigned by the server; leave it out")])
+        }
+        let edited = try await self.editor.apply(.create(try ImportReader.feature(body)), by: editor, ifMatch: nil, kinds: kinds)
+        var response = try featureResponse(edited, request: request, collection: collection, status: .created)
+        response.headers[.location] = "\(baseURL(request))/collections/\(collection)/items/\(edited.id)"
+        return response
+    }
+
+    @Sendable func replace(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let (editor, kinds, collection) = try await authorise(request, context: context)
+        let id = try featureID(context, collection: collection)
+        let ifMatch = try requireIfMatch(request)
+        let body = try await json(request, types: Self.featureTypes)
+        try requireSameID(body, id)
+        let edited = try await self.editor.apply(.replace(id: id, try ImportReader.feature(body)), by: editor, ifMatch: ifMatch, kinds: kinds)
+        return try featureResponse(edited, request: request, collection: collection, status: .ok)
+    }
+
+    /// JSON Merge Patch (RFC 7396) on the Feature as GET shows it: `{"properties": {"phone": null}}`
+    /// removes the phone. The merged Feature is validated whole.
+    @Sendable func update(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let (editor, kinds, collection) = try await authorise(request, context: context)
+        let id = try featureID(context, collection: collection)
+        let ifMatch = try requireIfMatch(request)
+        let patch = try await json(request, types: Self.patchTypes)
+        guard patch is [String: Any] else {
+            throw CivicMapError.invalidRecords([FieldProblem(line: 1, field: "*", reason: "a merge patch must be a JSON object")])
+        }
+        guard let stored = try await source.feature(id: id), kinds.contains(stored.kind) else {
+            throw CivicMapError.notFound("feature '\(id)' in collection '\(collection)'")
+        }
+        let storedTag = EntityTag.of(stored.bytes)
+        guard EntityTag.ifMatch(ifMatch, matches: storedTag) else {
+            throw CivicMapError.preconditionFailed("organisation \(id) changed since you read it (its ETag is now \(storedTag)); read it again")
+        }
+        let merged = JSONMergePatch.apply(patch, to: try JSONMergePatch.editableFeature(stored.bytes, patch: patch))
+        try requireSameID(merged, id)
+        // The tag of the version patched, so a change in between is refused, not overwritten.
+        let edited = try await self.editor.apply(.update(id: id, try ImportReader.feature(merged)), by: editor, ifMatch: storedTag, kinds: kinds)
+        return try featureResponse(edited, request: request, collection: collection, status: .ok)
+    }
+
+    @Sendable func delete(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let (editor, kinds, collection) = try await authorise(request, context: context)
+        let id = try featureID(context, collection: collection)
+        let ifMatch = try requireIfMatch(request)
+        _ = try await self.editor.apply(.delete(id: id), by: editor, ifMatch: ifMatch, kinds: kinds)
+        return Response(status: .noContent)
+    }
+
+    /// The audit log, newest first; admins only (it holds every version of every record).
+    @Sendable func audit(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let editor = try await authenticate(request)
+        guard editor.role == .admin else { throw CivicMapError.forbidden("the audit log is for admin tokens") }
+        let parameters = try QueryParameters.parse(request)
+        let values = try FeatureQueryParser.uniqueValues(parameters, allowed: ["f", "organization", "actor", "limit", "offset"])
+        _ = try Format.negotiate(request, parameters: parameters)
+        var query = AuditQuery()
+        if let v = values["organization"] { query.organisationID = Int64(try FeatureQueryParser.integer(v, name: "organization", minimum: 1)) }
+        if let v = values["actor"] {
+            guard (1...100).contains(v.count) else { throw CivicMapError.invalidParameter(name: "actor", reason: "must be 1 to 100 characters") }
+            query.actor = v
+        }
+        if let v = values["limit"] { query.limit = min(1000, try FeatureQueryParser.limit(v)) }
+        if let v = values["offset"] { query.offset = try FeatureQueryParser.integer(v, name: "offset", minimum: 0) }
+        let page = try await self.editor.auditLog(query)
+        var w = JSONWriter(capacity: 4096)
+        w.beginObject()
+        w.key("numberMatched"); w.int(page.numberMatched)
+        w.key("numberReturned"); w.int(page.entries.count)
+        Responses.pagingLinks(&w, url: "\(baseURL(request))/audit", parameters: parameters, limit: query.limit, offset: query.offset,
+                              returned: page.entries.count, matched: page.numberMatched, type: Responses.json)
+        w.key("entries"); w.beginArray()
+        for e in page.entries {
+            w.beginObject()
+            w.key("id"); w.int(e.id)
+            w.key("at"); w.string(e.at)
+            w.key("actor"); w.string(e.actor)
+            w.key("action"); w.string(e.action)
+            w.key("organization_id"); if let o = e.organisationID { w.int(o) } else { w.null() }
+            w.key("before"); if let b = e.before { w.encoded(b) } else { w.null() }
+            w.key("after"); if let a = e.after { w.encoded(a) } else { w.null() }
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return Responses.json(w)
+    }
+
+    // MARK: - The steps every change shares
+
+    /// Who asks, and the kinds the collection holds (the regions collection is read-only).
+    private func authorise(_ request: Request, context: BasicRequestContext) async throws -> (Editor, [OrganisationKind], String) {
+        try QueryParameters.requireOnlyFormat(request)
+        let editor = try await authenticate(request)
+        let id = context.parameters.get("collectionId") ?? ""
+        let collection = try Catalog(kinds: try await source.kinds()).collection(id)
+        guard let kinds = collection.kinds else {
+            throw Problem(status: .methodNotAllowed, type: "read-only", title: "Read-only collection",
+                          detail: "regions come from the bundled data (civicmap init), not from the API", headers: [.allow: "GET, HEAD"])
+        }
+        return (editor, kinds, collection.id)
+    }
+
+    private func authenticate(_ request: Request) async throws -> Editor {
+        guard let header = request.headers[.authorization] else {
+            throw CivicMapError.unauthenticated("changes need a bearer token: Authorization: Bearer <token> (made with civicmap token create)")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", (1...200).contains(parts[1].count) else {
+            throw CivicMapError.unauthenticated("expected Authorization: Bearer <token>")
+        }
+        guard let editor = try await editor.editor(forToken: String(parts[1]).trimmedText) else {
+            throw CivicMapError.unauthenticated("the token is unknown or revoked")
+        }
+        return editor
+    }
+
+    private func featureID(_ context: BasicRequestContext, collection: String) throws -> Int64 {
+        let raw = context.parameters.get("featureId") ?? ""
+        guard let id = Int64(raw), id > 0, String(id) == raw else { throw CivicMapError.notFound("feature '\(raw)' in collection '\(collection)'") }
+        return id
+    }
+
+    private func requireIfMatch(_ request: Request) throws -> String {
+        guard let value = request.headers[.ifMatch], !value.isEmpty else {
+            throw CivicMapError.preconditionRequired("send If-Match with the ETag of the organisation as you read it (GET it first)")
+        }
+        return value
+    }
+
+    private func requireSameID(_ body: Any, _ id: Int64) throws {
+        guard let given = (body as? [String: Any])?["id"] else { return }
+        guard "\(given)" == String(id) else {
+            throw CivicMapError.invalidRecords([FieldProblem(line: 1, field: "id", reason: "is \(given), but the URL names \(id); an id cannot change")])
+        }
+    }
+
+    /// The body as JSON, once its media type is one this endpoint reads and it fits the limit.
+    private func json(_ request: Request, types: [String]) async throws -> Any {
+        let type = (request.headers[.contentType] ?? "").split(separator: ";").first.map { String($0).trimmedText.lowercased() } ?? ""
+        guard types.contains(type) else {
+            throw Problem(status: .unsupportedMediaType, type: "unsupported-media-type", title: "Unsupported media type",
+                          detail: "send the body as \(types.joined(separator: " or "))", headers: [.accept: types.joined(separator: ", ")])
+        }
+        let buffer = try await request.body.collect(upTo: Self.maximumBodyBytes)
+        return try ImportReader.json(Array(buffer.readableBytesView))
+    }
+
+    private func featureResponse(_ edited: EditedFeature, request: Request, collection: String, status: HTTPResponse.Status) throws -> Response {
+        guard let feature = edited.feature, let tag = edited.entityTag else { throw CivicMapError.notFound("organisation \(edited.id)") }
+        var response = Responses.feature(feature.bytes, base: baseURL(request), collection: collection, id: String(edited.id), status: status)
+        response.headers[.eTag] = tag
+        return response
+    }
+}

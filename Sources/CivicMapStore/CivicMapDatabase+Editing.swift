@@ -1,0 +1,195 @@
+import CivicMapCore
+import Crypto
+import Foundation
+import GRDB
+
+/// A token as `civicmap token list` shows it (never the token itself).
+public struct TokenInfo: Sendable {
+    public var name: String
+    public var role: Editor.Role
+    public var regionCode: String?
+    public var createdAt: String
+    public var revokedAt: String?
+}
+
+extension CivicMapDatabase {
+    /// Makes a token and returns it: the only time it is seen, since only its digest is kept.
+    public func createToken(name: String, role: Editor.Role, region: String?) throws -> String {
+        let name = name.trimmedText
+        guard (1...100).contains(name.count), !name.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            throw CivicMapError.invalidParameter(name: "name", reason: "must be 1 to 100 characters without control characters")
+        }
+        var regionCode: String?
+        if let region {
+            guard let found = try regionDirectory().region(region) else {
+                throw CivicMapError.invalidParameter(name: "region", reason: "unknown region '\(region)'")
+            }
+            regionCode = found.code
+        }
+        var random = SystemRandomNumberGenerator()
+        let secret = (0..<4).map { _ in random.next() as UInt64 }.map { String($0, radix: 16).leftPadded(16) }.joined()
+        let token = "cm_" + secret
+        try writer.write { db in
+            guard try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM api_tokens WHERE name = ?)", arguments: [name])! else {
+                throw CivicMapError.conflict("a token named '\(name)' exists; revoke it or choose another name")
+            }
+            try db.execute(
+                sql: "INSERT INTO api_tokens (name, role, region_code, token_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [name, role.rawValue, regionCode, Self.digest(token), TimeStamp.string()])
+        }
+        return token
+    }
+
+    public func tokens() throws -> [TokenInfo] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, role, region_code, created_at, revoked_at FROM api_tokens ORDER BY id").map {
+                TokenInfo(name: $0[0], role: Editor.Role(rawValue: $0[1]) ?? .editor, regionCode: $0[2], createdAt: $0[3], revokedAt: $0[4])
+            }
+        }
+    }
+
+    /// Revokes the named token at once: the next request with it is refused.
+    public func revokeToken(name: String) throws {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", arguments: [TimeStamp.string(), name])
+            guard db.changesCount == 1 else { throw CivicMapError.notFound("active token '\(name)'") }
+        }
+    }
+
+    static func digest(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String($0, radix: 16).leftPadded(2) }.joined()
+    }
+
+    /// An online, consistent copy (SQLite's backup API reads one snapshot while writers go on).
+    /// The copy is checked before it is reported done.
+    public func backup(to path: String) throws {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw CivicMapError.invalidParameter(name: "destination", reason: "'\(path)' exists; backups never overwrite")
+        }
+        let partial = path + ".partial"
+        try? FileManager.default.removeItem(atPath: partial)
+        do {
+            let copy = try DatabaseQueue(path: partial)
+            try writer.backup(to: copy)
+            let check = try copy.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") }
+            try copy.close()
+            guard check == "ok" else { throw CivicMapError.notReady("the copy failed its integrity check: \(check ?? "no answer")") }
+            // Renaming last means a backup file is either whole or absent.
+            try FileManager.default.moveItem(atPath: partial, toPath: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+    }
+}
+
+extension CivicMapDatabase: FeatureEditor {
+    public func editor(forToken token: String) async throws -> Editor? {
+        let digest = Self.digest(token)
+        return try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT name, role, region_code FROM api_tokens WHERE token_sha256 = ? AND revoked_at IS NULL",
+                             arguments: [digest]).map {
+                Editor(name: $0[0], role: Editor.Role(rawValue: $0[1]) ?? .editor, regionCode: $0[2])
+            }
+        }
+    }
+
+    public func apply(_ change: OrganisationChange, by editor: Editor, ifMatch: String?, kinds: [OrganisationKind]) async throws -> EditedFeature {
+        try await writer.write { db in
+            let before = try change.id.map { id in try self.storedForEdit(db, id: id, by: editor, ifMatch: ifMatch, kinds: kinds) }
+            var id = change.id ?? 0
+            switch change {
+            case .delete(let deleted):
+                try db.execute(sql: "DELETE FROM organizations WHERE id = ?", arguments: [deleted])
+            case .create(let record), .replace(_, let record), .update(_, let record):
+                if case .create = change {
+                    // Never an id the audit log already knows (a deleted organisation's).
+                    id = try Int64.fetchOne(db, sql: """
+                        SELECT max((SELECT coalesce(max(id), 0) FROM organizations),
+                                   (SELECT coalesce(max(organization_id), 0) FROM audit_log)) + 1
+                        """)!
+                }
+                try self.write(record, id: id, in: db, by: editor, kinds: kinds)
+            }
+            let after = try FeatureCache.features(db, ids: [id]).first
+            try AuditSQL.append(db, actor: editor.name, action: change.action, organisationID: id, before: before?.bytes, after: after?.bytes)
+            return EditedFeature(id: id, feature: after)
+        }
+    }
+
+    /// The stored Feature a change starts from, once the editor may change it and the client's
+    /// entity tag says it saw this version.
+    private func storedForEdit(_ db: Database, id: Int64, by editor: Editor, ifMatch: String?, kinds: [OrganisationKind]) throws -> EncodedFeature {
+        guard let stored = try FeatureCache.features(db, ids: [id]).first, kinds.contains(stored.kind),
+            let region = try String.fetchOne(db, sql: "SELECT region_code FROM organizations WHERE id = ?", arguments: [id])
+        else { throw CivicMapError.notFound("organisation \(id)") }
+        guard editor.mayEdit(regionCode: region) else {
+            throw CivicMapError.forbidden("token '\(editor.name)' may change organisations of region \(editor.regionCode ?? "") only")
+        }
+        guard let ifMatch else {
+            throw CivicMapError.preconditionRequired("send If-Match with the ETag of the organisation as you read it (GET it first)")
+        }
+        let current = EntityTag.of(stored.bytes)
+        guard EntityTag.ifMatch(ifMatch, matches: current) else {
+            throw CivicMapError.preconditionFailed("organisation \(id) changed since you read it (its ETag is now \(current)); read it again")
+        }
+        return stored
+    }
+
+    /// Validates the record and writes it through the import's SQL (one path for ids, ОГРН
+    /// conflicts, programmes and Features), as organisation `id`.
+    private func write(_ input: ImportRecord, id: Int64, in db: Database, by editor: Editor, kinds: [OrganisationKind]) throws {
+        var record = input
+        record.fields["id"] = String(id)
+        // A replacement without programmes has none.
+        if record.lists["programmes"] == nil { record.lists["programmes"] = [] }
+        let regions = try cachedRegions(db)
+        let validator = OrganisationValidator(kinds: Set(try cachedKinds(db).map(\.kind)), regions: regions, currentYear: TimeStamp.currentYear)
+        let organisation: Organisation
+        switch validator.validate(record) {
+        case .accepted(let valid, _): organisation = valid
+        case .rejected(let problems): throw CivicMapError.invalidRecords(problems)
+        }
+        guard kinds.contains(organisation.kind) else {
+            throw CivicMapError.invalidRecords([FieldProblem(line: 1, field: "kind", reason:
+                "'\(organisation.kind.rawValue)' does not belong in this collection (\(kinds.map(\.rawValue).joined(separator: ", ")))")])
+        }
+        guard editor.mayEdit(regionCode: organisation.regionCode) else {
+            throw CivicMapError.forbidden("token '\(editor.name)' may not place organisations in region \(organisation.regionCode)")
+        }
+        let row = StagedRow(line: 1, organisation: organisation, statesProgrammes: true)
+        let counts = try ImportSQL.write([row], in: db, regions: regions, partial: false)
+        if let problem = counts.problems.first { throw CivicMapError.conflict(problem.reason) }
+        try FeatureCache.refresh(db)
+    }
+
+    public func auditLog(_ query: AuditQuery) async throws -> AuditPage {
+        try await writer.read { db in try AuditSQL.page(db, query) }
+    }
+}
+
+/// The audit log's SQL, in one place.
+enum AuditSQL {
+    static func append(_ db: Database, actor: String, action: String, organisationID: Int64?, before: [UInt8]?, after: [UInt8]?) throws {
+        try db.execute(
+            sql: "INSERT INTO audit_log (at, actor, action, organization_id, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [TimeStamp.string(), actor, action, organisationID, before.map { Data($0) }, after.map { Data($0) }])
+    }
+
+    static func page(_ db: Database, _ query: AuditQuery) throws -> AuditPage {
+        let filter = "(?1 IS NULL OR organization_id = ?1) AND (?2 IS NULL OR actor = ?2)"
+        let arguments: StatementArguments = [query.organisationID, query.actor]
+        let matched = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_log WHERE \(filter)", arguments: arguments) ?? 0
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT id, at, actor, action, organization_id, before, after FROM audit_log WHERE \(filter) ORDER BY id DESC LIMIT ?3 OFFSET ?4",
+            arguments: arguments + [query.limit, query.offset])
+        return AuditPage(entries: rows.map { row in
+            AuditEntry(id: row[0], at: row[1], actor: row[2], action: row[3], organisationID: row[4],
+                       before: (row[5] as Data?).map { [UInt8]($0) }, after: (row[6] as Data?).map { [UInt8]($0) })
+        }, numberMatched: matched)
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}
