@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages CivicMap needs, only those missing. `run` for serving,
-# `test` for the test suite (adds GDAL's ogr2ogr and the OpenAPI validator).
+# `test` for the test suite (adds GDAL's ogr2ogr, the OpenAPI validator, Chromium and the
+# schemathesis API fuzzer).
 set -euo pipefail
 purpose=${1:-run}
 packages=(libsqlite3-dev libsqlite3-mod-spatialite libspatialite-dev libproj-dev proj-data
@@ -23,5 +24,10 @@ if [ "$purpose" = test ]; then
   for module in openapi_spec_validator selenium; do
     python3 -c "import $module" 2>/dev/null || python3 -m pip install -q "${module//_/-}"
   done
+  # The API fuzzer, in its own environment (its pinned dependencies stay out of the system's).
+  if [ ! -x var/schemathesis/bin/schemathesis ]; then
+    echo "installing schemathesis (PyPI) into var/schemathesis"
+    python3 -m venv var/schemathesis && var/schemathesis/bin/pip install -q 'schemathesis==4.32.5'
+  fi
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install the Swift 6 toolchain first" >&2; exit 1; }

@@ -128,7 +128,17 @@ public enum EntityTag {
         return "\"" + String(repeating: "0", count: 16 - hex.count) + hex + "\""
     }
 
-    /// Whether an `If-Match` header value names `tag` (`*` names any existing Feature).
+    /// Whether an `If-None-Match` header names `tag`: weak comparison (RFC 9110 § 13.1.2).
+    public static func ifNoneMatch(_ header: String, matches tag: String) -> Bool {
+        header.split(separator: ",").contains { (part: Substring) -> Bool in
+            var t = String(part).trimmedText
+            if t.hasPrefix("W/") { t.removeFirst(2) }
+            return t == "*" || t == tag
+        }
+    }
+
+    /// Whether an `If-Match` header value names `tag` (`*` names any existing Feature);
+    /// strong comparison, so weak tags never match.
     public static func ifMatch(_ header: String, matches tag: String) -> Bool {
         header.split(separator: ",").contains { (part: Substring) -> Bool in
             let t = String(part).trimmedText

@@ -24,10 +24,13 @@ public enum JSONMergePatch {
             var properties = feature["properties"] as? [String: Any]
         else { throw .notReady("the stored Feature is not an object") }
         for name in ImportColumns.derived { properties.removeValue(forKey: name) }
-        properties.removeValue(forKey: "region_code")
         let patchProperties = (patch as? [String: Any])?["properties"] as? [String: Any] ?? [:]
         if (patch as? [String: Any])?["geometry"] != nil, patchProperties["region_iso"] == nil, patchProperties["region_code"] == nil {
             properties.removeValue(forKey: "region_iso")
+            properties.removeValue(forKey: "region_code")
+        } else if properties["region_iso"] is String {
+            // One statement of the region (regions without an ISO code keep their code).
+            properties.removeValue(forKey: "region_code")
         }
         feature["properties"] = properties
         feature.removeValue(forKey: "links")

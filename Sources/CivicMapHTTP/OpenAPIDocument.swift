@@ -4,6 +4,68 @@ import Foundation
 /// The OpenAPI 3.0 definition, declared the way the OGC test suite, GDAL and OWSLib read it:
 /// `limit` and `bbox` with form style and bounds, `datetime` declared, every error as problem+json.
 enum OpenAPIDocument {
+    static var etagHeader: [String: Any] { ["description": "Entity tag of the stored Feature; send it as If-Match to change it.", "schema": ["type": "string"]] }
+
+    /// The write API (OGC API – Features Part 4): every operation needs a bearer token, and
+    /// changes to an existing Feature its ETag.
+    static func writeOperations(
+        organisationCollectionID: [String: Any], kinds: [String], problem: [String: Any], id: [String: Any], f: [String: Any]
+    ) -> [String: [String: Any]] {
+        let featureID: [String: Any] = ["name": "featureId", "in": "path", "required": true, "schema": id, "example": 1]
+        let ifMatch: [String: Any] = ["name": "If-Match", "in": "header", "required": true,
+                                      "description": "The ETag of the Feature as read; a change since is refused (412).", "schema": ["type": "string"]]
+        let point: [String: Any] = ["type": "object", "required": ["type", "coordinates"], "properties": [
+            "type": ["type": "string", "enum": ["Point"]],
+            "coordinates": ["type": "array", "minItems": 2, "maxItems": 2, "items": ["type": "number"]],
+        ]]
+        let properties: [String: Any] = ["type": "object", "properties": [
+            "name": ["type": "string", "minLength": 1, "maxLength": 500], "kind": ["type": "string", "enum": kinds],
+            "region_iso": ["type": "string"], "settlement": ["type": "string"], "address": ["type": "string"],
+            "inn": ["type": "string", "pattern": "^[0-9]{10}([0-9]{2})?$"], "ogrn": ["type": "string", "pattern": "^[0-9]{13}([0-9]{2})?$"],
+            "categories": ["type": "array", "items": ["type": "string"]], "founded_year": ["type": "integer"],
+            "website": ["type": "string"], "email": ["type": "string"], "phone": ["type": "string"], "description": ["type": "string"],
+            "source": ["type": "string"], "programmes": ["type": "array", "items": ["type": "object"]],
+        ] as [String: Any]]
+        let feature: [String: Any] = ["type": "object", "required": ["type", "geometry", "properties"], "properties": [
+            "type": ["type": "string", "enum": ["Feature"]], "geometry": point, "properties": properties,
+        ] as [String: Any]]
+        let example: [String: Any] = ["type": "Feature", "geometry": ["type": "Point", "coordinates": [56.2502, 58.0105]],
+                                      "properties": ["name": "АНО «Пример»", "kind": "ngo", "settlement": "Пермь", "categories": ["экология"]]]
+        let featureBody: [String: Any] = ["required": true, "content": [
+            "application/geo+json": ["schema": feature, "example": example], "application/json": ["schema": feature, "example": example]]]
+        let patchBody: [String: Any] = ["required": true, "content": ["application/merge-patch+json": ["schema": ["type": "object"]]]]
+        let featureContent: [String: Any] = ["application/geo+json": ["schema": ["type": "object"]]]
+        func operation(_ summary: String, _ operationID: String, _ parameters: [[String: Any]], body: [String: Any]?,
+                       success: (String, [String: Any])) -> [String: Any] {
+            var responses: [String: Any] = [success.0: success.1]
+            for code in ["400", "401", "403", "404", "405", "409", "412", "413", "415", "422", "428", "500", "503"] { responses[code] = problem }
+            var op: [String: Any] = ["summary": summary, "operationId": operationID, "parameters": parameters,
+                                     "security": [["bearer": [String]()]], "responses": responses]
+            if let body { op["requestBody"] = body }
+            return op
+        }
+        let changed: (String, [String: Any]) = ("200", ["description": "The Feature as stored", "content": featureContent, "headers": ["ETag": etagHeader]])
+        return [
+            "/collections/{collectionId}/items": ["post": operation(
+                "Add an organisation (its id is assigned)", "createFeature", [organisationCollectionID, f], body: featureBody,
+                success: ("201", ["description": "Created", "content": featureContent,
+                                  "headers": ["ETag": etagHeader, "Location": ["description": "The new Feature", "schema": ["type": "string"]]]]))],
+            "/collections/{collectionId}/items/{featureId}": [
+                "put": operation("Replace an organisation", "replaceFeature", [organisationCollectionID, featureID, ifMatch, f], body: featureBody, success: changed),
+                "patch": operation("Change some fields (JSON Merge Patch, RFC 7396)", "updateFeature", [organisationCollectionID, featureID, ifMatch, f],
+                                   body: patchBody, success: changed),
+                "delete": operation("Delete an organisation", "deleteFeature", [organisationCollectionID, featureID, ifMatch, f], body: nil,
+                                    success: ("204", ["description": "Deleted"])),
+            ],
+            "/audit": ["get": operation("Every change: who, when, the Feature before and after (admins)", "getAudit", [
+                ["name": "organization", "in": "query", "required": false, "schema": id],
+                ["name": "actor", "in": "query", "required": false, "schema": ["type": "string", "minLength": 1, "maxLength": 100]],
+                ["name": "limit", "in": "query", "required": false, "schema": ["type": "integer", "minimum": 1, "maximum": 1000, "default": 100]],
+                ["name": "offset", "in": "query", "required": false, "schema": ["type": "integer", "minimum": 0, "default": 0]], f,
+            ], body: nil, success: ("200", ["description": "Audit entries, newest first", "content": ["application/json": ["schema": ["type": "object"]]]]))],
+        ]
+    }
+
     static func build(serverURL: String, collectionIDs: [String], kinds: [String], defaultLimit: Int, maximumLimit: Int) -> [UInt8] {
         let problem: [String: Any] = ["$ref": "#/components/responses/Problem"]
         func query(_ name: String, _ description: String, _ schema: [String: Any], explode: Bool = false) -> [String: Any] {
@@ -54,12 +116,13 @@ enum OpenAPIDocument {
         ]
         let fCSV = query("f", "json or csv. Without it the Accept header decides.", ["type": "string", "enum": ["json", "csv"]])
         let csvContent: [String: Any] = ["text/csv": ["schema": ["type": "string"]]]
+        let htmlContent: [String: Any] = ["text/html": ["schema": ["type": "string"]]]
         let id: [String: Any] = ["type": "integer", "minimum": 1, "maximum": 9_007_199_254_740_991]
         func required(_ name: String, _ description: String, _ schema: [String: Any]) -> [String: Any] {
             ["name": name, "in": "query", "required": true, "description": description, "schema": schema]
         }
         let sameRegion = query("same_region", "Only the origin's region.", ["type": "boolean"])
-        let paths: [String: Any] = [
+        var paths: [String: Any] = [
             "/matching/nearest-sites": get("The internship sites nearest to an organisation (geodesic), with their programmes", "getNearestSites", [
                 required("organization", "Id of the organisation.", id),
                 query("k", "How many sites.", ["type": "integer", "minimum": 1, "maximum": Matching.maximumK, "default": 5]), sameRegion, fCSV,
@@ -89,7 +152,7 @@ enum OpenAPIDocument {
                 query("kind", "Kinds, comma-separated (default all).", ["type": "array", "items": ["type": "string", "enum": kinds]]),
                 query("top", "How many of the most remote to list.", ["type": "integer", "minimum": 0, "maximum": 1000, "default": 10]),
                 query("f", "json, csv, or html for the printable page. Without it the Accept header decides.", ["type": "string", "enum": ["json", "csv", "html"]]),
-            ] + dialect, jsonContent.merging(csvContent) { a, _ in a }),
+            ] + dialect, jsonContent.merging(csvContent) { a, _ in a }.merging(htmlContent) { a, _ in a }),
             "/overview": get("Counts of matching organisations on a grid (the map's low zooms)", "getOverview",
                 [f, query("zoom", "Map zoom; cells are about 64 px wide.", ["type": "integer", "minimum": 0, "maximum": 22, "default": 4])] + filterParameters, jsonContent),
             "/categories": get("Categories in use, most used first", "getCategories", [f], jsonContent),
@@ -98,7 +161,7 @@ enum OpenAPIDocument {
                 query("km", "Radius in km.", ["type": "number", "exclusiveMinimum": true, "minimum": 0, "maximum": 3000, "default": 50]), f,
             ], geoJSONContent),
             "/map-config.json": get("Settings of the map page", "getMapConfig", [], jsonContent),
-            "/": get("Landing page (the map page for browsers)", "getLandingPage", [landingF], jsonContent),
+            "/": get("Landing page (the map page for browsers)", "getLandingPage", [landingF], jsonContent.merging(htmlContent) { a, _ in a }),
             "/conformance": get("Conformance classes", "getConformance", [f], jsonContent),
             "/api": get("This API definition", "getAPI", [f], ["application/vnd.oai.openapi+json;version=3.0": ["schema": ["type": "object"]]]),
             "/health": get("Liveness and database check", "getHealth", [f], jsonContent),
@@ -109,13 +172,29 @@ enum OpenAPIDocument {
             "/collections/regions/items": get("Regions with their administrative centres and outlines", "getRegions",
                 [f] + itemParameters.filter { ["limit", "offset", "bbox", "bbox-crs", "datetime"].contains($0["name"] as? String ?? "") }, geoJSONContent),
             "/collections/{collectionId}/items/{featureId}": get("One feature", "getFeature",
-                [collectionID, ["name": "featureId", "in": "path", "required": true, "schema": ["type": "string"]], f], geoJSONContent),
+                [collectionID, ["name": "featureId", "in": "path", "required": true, "schema": ["type": "string"], "example": "1"], f], geoJSONContent),
             "/export/{collectionId}.geojson": get("Every matching feature as one GeoJSON document (streamed)", "exportGeoJSON",
                 [["name": "collectionId", "in": "path", "required": true, "schema": ["type": "string", "enum": collectionIDs.filter { $0 != Catalog.regionsID }]]] + exportParameters, geoJSONContent),
             "/export/{collectionId}.csv": get("Every matching feature as CSV (streamed)", "exportCSV",
                 [["name": "collectionId", "in": "path", "required": true, "schema": ["type": "string", "enum": collectionIDs.filter { $0 != Catalog.regionsID }]]] + exportParameters + dialect,
                 csvContent),
         ]
+        for (path, operations) in writeOperations(organisationCollectionID: organisationCollectionID, kinds: kinds, problem: problem, id: id, f: f) {
+            paths[path] = (paths[path] as? [String: Any] ?? [:]).merging(operations) { a, _ in a }
+        }
+        paths["/metrics"] = ["get": [
+            "summary": "Requests, latencies and errors in Prometheus' text format", "operationId": "getMetrics",
+            "responses": ["200": ["description": "Prometheus exposition format 0.0.4", "content": ["text/plain": ["schema": ["type": "string"]]]],
+                          "400": problem],
+        ] as [String: Any]]
+        var itemGet = (paths["/collections/{collectionId}/items/{featureId}"] as! [String: Any])["get"] as! [String: Any]
+        itemGet["parameters"] = (itemGet["parameters"] as! [[String: Any]]) + [
+            ["name": "If-None-Match", "in": "header", "required": false, "description": "An ETag: 304 when the Feature still has it.", "schema": ["type": "string"]]]
+        var itemResponses = itemGet["responses"] as! [String: Any]
+        itemResponses["200"] = ["description": "The Feature", "content": geoJSONContent, "headers": ["ETag": etagHeader]]
+        itemResponses["304"] = ["description": "Not modified since the ETag given", "headers": ["ETag": etagHeader]]
+        itemGet["responses"] = itemResponses
+        paths["/collections/{collectionId}/items/{featureId}"] = (paths["/collections/{collectionId}/items/{featureId}"] as! [String: Any]).merging(["get": itemGet]) { _, b in b }
         let document: [String: Any] = [
             "openapi": "3.0.3",
             "info": [
@@ -125,13 +204,15 @@ enum OpenAPIDocument {
             ] as [String: Any],
             "servers": [["url": serverURL]],
             "paths": paths,
-            "components": ["responses": ["Problem": [
+            "components": ["securitySchemes": ["bearer": ["type": "http", "scheme": "bearer", "description": "A token made with `civicmap token create`."]],
+                           "responses": ["Problem": [
                 "description": "RFC 9457 problem details",
                 "content": ["application/problem+json": ["schema": [
                     "type": "object", "required": ["type", "title", "status"],
                     "properties": ["type": ["type": "string"], "title": ["type": "string"], "status": ["type": "integer"],
                                    "detail": ["type": "string"], "instance": ["type": "string"], "parameter": ["type": "string"],
-                                   "reason": ["type": "string"]],
+                                   "reason": ["type": "string"], "errors": ["type": "array", "items": ["type": "object"]],
+                                   "invalid-params": ["type": "array", "items": ["type": "object"]]],
                 ] as [String: Any]]],
             ] as [String: Any]]],
         ]

@@ -31,7 +31,7 @@ extension CivicMapDatabase {
         let token = "cm_" + secret
         try writer.write { db in
             guard try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM api_tokens WHERE name = ?)", arguments: [name])! else {
-                throw CivicMapError.conflict("a token named '\(name)' exists; revoke it or choose another name")
+                throw CivicMapError.conflict("a token named '\(name)' exists (names stay taken after revocation, for the audit log); choose another name")
             }
             try db.execute(
                 sql: "INSERT INTO api_tokens (name, role, region_code, token_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -50,6 +50,7 @@ extension CivicMapDatabase {
 
     /// Revokes the named token at once: the next request with it is refused.
     public func revokeToken(name: String) throws {
+        let name = name.trimmedText
         try writer.write { db in
             try db.execute(sql: "UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", arguments: [TimeStamp.string(), name])
             guard db.changesCount == 1 else { throw CivicMapError.notFound("active token '\(name)'") }
@@ -66,7 +67,7 @@ extension CivicMapDatabase {
         guard !FileManager.default.fileExists(atPath: path) else {
             throw CivicMapError.invalidParameter(name: "destination", reason: "'\(path)' exists; backups never overwrite")
         }
-        let partial = path + ".partial"
+        let partial = path + ".partial-\(ProcessInfo.processInfo.processIdentifier)"
         try? FileManager.default.removeItem(atPath: partial)
         do {
             let copy = try DatabaseQueue(path: partial)

@@ -221,7 +221,8 @@ enum ImportSQL {
             UPDATE import_rows SET id = numbered.base + numbered.n
                 FROM (SELECT seq AS rid, row_number() OVER (ORDER BY seq) AS n,
                              max((SELECT coalesce(max(id), 0) FROM organizations),
-                                 (SELECT coalesce(max(id), 0) FROM import_rows)) AS base
+                                 (SELECT coalesce(max(id), 0) FROM import_rows),
+                                 (SELECT coalesce(max(organization_id), 0) FROM audit_log)) AS base
                       FROM import_rows WHERE id IS NULL) AS numbered
                 WHERE import_rows.seq = numbered.rid;
             """)

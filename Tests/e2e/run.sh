@@ -252,5 +252,7 @@ else
   echo "skip benchmark-kit checks: $SHARED/bench not found"
 fi
 
+source Tests/e2e/safety.sh
+
 echo "e2e: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -176,7 +176,7 @@ struct CollectionsController {
         }
         // The entity tag is the stored Feature's, what a change must name in If-Match.
         let tag = EntityTag.of(feature.bytes)
-        if let known = request.headers[.ifNoneMatch], EntityTag.ifMatch(known, matches: tag) {
+        if let known = request.headers[.ifNoneMatch], EntityTag.ifNoneMatch(known, matches: tag) {
             return Response(status: .notModified, headers: [.eTag: tag])
         }
         return Responses.feature(feature.bytes, base: base, collection: c.id, id: featureID)

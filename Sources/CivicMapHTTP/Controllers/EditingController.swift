@@ -37,7 +37,7 @@ struct EditingController {
     @Sendable func replace(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let (editor, kinds, collection) = try await authorise(request, context: context)
         let id = try featureID(context, collection: collection)
-        let ifMatch = try requireIfMatch(request)
+        let ifMatch = request.headers[.ifMatch]
         let body = try await json(request, types: Self.featureTypes)
         try requireSameID(body, id)
         let edited = try await self.editor.apply(.replace(id: id, try ImportReader.feature(body)), by: editor, ifMatch: ifMatch, kinds: kinds)
@@ -49,7 +49,6 @@ struct EditingController {
     @Sendable func update(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let (editor, kinds, collection) = try await authorise(request, context: context)
         let id = try featureID(context, collection: collection)
-        let ifMatch = try requireIfMatch(request)
         let patch = try await json(request, types: Self.patchTypes)
         guard patch is [String: Any] else {
             throw CivicMapError.invalidRecords([FieldProblem(line: 1, field: "*", reason: "a merge patch must be a JSON object")])
@@ -57,6 +56,7 @@ struct EditingController {
         guard let stored = try await source.feature(id: id), kinds.contains(stored.kind) else {
             throw CivicMapError.notFound("feature '\(id)' in collection '\(collection)'")
         }
+        let ifMatch = try requireIfMatch(request)
         let storedTag = EntityTag.of(stored.bytes)
         guard EntityTag.ifMatch(ifMatch, matches: storedTag) else {
             throw CivicMapError.preconditionFailed("organisation \(id) changed since you read it (its ETag is now \(storedTag)); read it again")
@@ -71,8 +71,7 @@ struct EditingController {
     @Sendable func delete(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let (editor, kinds, collection) = try await authorise(request, context: context)
         let id = try featureID(context, collection: collection)
-        let ifMatch = try requireIfMatch(request)
-        _ = try await self.editor.apply(.delete(id: id), by: editor, ifMatch: ifMatch, kinds: kinds)
+        _ = try await self.editor.apply(.delete(id: id), by: editor, ifMatch: request.headers[.ifMatch], kinds: kinds)
         return Response(status: .noContent)
     }
 

@@ -1,0 +1,380 @@
+import CivicMapCore
+import CivicMapStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+@testable import CivicMapHTTP
+
+/// The write API through the real router, over its own database (these tests write, so not
+/// `Server.shared`'s) with the demo data and three tokens. Tests change only organisations they
+/// create themselves, so they stay independent however they are scheduled.
+struct EditingServer: Sendable {
+    let database: CivicMapDatabase
+    /// Role admin, every region: named "http-admin".
+    let admin: String
+    /// Role editor, every region: named "http-editor".
+    let editor: String
+    /// Role editor, Perm Krai (RU-PER, code 59) only: named "http-perm".
+    let permEditor: String
+
+    static let shared: Result<EditingServer, any Error> = Result {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("civicmap-http-editing-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let database = try CivicMapDatabase(path: directory.appendingPathComponent("editing.sqlite").path)
+        let data = repository.appendingPathComponent("data").path
+        try database.loadRegions(RegionReader.read(csvPath: data + "/regions.csv", outlinesPath: data + "/regions_ru.geojson"))
+        try database.loadSettlements(SettlementReader.read(path: data + "/settlements_ru.csv"))
+        _ = try database.importFiles([data + "/organizations.geojson"], currentYear: 2026)
+        return EditingServer(
+            database: database,
+            admin: try database.createToken(name: "http-admin", role: .admin, region: nil),
+            editor: try database.createToken(name: "http-editor", role: .editor, region: nil),
+            permEditor: try database.createToken(name: "http-perm", role: .editor, region: "RU-PER"))
+    }
+
+    static func run(_ test: @escaping @Sendable (any TestClientProtocol, EditingServer) async throws -> Void) async throws {
+        let server = try shared.get()
+        let app = buildApplication(
+            configuration: CivicMapConfiguration(), source: server.database, editor: server.database, logger: Logger(label: "test"))
+        try await app.test(.router) { client in try await test(client, server) }
+    }
+
+    static let requestID = HTTPField.Name("X-Request-Id")!
+    static let items = "/collections/organizations/items"
+
+    static func headers(_ token: String?, type: String? = "application/geo+json", ifMatch: String? = nil) -> HTTPFields {
+        var fields = HTTPFields()
+        if let token { fields[.authorization] = "Bearer \(token)" }
+        if let type { fields[.contentType] = type }
+        if let ifMatch { fields[.ifMatch] = ifMatch }
+        return fields
+    }
+
+    /// An NGO in Perm as a GeoJSON Feature; `extra` is appended to its properties.
+    static func feature(
+        name: String, id: Int? = nil, region: String = "RU-PER", coordinates: String = "[56.2502,58.0105]", extra: String = ""
+    ) -> ByteBuffer {
+        let idMember = id.map { #""id":\#($0),"# } ?? ""
+        let geometry = #""geometry":{"type":"Point","coordinates":\#(coordinates)}"#
+        let properties = #""properties":{"name":"\#(name)","kind":"ngo","region_iso":"\#(region)","settlement":"Пермь"\#(extra)}"#
+        return ByteBuffer(string: #"{"type":"Feature",\#(idMember)\#(geometry),\#(properties)}"#)
+    }
+
+    static func uniqueName(_ prefix: String) -> String { "\(prefix) \(UUID().uuidString.prefix(8))" }
+
+    /// POSTs a new NGO in Perm; returns its id and ETag.
+    static func create(_ client: any TestClientProtocol, token: String, name: String) async throws -> (id: Int, tag: String) {
+        try await client.execute(uri: items, method: .post, headers: headers(token), body: feature(name: name)) { (response: TestResponse) -> (id: Int, tag: String) in
+            #expect(response.status == .created, "\(String(buffer: response.body))")
+            let id = try #require(try Server.json(response)["id"] as? Int)
+            let tag = try #require(response.headers[.eTag])
+            return (id, tag)
+        }
+    }
+
+    static func get(_ client: any TestClientProtocol, _ id: Int, headers: HTTPFields = [:]) async throws -> TestResponse {
+        try await client.execute(uri: "\(items)/\(id)", method: .get, headers: headers)
+    }
+
+    /// The fields named by a 422 problem's `errors`.
+    static func fields(_ response: TestResponse) throws -> [String] {
+        (try Server.json(response)["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }
+    }
+
+    static func properties(_ response: TestResponse) throws -> [String: Any] {
+        try #require(try Server.json(response)["properties"] as? [String: Any])
+    }
+}
+
+@Suite("Write API over HTTP")
+struct EditingHTTPTests {
+    typealias S = EditingServer
+
+    // MARK: - Credentials and bodies
+
+    @Test(arguments: [nil, "Bearer cm_" + String(repeating: "0", count: 64), "Bearer", "Basic dXNlcjpwYXNz"] as [String?])
+    func writesNeedAKnownBearerToken(authorization: String?) async throws {
+        try await S.run { client, _ in
+            var headers = S.headers(nil)
+            if let authorization { headers[.authorization] = authorization }
+            try await client.execute(uri: S.items, method: .post, headers: headers, body: S.feature(name: S.uniqueName("Без токена"))) { response in
+                try Server.expectProblem(response, status: .unauthorized)
+                #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+            }
+        }
+    }
+
+    @Test(arguments: ["text/plain", "application/x-www-form-urlencoded", nil] as [String?])
+    func featuresMustBeSentAsJSON(contentType: String?) async throws {
+        try await S.run { client, server in
+            let headers = S.headers(server.admin, type: contentType)
+            try await client.execute(uri: S.items, method: .post, headers: headers, body: S.feature(name: S.uniqueName("Текст"))) { response in
+                try Server.expectProblem(response, status: .unsupportedMediaType)
+            }
+        }
+    }
+
+    @Test func aBodyOverOneMebibyteIsTooLarge() async throws {
+        try await S.run { client, server in
+            let body = ByteBuffer(string: #"{"type":"Feature","properties":{"description":""# + String(repeating: "a", count: 1 << 20) + #""}}"#)
+            try await client.execute(uri: S.items, method: .post, headers: S.headers(server.admin), body: body) { response in
+                try Server.expectProblem(response, status: .contentTooLarge)
+            }
+        }
+    }
+
+    // MARK: - Create and read with entity tags
+
+    @Test func aCreatedFeatureReadsBackWithItsETag() async throws {
+        try await S.run { client, server in
+            let name = S.uniqueName("АНО «Создана»")
+            let (id, tag) = try await client.execute(
+                uri: S.items, method: .post, headers: S.headers(server.editor), body: S.feature(name: name)
+            ) { (response: TestResponse) -> (Int, String) in
+                #expect(response.status == .created)
+                #expect(response.headers[.contentType] == "application/geo+json")
+                let body = try Server.json(response)
+                let id = try #require(body["id"] as? Int)
+                #expect(response.headers[.location]?.hasSuffix("/collections/organizations/items/\(id)") == true)
+                let tag = try #require(response.headers[.eTag])
+                #expect(tag.count == 18 && tag.hasPrefix("\"") && tag.hasSuffix("\""))
+                #expect((body["properties"] as? [String: Any])?["name"] as? String == name)
+                return (id, tag)
+            }
+            #expect(id > 23)
+
+            let read = try await S.get(client, id)
+            #expect(read.status == .ok)
+            #expect(read.headers[.eTag] == tag)
+            #expect(try S.properties(read)["name"] as? String == name)
+            #expect(try S.properties(read)["region_code"] as? String == "59")
+
+            let notModified = try await S.get(client, id, headers: [.ifNoneMatch: tag])
+            #expect(notModified.status == .notModified)
+            #expect(notModified.headers[.eTag] == tag)
+            #expect(notModified.body.readableBytes == 0)
+
+            let otherTag = try await S.get(client, id, headers: [.ifNoneMatch: #""0000000000000000""#])
+            #expect(otherTag.status == .ok)
+        }
+    }
+
+    @Test func postCannotChooseTheID() async throws {
+        try await S.run { client, server in
+            try await client.execute(uri: S.items, method: .post, headers: S.headers(server.admin), body: S.feature(name: S.uniqueName("С id"), id: 5)) { response in
+                try Server.expectProblem(response, status: .unprocessableContent)
+                #expect(try S.fields(response) == ["id"])
+            }
+        }
+    }
+
+    @Test func anUnknownPropertyIsNamed() async throws {
+        try await S.run { client, server in
+            let body = S.feature(name: S.uniqueName("Цветная"), extra: #","colour":"red""#)
+            try await client.execute(uri: S.items, method: .post, headers: S.headers(server.admin), body: body) { response in
+                try Server.expectProblem(response, status: .unprocessableContent)
+                #expect(try S.fields(response) == ["colour"])
+            }
+        }
+    }
+
+    @Test func regionsAreReadOnly() async throws {
+        try await S.run { client, server in
+            try await client.execute(uri: "/collections/regions/items", method: .post, headers: S.headers(server.admin), body: S.feature(name: "Регион")) { response in
+                try Server.expectProblem(response, status: .methodNotAllowed)
+                let allow = try #require(response.headers[.allow])
+                #expect(allow.contains("GET"))
+                #expect(!allow.contains("POST"))
+            }
+        }
+    }
+
+    // MARK: - Changes guarded by If-Match
+
+    @Test func patchNeedsTheCurrentETag() async throws {
+        try await S.run { client, server in
+            let (id, tag) = try await S.create(client, token: server.editor, name: S.uniqueName("АНО «Правка»"))
+            let uri = "\(S.items)/\(id)"
+            let patch = ByteBuffer(string: #"{"properties":{"phone":"+7 342 200-00-00"}}"#)
+            let type = "application/merge-patch+json"
+
+            try await client.execute(uri: uri, method: .patch, headers: S.headers(server.editor, type: type), body: patch) { response in
+                try Server.expectProblem(response, status: .preconditionRequired)
+            }
+            let newTag = try await client.execute(
+                uri: uri, method: .patch, headers: S.headers(server.editor, type: type, ifMatch: tag), body: patch
+            ) { (response: TestResponse) -> String in
+                #expect(response.status == .ok)
+                #expect(try S.properties(response)["phone"] as? String == "+7 342 200-00-00")
+                return try #require(response.headers[.eTag])
+            }
+            #expect(newTag != tag)
+            #expect(try await S.get(client, id).headers[.eTag] == newTag)
+
+            let lost = ByteBuffer(string: #"{"properties":{"phone":"+7 342 999-99-99"}}"#)
+            try await client.execute(uri: uri, method: .patch, headers: S.headers(server.editor, type: type, ifMatch: tag), body: lost) { response in
+                try Server.expectProblem(response, status: .preconditionFailed)
+            }
+            let read = try await S.get(client, id)
+            #expect(read.headers[.eTag] == newTag)
+            #expect(try S.properties(read)["phone"] as? String == "+7 342 200-00-00")
+        }
+    }
+
+    @Test func putReplacesButCannotChangeTheID() async throws {
+        try await S.run { client, server in
+            let (id, tag) = try await S.create(client, token: server.editor, name: S.uniqueName("АНО «Замена»"))
+            let uri = "\(S.items)/\(id)"
+            let moved = S.feature(name: "Другая", id: id + 1000)
+            try await client.execute(uri: uri, method: .put, headers: S.headers(server.editor, ifMatch: tag), body: moved) { response in
+                try Server.expectProblem(response, status: .unprocessableContent)
+                #expect(try S.fields(response) == ["id"])
+            }
+            #expect(try await S.get(client, id).headers[.eTag] == tag)
+
+            let renamed = S.uniqueName("АНО «Заменена»")
+            try await client.execute(uri: uri, method: .put, headers: S.headers(server.editor, ifMatch: tag), body: S.feature(name: renamed, id: id)) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.eTag] != tag)
+                let name = try S.properties(response)["name"] as? String
+                #expect(name == renamed)
+            }
+        }
+    }
+
+    @Test func aScopedTokenCannotChangeAnotherRegion() async throws {
+        try await S.run { client, server in
+            // Organisation 3 is in Yakutia; the token is for Perm Krai.
+            let tag = try #require(try await S.get(client, 3).headers[.eTag])
+            let patch = ByteBuffer(string: #"{"properties":{"phone":"+7 4112 00-00-00"}}"#)
+            try await client.execute(
+                uri: "\(S.items)/3", method: .patch, headers: S.headers(server.permEditor, type: "application/merge-patch+json", ifMatch: tag), body: patch
+            ) { response in
+                try Server.expectProblem(response, status: .forbidden)
+            }
+            #expect(try await S.get(client, 3).headers[.eTag] == tag)
+
+            let yakutsk = S.feature(name: S.uniqueName("В Якутске"), region: "RU-SA", coordinates: "[129.7229,62.0311]")
+            try await client.execute(uri: S.items, method: .post, headers: S.headers(server.permEditor), body: yakutsk) { response in
+                try Server.expectProblem(response, status: .forbidden)
+            }
+
+            // In its own region the token writes.
+            let (id, own) = try await S.create(client, token: server.permEditor, name: S.uniqueName("В Перми"))
+            try await client.execute(
+                uri: "\(S.items)/\(id)", method: .patch, headers: S.headers(server.permEditor, type: "application/merge-patch+json", ifMatch: own), body: patch
+            ) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
+    @Test func deleteWithTheETagRemovesTheFeature() async throws {
+        try await S.run { client, server in
+            let (id, tag) = try await S.create(client, token: server.editor, name: S.uniqueName("АНО «Удалить»"))
+            let uri = "\(S.items)/\(id)"
+            try await client.execute(uri: uri, method: .delete, headers: S.headers(server.editor, type: nil)) { response in
+                try Server.expectProblem(response, status: .preconditionRequired)
+            }
+            try await client.execute(uri: uri, method: .delete, headers: S.headers(server.editor, type: nil, ifMatch: tag)) { response in
+                #expect(response.status == .noContent)
+                #expect(response.body.readableBytes == 0)
+            }
+            try Server.expectProblem(try await S.get(client, id), status: .notFound)
+            try await client.execute(uri: uri, method: .delete, headers: S.headers(server.editor, type: nil, ifMatch: tag)) { response in
+                try Server.expectProblem(response, status: .notFound)
+            }
+        }
+    }
+
+    // MARK: - The audit log
+
+    @Test func theAuditLogIsForAdmins() async throws {
+        try await S.run { client, server in
+            let (id, tag) = try await S.create(client, token: server.admin, name: S.uniqueName("АНО «Журнал»"))
+            let patch = ByteBuffer(string: #"{"properties":{"phone":"+7 342 300-00-00"}}"#)
+            try await client.execute(
+                uri: "\(S.items)/\(id)", method: .patch, headers: S.headers(server.editor, type: "application/merge-patch+json", ifMatch: tag), body: patch
+            ) { response in
+                #expect(response.status == .ok)
+            }
+            let uri = "/audit?organization=\(id)"
+            for token in [server.editor, server.permEditor] {
+                try await client.execute(uri: uri, method: .get, headers: S.headers(token, type: nil)) { response in
+                    try Server.expectProblem(response, status: .forbidden)
+                }
+            }
+            try await client.execute(uri: uri, method: .get) { response in
+                try Server.expectProblem(response, status: .unauthorized)
+            }
+            try await client.execute(uri: uri, method: .get, headers: S.headers(server.admin, type: nil)) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "application/json")
+                let body = try Server.json(response)
+                #expect(body["numberMatched"] as? Int == 2)
+                let entries = try #require(body["entries"] as? [[String: Any]])
+                #expect(entries.map { $0["action"] as? String } == ["update", "create"])
+                #expect(entries.map { $0["actor"] as? String } == ["http-editor", "http-admin"])
+                #expect(entries.allSatisfy { $0["organization_id"] as? Int == id })
+                #expect(entries.last?["before"] is NSNull)
+                let after = (entries.first?["after"] as? [String: Any])?["properties"] as? [String: Any]
+                #expect(after?["phone"] as? String == "+7 342 300-00-00")
+            }
+            try await client.execute(uri: "/audit?limit=5", method: .get, headers: S.headers(server.admin, type: nil)) { response in
+                let entries = try #require(try Server.json(response)["entries"] as? [[String: Any]])
+                let ids = entries.compactMap { $0["id"] as? Int }
+                #expect(ids.count == entries.count && !ids.isEmpty)
+                #expect(ids == ids.sorted(by: >))
+            }
+        }
+    }
+
+    // MARK: - Operations
+
+    @Test func metricsCountRequestsByRoutePattern() async throws {
+        try await S.run { client, _ in
+            #expect(try await S.get(client, 22).status == .ok)
+            #expect(try await S.get(client, 999_999).status == .notFound)
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+                let text = String(buffer: response.body)
+                let route = #"route="/collections/{collectionId}/items/{featureId}""#
+                #expect(text.contains(#"civicmap_http_requests_total{method="GET","# + route + #",status="200"} 1"# + "\n"), "\(text)")
+                #expect(text.contains(#"civicmap_http_requests_total{method="GET","# + route + #",status="404"} 1"# + "\n"))
+                #expect(!text.contains("items/22"))
+                #expect(text.contains("civicmap_http_requests_in_flight"))
+            }
+        }
+    }
+
+    @Test func everyResponseCarriesARequestID() async throws {
+        try await S.run { client, server in
+            var ids: [String?] = []
+            let (id, tag) = try await S.create(client, token: server.editor, name: S.uniqueName("АНО «Запрос»"))
+            ids.append(try await S.get(client, id).headers[S.requestID])
+            ids.append(try await S.get(client, id, headers: [.ifNoneMatch: tag]).headers[S.requestID])  // 304
+            ids.append(try await S.get(client, 999_999).headers[S.requestID])  // 404
+            let requests: [(String, HTTPRequest.Method, HTTPFields)] = [
+                (S.items, .post, S.headers(nil)),  // 401
+                (S.items, .post, S.headers(server.editor)),  // 201
+                ("/nowhere", .get, HTTPFields()),  // no route
+                ("/health", .get, HTTPFields()),
+                ("/metrics", .get, HTTPFields()),
+            ]
+            for (uri, method, headers) in requests {
+                let body = method == .post ? S.feature(name: S.uniqueName("АНО «Запрос»")) : nil
+                let response = try await client.execute(uri: uri, method: method, headers: headers, body: body)
+                ids.append(response.headers[S.requestID])
+            }
+            #expect(ids.count == 8)
+            #expect(ids.allSatisfy { $0?.isEmpty == false }, "\(ids)")
+            #expect(Set(ids.compactMap { $0 }).count == ids.count)
+        }
+    }
+}

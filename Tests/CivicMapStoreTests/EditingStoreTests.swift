@@ -1,0 +1,448 @@
+import CivicMapCore
+import Foundation
+import GRDB
+import Testing
+
+@testable import CivicMapStore
+
+/// Tokens, changes with their audit entries, and backups, each test on its own database.
+@Suite("Editing in the store")
+struct EditingStoreTests {
+    static let allKinds: [OrganisationKind] = [.ngo, .tos, .internshipSite]
+    static let admin = Editor(name: "admin", role: .admin, regionCode: nil)
+    /// Scoped to Perm Krai (code 59); demo organisations 20–22 are there, 3 is in Yakutia.
+    static let permEditor = Editor(name: "perm", role: .editor, regionCode: "59")
+    /// Org 20's ОГРН in the demo data.
+    static let takenOGRN = "1155958122242"
+
+    /// A new NGO in Kudymkar, Perm Krai: 145.5527 km from Perm, the regional centre.
+    static func kudymkar(_ extra: [String: String] = [:]) -> ImportRecord {
+        var fields = [
+            "name": "АНО «Новая среда»", "kind": "ngo", "region_iso": "RU-PER", "settlement": "Кудымкар",
+            "lat": "59.0152", "lon": "54.6532",
+        ]
+        fields.merge(extra) { $1 }
+        return ImportRecord(line: 1, fields: fields.filter { !$0.value.isEmpty })
+    }
+
+    /// The stored Feature merge-patched as PATCH does it, and the tag it was read at.
+    static func patched(_ t: TestDatabase, _ id: Int64, _ patch: String) async throws -> (record: ImportRecord, tag: String) {
+        let stored = try #require(try await t.database.feature(id: id))
+        let json = try ImportReader.json(Array(patch.utf8))
+        let merged = JSONMergePatch.apply(json, to: try JSONMergePatch.editableFeature(stored.bytes, patch: json))
+        return (try ImportReader.feature(merged), EntityTag.of(stored.bytes))
+    }
+
+    static func tag(_ t: TestDatabase, _ id: Int64) async throws -> String {
+        let stored = try #require(try await t.database.feature(id: id))
+        return EntityTag.of(stored.bytes)
+    }
+
+    /// The CivicMapError thrown, or nil (with an issue recorded) when none was.
+    static func caught(_ body: () async throws -> Void) async -> CivicMapError? {
+        do {
+            try await body()
+            Issue.record("expected a CivicMapError, nothing was thrown")
+        } catch let error as CivicMapError {
+            return error
+        } catch {
+            Issue.record("expected a CivicMapError, got \(error)")
+        }
+        return nil
+    }
+
+    /// The case name of an error (`conflict`, `forbidden`, …).
+    static func name(_ error: CivicMapError?) -> String? { error.flatMap { Mirror(reflecting: $0).children.first?.label } }
+
+    static func fields(_ error: CivicMapError?) -> [String] {
+        guard case .invalidRecords(let problems)? = error else { return [] }
+        return problems.map(\.field)
+    }
+
+    static func properties(_ bytes: [UInt8]?) throws -> [String: Any] {
+        let bytes = try #require(bytes)
+        let feature = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        return try #require(feature["properties"] as? [String: Any])
+    }
+
+    static func auditCount(_ t: TestDatabase) throws -> Int { try t.count("SELECT count(*) FROM audit_log") }
+
+    // MARK: - Tokens
+
+    @Test func aTokenResolvesToItsHolder() async throws {
+        let t = try TestDatabase()
+        let token = try t.database.createToken(name: "perm", role: .editor, region: "RU-PER")
+        #expect(token.hasPrefix("cm_"))
+        #expect(token.count == 67)
+        #expect(token.dropFirst(3).allSatisfy { "0123456789abcdef".contains($0) })
+        #expect(try await t.database.editor(forToken: token) == Editor(name: "perm", role: .editor, regionCode: "59"))
+
+        let admin = try t.database.createToken(name: "admin", role: .admin, region: nil)
+        #expect(admin != token)
+        #expect(try await t.database.editor(forToken: admin) == Editor(name: "admin", role: .admin, regionCode: nil))
+        let yakutia = try t.database.createToken(name: "yakutia", role: .editor, region: "14")
+        #expect(try await t.database.editor(forToken: yakutia)?.regionCode == "14")
+
+        #expect(try await t.database.editor(forToken: token + "0") == nil)
+        #expect(try await t.database.editor(forToken: "cm_" + String(repeating: "0", count: 64)) == nil)
+        #expect(try t.database.tokens().map(\.name) == ["perm", "admin", "yakutia"])
+    }
+
+    @Test func onlyTheTokensDigestIsStored() async throws {
+        let t = try TestDatabase()
+        let token = try t.database.createToken(name: "perm", role: .editor, region: "59")
+        let secret = String(token.dropFirst(3))
+        let rows = try await t.database.writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM api_tokens") }
+        #expect(rows.count == 1)
+        let row = try #require(rows.first)
+        #expect(!row.databaseValues.contains { $0.description.contains(secret) })
+        let digest: String = row["token_sha256"]
+        #expect(digest.count == 64)
+        #expect(digest.allSatisfy { "0123456789abcdef".contains($0) })
+        #expect(digest == CivicMapDatabase.digest(token))
+
+        // Nor anywhere in the files (the digest is found there, so the search works).
+        let path = t.directory.appendingPathComponent("test.sqlite").path
+        let files = [path, path + "-wal"].compactMap { FileManager.default.contents(atPath: $0) }
+        #expect(!files.isEmpty)
+        #expect(files.allSatisfy { $0.range(of: Data(secret.utf8)) == nil })
+        #expect(files.contains { $0.range(of: Data(digest.utf8)) != nil })
+    }
+
+    @Test func aRevokedTokenResolvesToNothing() async throws {
+        let t = try TestDatabase()
+        let token = try t.database.createToken(name: "perm", role: .editor, region: "RU-PER")
+        let other = try t.database.createToken(name: "other", role: .editor, region: nil)
+        try t.database.revokeToken(name: "perm")
+        #expect(try await t.database.editor(forToken: token) == nil)
+        #expect(try await t.database.editor(forToken: other)?.name == "other")
+        let listed = try t.database.tokens()
+        #expect(listed.first { $0.name == "perm" }?.revokedAt != nil)
+        #expect(listed.first { $0.name == "other" }?.revokedAt == nil)
+        let again = await Self.caught { try t.database.revokeToken(name: "perm") }
+        #expect(Self.name(again) == "notFound")
+    }
+
+    @Test func aTokenNameIsUsedOnce() async throws {
+        let t = try TestDatabase()
+        _ = try t.database.createToken(name: "perm", role: .editor, region: "RU-PER")
+        let same = await Self.caught { _ = try t.database.createToken(name: "perm", role: .admin, region: nil) }
+        #expect(Self.name(same) == "conflict")
+        let padded = await Self.caught { _ = try t.database.createToken(name: " perm ", role: .admin, region: nil) }
+        #expect(Self.name(padded) == "conflict")
+        #expect(try t.database.tokens().count == 1)
+    }
+
+    @Test func aTokenForAnUnknownRegionIsRefused() async throws {
+        let t = try TestDatabase()
+        let error = await Self.caught { _ = try t.database.createToken(name: "nowhere", role: .editor, region: "RU-XX") }
+        guard case .invalidParameter(let name, _)? = error else {
+            Issue.record("expected invalidParameter, got \(String(describing: error))")
+            return
+        }
+        #expect(name == "region")
+        #expect(try t.database.tokens().isEmpty)
+    }
+
+    // MARK: - Creating
+
+    @Test func createAssignsANewIDAndRecomputesTheDistance() async throws {
+        let t = try TestDatabase(demo: true)
+        let three = try await t.database.feature(id: 3)?.bytes
+        // A stated id and distance are not the client's to choose.
+        let record = Self.kudymkar(["id": "3", "distance_to_center_km": "1"])
+        let edited = try await t.database.apply(.create(record), by: Self.admin, ifMatch: nil, kinds: Self.allKinds)
+        #expect(edited.id == 24)
+        let feature = try #require(edited.feature)
+        #expect(feature.id == 24)
+        #expect(edited.entityTag == EntityTag.of(feature.bytes))
+        #expect(try await t.database.feature(id: 24)?.bytes == feature.bytes)
+        #expect(try await t.database.feature(id: 3)?.bytes == three)
+        let properties = try Self.properties(feature.bytes)
+        #expect(abs((properties["distance_to_center_km"] as? Double ?? 0) - 145.5527) < 0.001)
+        #expect(properties["region_code"] as? String == "59")
+        #expect(properties["name"] as? String == "АНО «Новая среда»")
+        #expect(try t.count("SELECT count(*) FROM organizations") == 24)
+
+        let audit = try await t.database.auditLog(AuditQuery(organisationID: 24))
+        #expect(audit.numberMatched == 1)
+        #expect(audit.entries.first?.action == "create")
+        #expect(audit.entries.first?.actor == "admin")
+        #expect(audit.entries.first?.before == nil)
+        #expect(audit.entries.first?.after == feature.bytes)
+    }
+
+    @Test func aCreatedIDIsNeverADeletedOrganisationsID() async throws {
+        let t = try TestDatabase(demo: true)
+        _ = try await t.database.apply(.delete(id: 23), by: Self.admin, ifMatch: try await Self.tag(t, 23), kinds: Self.allKinds)
+        let first = try await t.database.apply(.create(Self.kudymkar()), by: Self.admin, ifMatch: nil, kinds: Self.allKinds)
+        #expect(first.id == 24)
+        _ = try await t.database.apply(.delete(id: 24), by: Self.admin, ifMatch: try #require(first.entityTag), kinds: Self.allKinds)
+        let second = try await t.database.apply(.create(Self.kudymkar()), by: Self.admin, ifMatch: nil, kinds: Self.allKinds)
+        #expect(second.id == 25)
+    }
+
+    // MARK: - Entity tags guard every change
+
+    @Test func aStaleEntityTagChangesNothing() async throws {
+        let t = try TestDatabase(demo: true)
+        let (record, tag) = try await Self.patched(t, 22, #"{"properties":{"phone":"+7 342 000-00-00"}}"#)
+        let before = try await t.database.feature(id: 22)?.bytes
+        let audits = try Self.auditCount(t)
+        for stale in [#""0000000000000000""#, "W/" + tag] {
+            let error = await Self.caught {
+                _ = try await t.database.apply(.update(id: 22, record), by: Self.admin, ifMatch: stale, kinds: Self.allKinds)
+            }
+            #expect(Self.name(error) == "preconditionFailed", "If-Match: \(stale)")
+        }
+        #expect(try await t.database.feature(id: 22)?.bytes == before)
+        #expect(try Self.auditCount(t) == audits)
+
+        // The tag as read goes through, and the change gets a new tag.
+        let edited = try await t.database.apply(.update(id: 22, record), by: Self.admin, ifMatch: tag, kinds: Self.allKinds)
+        #expect(edited.entityTag != tag)
+        #expect(try Self.properties(edited.feature?.bytes)["phone"] as? String == "+7 342 000-00-00")
+        #expect(try Self.auditCount(t) == audits + 1)
+        // …after which the old tag is stale.
+        let again = await Self.caught {
+            _ = try await t.database.apply(.update(id: 22, record), by: Self.admin, ifMatch: tag, kinds: Self.allKinds)
+        }
+        #expect(Self.name(again) == "preconditionFailed")
+    }
+
+    @Test func aChangeWithoutAnEntityTagIsRefused() async throws {
+        let t = try TestDatabase(demo: true)
+        let (record, _) = try await Self.patched(t, 22, #"{"properties":{"phone":"+7 342 000-00-00"}}"#)
+        let before = try await t.database.feature(id: 22)?.bytes
+        for change in [OrganisationChange.update(id: 22, record), .replace(id: 22, record), .delete(id: 22)] {
+            let error = await Self.caught { _ = try await t.database.apply(change, by: Self.admin, ifMatch: nil, kinds: Self.allKinds) }
+            #expect(Self.name(error) == "preconditionRequired", "\(change.action)")
+        }
+        #expect(try await t.database.feature(id: 22)?.bytes == before)
+        #expect(try Self.auditCount(t) == 1)  // the demo import's
+    }
+
+    @Test func anOrganisationOfAnotherCollectionIsNotFound() async throws {
+        let t = try TestDatabase(demo: true)
+        // Organisation 7 is a ТОС: not in the NGO collection.
+        let tag = try await Self.tag(t, 7)
+        let error = await Self.caught { _ = try await t.database.apply(.delete(id: 7), by: Self.admin, ifMatch: tag, kinds: [.ngo]) }
+        #expect(Self.name(error) == "notFound")
+        #expect(try await t.database.feature(id: 7) != nil)
+    }
+
+    // MARK: - Region scope
+
+    @Test func aScopedEditorCannotChangeAnotherRegion() async throws {
+        let t = try TestDatabase(demo: true)
+        // Organisation 3 is in Yakutia.
+        let (record, tag) = try await Self.patched(t, 3, #"{"properties":{"phone":"+7 4112 00-00-00"}}"#)
+        let before = try await t.database.feature(id: 3)?.bytes
+        for change in [OrganisationChange.update(id: 3, record), .replace(id: 3, record), .delete(id: 3)] {
+            let error = await Self.caught { _ = try await t.database.apply(change, by: Self.permEditor, ifMatch: tag, kinds: Self.allKinds) }
+            #expect(Self.name(error) == "forbidden", "\(change.action)")
+        }
+        let created = await Self.caught {
+            _ = try await t.database.apply(.create(record), by: Self.permEditor, ifMatch: nil, kinds: Self.allKinds)
+        }
+        #expect(Self.name(created) == "forbidden")
+        #expect(try await t.database.feature(id: 3)?.bytes == before)
+        #expect(try t.count("SELECT count(*) FROM organizations") == 23)
+        #expect(try Self.auditCount(t) == 1)
+    }
+
+    @Test func aScopedEditorCannotMoveAnOrganisationOut() async throws {
+        let t = try TestDatabase(demo: true)
+        let before = try await t.database.feature(id: 22)?.bytes
+        let statedRegion = #"{"properties":{"region_iso":"RU-SA"}}"#
+        // Without a stated region, the region is found again from the outlines.
+        let movedPoint = #"{"geometry":{"type":"Point","coordinates":[129.7229,62.0311]}}"#
+        let both = #"{"geometry":{"type":"Point","coordinates":[129.7229,62.0311]},"properties":{"region_iso":"RU-SA","settlement":"Якутск"}}"#
+        for patch in [statedRegion, movedPoint, both] {
+            let (record, tag) = try await Self.patched(t, 22, patch)
+            let error = await Self.caught {
+                _ = try await t.database.apply(.update(id: 22, record), by: Self.permEditor, ifMatch: tag, kinds: Self.allKinds)
+            }
+            #expect(Self.name(error) == "forbidden", "\(patch)")
+        }
+        #expect(try await t.database.feature(id: 22)?.bytes == before)
+
+        // Within its region the same editor may change it.
+        let (record, tag) = try await Self.patched(t, 22, #"{"properties":{"settlement":"Кудымкар"}}"#)
+        let edited = try await t.database.apply(.update(id: 22, record), by: Self.permEditor, ifMatch: tag, kinds: Self.allKinds)
+        #expect(try Self.properties(edited.feature?.bytes)["settlement"] as? String == "Кудымкар")
+    }
+
+    // MARK: - Validation and conflicts
+
+    @Test(arguments: [
+        (#"{"properties":{"founded_year":3000}}"#, "founded_year"),
+        (#"{"properties":{"name":null}}"#, "name"),
+        (#"{"properties":{"kind":"club"}}"#, "kind"),
+        (#"{"properties":{"email":"not an address"}}"#, "email"),
+    ])
+    func anInvalidRecordIsRefusedAndNotAudited(patch: String, field: String) async throws {
+        let t = try TestDatabase(demo: true)
+        let (record, tag) = try await Self.patched(t, 22, patch)
+        let before = try await t.database.feature(id: 22)?.bytes
+        let error = await Self.caught { _ = try await t.database.apply(.update(id: 22, record), by: Self.admin, ifMatch: tag, kinds: Self.allKinds) }
+        #expect(Self.name(error) == "invalidRecords")
+        #expect(Self.fields(error).contains(field), "\(String(describing: error))")
+        #expect(try await t.database.feature(id: 22)?.bytes == before)
+        #expect(try Self.auditCount(t) == 1)
+    }
+
+    @Test func aNewOrganisationWithoutANameIsRefused() async throws {
+        let t = try TestDatabase(demo: true)
+        let error = await Self.caught {
+            _ = try await t.database.apply(.create(Self.kudymkar(["name": ""])), by: Self.admin, ifMatch: nil, kinds: Self.allKinds)
+        }
+        #expect(Self.fields(error) == ["name"])
+        #expect(try t.count("SELECT count(*) FROM organizations") == 23)
+        #expect(try Self.auditCount(t) == 1)
+    }
+
+    @Test func aKindOutsideTheCollectionIsRefused() async throws {
+        let t = try TestDatabase(demo: true)
+        let error = await Self.caught {
+            _ = try await t.database.apply(.create(Self.kudymkar(["kind": "tos"])), by: Self.admin, ifMatch: nil, kinds: [.ngo])
+        }
+        #expect(Self.fields(error) == ["kind"])
+        #expect(try t.count("SELECT count(*) FROM organizations") == 23)
+    }
+
+    @Test func anOGRNOfAnotherOrganisationIsAConflict() async throws {
+        let t = try TestDatabase(demo: true)
+        let before = try await t.database.feature(id: 22)?.bytes
+        let (record, tag) = try await Self.patched(t, 22, #"{"properties":{"ogrn":"\#(Self.takenOGRN)"}}"#)
+        let updated = await Self.caught { _ = try await t.database.apply(.update(id: 22, record), by: Self.admin, ifMatch: tag, kinds: Self.allKinds) }
+        #expect(Self.name(updated) == "conflict")
+        let created = await Self.caught {
+            _ = try await t.database.apply(.create(Self.kudymkar(["ogrn": Self.takenOGRN])), by: Self.admin, ifMatch: nil, kinds: Self.allKinds)
+        }
+        #expect(Self.name(created) == "conflict")
+        #expect(try await t.database.feature(id: 22)?.bytes == before)
+        #expect(try t.count("SELECT count(*) FROM organizations") == 23)
+        #expect(try t.count("SELECT count(*) FROM organizations WHERE ogrn = '\(Self.takenOGRN)'") == 1)
+        #expect(try Self.auditCount(t) == 1)
+    }
+
+    // MARK: - Deleting and the audit log
+
+    @Test func deleteRemovesTheOrganisationAndKeepsItInTheLog() async throws {
+        let t = try TestDatabase(demo: true)
+        let stored = try #require(try await t.database.feature(id: 22))
+        let edited = try await t.database.apply(.delete(id: 22), by: Self.admin, ifMatch: EntityTag.of(stored.bytes), kinds: Self.allKinds)
+        #expect(edited.id == 22)
+        #expect(edited.feature == nil)
+        #expect(edited.entityTag == nil)
+        #expect(try await t.database.feature(id: 22) == nil)
+        #expect(try t.count("SELECT count(*) FROM organizations") == 22)
+
+        let audit = try await t.database.auditLog(AuditQuery(organisationID: 22))
+        #expect(audit.numberMatched == 1)
+        let entry = try #require(audit.entries.first)
+        #expect(entry.action == "delete")
+        #expect(entry.actor == "admin")
+        #expect(entry.organisationID == 22)
+        #expect(entry.before == stored.bytes)
+        #expect(entry.after == nil)
+
+        let again = await Self.caught { _ = try await t.database.apply(.delete(id: 22), by: Self.admin, ifMatch: "*", kinds: Self.allKinds) }
+        #expect(Self.name(again) == "notFound")
+    }
+
+    @Test func auditLogFiltersByOrganisationAndActorNewestFirst() async throws {
+        let t = try TestDatabase(demo: true)
+        let alice = Editor(name: "alice", role: .editor, regionCode: nil)
+        let bob = Editor(name: "bob", role: .editor, regionCode: nil)
+        let a = try await Self.patched(t, 22, #"{"properties":{"phone":"1"}}"#)
+        let first = try await t.database.apply(.update(id: 22, a.record), by: alice, ifMatch: a.tag, kinds: Self.allKinds)
+        let b = try await Self.patched(t, 22, #"{"properties":{"phone":"2"}}"#)
+        #expect(b.tag == first.entityTag)
+        _ = try await t.database.apply(.update(id: 22, b.record), by: bob, ifMatch: b.tag, kinds: Self.allKinds)
+        let c = try await Self.patched(t, 3, #"{"properties":{"phone":"3"}}"#)
+        _ = try await t.database.apply(.update(id: 3, c.record), by: alice, ifMatch: c.tag, kinds: Self.allKinds)
+
+        let ofTwentyTwo = try await t.database.auditLog(AuditQuery(organisationID: 22))
+        #expect(ofTwentyTwo.numberMatched == 2)
+        #expect(ofTwentyTwo.entries.map(\.actor) == ["bob", "alice"])
+        #expect(ofTwentyTwo.entries.map(\.action) == ["update", "update"])
+        #expect(ofTwentyTwo.entries[0].before == ofTwentyTwo.entries[1].after)
+        #expect(try Self.properties(ofTwentyTwo.entries[0].after)["phone"] as? String == "2")
+
+        let ofAlice = try await t.database.auditLog(AuditQuery(actor: "alice"))
+        #expect(ofAlice.numberMatched == 2)
+        #expect(ofAlice.entries.map(\.organisationID) == [3, 22])
+
+        let firstPage = try await t.database.auditLog(AuditQuery(actor: "alice", limit: 1))
+        #expect(firstPage.numberMatched == 2)
+        #expect(firstPage.entries.map(\.organisationID) == [3])
+        let secondPage = try await t.database.auditLog(AuditQuery(actor: "alice", limit: 1, offset: 1))
+        #expect(secondPage.entries.map(\.organisationID) == [22])
+
+        #expect(try await t.database.auditLog(AuditQuery(organisationID: 22, actor: "bob")).numberMatched == 1)
+        #expect(try await t.database.auditLog(AuditQuery(actor: "carol")).numberMatched == 0)
+        let everything = try await t.database.auditLog(AuditQuery())
+        #expect(everything.numberMatched == 4)  // with the demo import
+        #expect(everything.entries.map(\.id) == everything.entries.map(\.id).sorted(by: >))
+        #expect(everything.entries.last?.action == "import")
+    }
+
+    @Test func anImportWritesOneAuditEntry() async throws {
+        let t = try TestDatabase()
+        let header = "id,name,kind,region_iso,settlement,lat,lon"
+        let path = try t.file("coordinators.csv", [
+            header, "1,АНО «Среда»,ngo,RU-PER,Кудымкар,59.0152,54.6532", "2,ТОС «Заря»,tos,RU-SA,Якутск,62.0311,129.7229",
+        ].joined(separator: "\n") + "\n")
+        let summary = try t.database.importFiles([path], currentYear: 2026, actor: "coordinator")
+        #expect(summary.added == 2)
+
+        let audit = try await t.database.auditLog(AuditQuery())
+        #expect(audit.numberMatched == 1)
+        let entry = try #require(audit.entries.first)
+        #expect(entry.action == "import")
+        #expect(entry.actor == "coordinator")
+        #expect(entry.organisationID == nil)
+        #expect(entry.before == nil)
+        let summaryBytes = try #require(entry.after)
+        let after = try #require(try JSONSerialization.jsonObject(with: Data(summaryBytes)) as? [String: Any])
+        #expect(after["added"] as? Int == 2)
+        #expect(after["updated"] as? Int == 0)
+        #expect(after["files"] as? [String] == ["coordinators.csv"])
+
+        // Imports that write nothing leave no entry.
+        let dryRun = try t.database.importFiles([path], options: ImportOptions(dryRun: true), currentYear: 2026)
+        #expect(dryRun.rolledBack)
+        let bad = try t.importCSV(["3,Bad,ngo,RU-PER,,,,,,,,95,54.6"])
+        #expect(bad.rolledBack)
+        #expect(try await t.database.auditLog(AuditQuery()).numberMatched == 1)
+    }
+
+    // MARK: - Backups
+
+    @Test func backupIsAWholeCopyAndNeverOverwrites() async throws {
+        let t = try TestDatabase(demo: true)
+        let path = t.directory.appendingPathComponent("backup.sqlite").path
+        try t.database.backup(to: path)
+        #expect(FileManager.default.fileExists(atPath: path))
+        #expect(!FileManager.default.fileExists(atPath: path + ".partial"))
+
+        let copy = try CivicMapDatabase(path: path)
+        let copied = try await copy.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations") }
+        #expect(copied == (try t.count("SELECT count(*) FROM organizations")))
+        #expect(copied == 23)
+        #expect(try await copy.feature(id: 22)?.bytes == (try await t.database.feature(id: 22)?.bytes))
+
+        let written = FileManager.default.contents(atPath: path)
+        #expect(written != nil)
+        let error = await Self.caught { try t.database.backup(to: path) }
+        guard case .invalidParameter(let name, _)? = error else {
+            Issue.record("expected invalidParameter, got \(String(describing: error))")
+            return
+        }
+        #expect(name == "destination")
+        #expect(FileManager.default.contents(atPath: path) == written)
+        #expect(!FileManager.default.fileExists(atPath: path + ".partial"))
+    }
+}
