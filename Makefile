@@ -6,12 +6,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 SHARED ?= ../shared
 
-.PHONY: run test deps test-deps release debug database unit e2e bench bench-smoke clean
+.PHONY: run test deps test-deps release debug database unit e2e bench bench-smoke load load-smoke clean
 
 run: deps release database
 	.build/release/civicmap serve --database $(DATABASE) --host $(HOST) --port $(PORT)
 
-test: test-deps debug unit bench-smoke e2e
+test: test-deps debug unit bench-smoke load-smoke e2e
 
 deps:
 	@scripts/install-deps.sh run
@@ -43,6 +43,15 @@ bench: deps release
 bench-smoke:
 	SHARED=$(SHARED) BENCH_N=20000 BENCH_RUNS=1 BENCH_DURATION=2s BENCH_BIN=.build/debug/civicmap \
 	  BENCH_OUT=var/bench-smoke scripts/bench.sh >/dev/null && echo "bench-smoke: ok"
+
+# Ten minutes of mixed reads and writes on the benchmark database: throughput, errors, memory.
+load: deps release
+	SHARED=$(SHARED) scripts/load.sh
+
+# The same, two 3-second slices on bench-smoke's 20,000 rows: proves the command in CI.
+load-smoke:
+	SHARED=$(SHARED) BENCH_N=20000 BENCH_BIN=.build/debug/civicmap LOAD_SLICES=2 LOAD_SLICE=3s \
+	  BENCH_OUT=var/load-smoke scripts/load.sh >/dev/null && echo "load-smoke: ok"
 
 clean:
 	rm -rf .build var
