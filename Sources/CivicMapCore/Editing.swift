@@ -128,6 +128,17 @@ public enum EntityTag {
         return "\"" + String(repeating: "0", count: 16 - hex.count) + hex + "\""
     }
 
+    /// The optimistic-concurrency rule, one place for the store and the API: a change names the
+    /// version it starts from, and that version must still be the stored one.
+    public static func check(ifMatch: String?, stored: String, organisation id: Int64) throws(CivicMapError) {
+        guard let ifMatch, !ifMatch.isEmpty else {
+            throw .preconditionRequired("send If-Match with the ETag of organisation \(id) as you read it (GET it first)")
+        }
+        guard Self.ifMatch(ifMatch, matches: stored) else {
+            throw .preconditionFailed("organisation \(id) changed since you read it (its ETag is now \(stored)); read it again")
+        }
+    }
+
     /// Whether an `If-None-Match` header names `tag`: weak comparison (RFC 9110 § 13.1.2).
     public static func ifNoneMatch(_ header: String, matches tag: String) -> Bool {
         header.split(separator: ",").contains { (part: Substring) -> Bool in

@@ -127,13 +127,7 @@ extension CivicMapDatabase: FeatureEditor {
         guard editor.mayEdit(regionCode: region) else {
             throw CivicMapError.forbidden("token '\(editor.name)' may change organisations of region \(editor.regionCode ?? "") only")
         }
-        guard let ifMatch else {
-            throw CivicMapError.preconditionRequired("send If-Match with the ETag of the organisation as you read it (GET it first)")
-        }
-        let current = EntityTag.of(stored.bytes)
-        guard EntityTag.ifMatch(ifMatch, matches: current) else {
-            throw CivicMapError.preconditionFailed("organisation \(id) changed since you read it (its ETag is now \(current)); read it again")
-        }
+        try EntityTag.check(ifMatch: ifMatch, stored: EntityTag.of(stored.bytes), organisation: id)
         return stored
     }
 

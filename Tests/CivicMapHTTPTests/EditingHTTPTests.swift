@@ -22,14 +22,8 @@ struct EditingServer: Sendable {
     let permEditor: String
 
     static let shared: Result<EditingServer, any Error> = Result {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("civicmap-http-editing-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let database = try CivicMapDatabase(path: directory.appendingPathComponent("editing.sqlite").path)
-        let data = repository.appendingPathComponent("data").path
-        try database.loadRegions(RegionReader.read(csvPath: data + "/regions.csv", outlinesPath: data + "/regions_ru.geojson"))
-        try database.loadSettlements(SettlementReader.read(path: data + "/settlements_ru.csv"))
-        _ = try database.importFiles([data + "/organizations.geojson"], currentYear: 2026)
+        // Its own file: these tests write.
+        let database = try Server.demoDatabase()
         return EditingServer(
             database: database,
             admin: try database.createToken(name: "http-admin", role: .admin, region: nil),

@@ -11,7 +11,10 @@ import Testing
 
 /// Runs requests through the real router over a real SpatiaLite file with the demo data.
 struct Server {
-    static let shared: Result<CivicMapDatabase, any Error> = Result {
+    static let shared: Result<CivicMapDatabase, any Error> = Result { try demoDatabase() }
+
+    /// A new database file with the bundled regions, populated places and demo organisations.
+    static func demoDatabase() throws -> CivicMapDatabase {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("civicmap-http-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -56,11 +56,8 @@ struct EditingController {
         guard let stored = try await source.feature(id: id), kinds.contains(stored.kind) else {
             throw CivicMapError.notFound("feature '\(id)' in collection '\(collection)'")
         }
-        let ifMatch = try requireIfMatch(request)
         let storedTag = EntityTag.of(stored.bytes)
-        guard EntityTag.ifMatch(ifMatch, matches: storedTag) else {
-            throw CivicMapError.preconditionFailed("organisation \(id) changed since you read it (its ETag is now \(storedTag)); read it again")
-        }
+        try EntityTag.check(ifMatch: request.headers[.ifMatch], stored: storedTag, organisation: id)
         let merged = JSONMergePatch.apply(patch, to: try JSONMergePatch.editableFeature(stored.bytes, patch: patch))
         try requireSameID(merged, id)
         // The tag of the version patched, so a change in between is refused, not overwritten.
@@ -147,13 +144,6 @@ struct EditingController {
         let raw = context.parameters.get("featureId") ?? ""
         guard let id = Int64(raw), id > 0, String(id) == raw else { throw CivicMapError.notFound("feature '\(raw)' in collection '\(collection)'") }
         return id
-    }
-
-    private func requireIfMatch(_ request: Request) throws -> String {
-        guard let value = request.headers[.ifMatch], !value.isEmpty else {
-            throw CivicMapError.preconditionRequired("send If-Match with the ETag of the organisation as you read it (GET it first)")
-        }
-        return value
     }
 
     private func requireSameID(_ body: Any, _ id: Int64) throws {
