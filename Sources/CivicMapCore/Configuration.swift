@@ -27,6 +27,8 @@ public struct CivicMapConfiguration: Sendable, Equatable {
     public var remoteThresholdKm = 50.0
     /// A connection that sends nothing for this long is closed (slow clients hold no workers).
     public var idleTimeoutSeconds = 30
+    /// A request whose answer has not begun after this long gets a 503 (its queries are interrupted).
+    public var requestTimeoutSeconds = 30
 
     /// Every key: flag name, environment variable, what it sets. README's table lists the same.
     public static let keys: [(flag: String, environment: String, help: String)] = [
@@ -46,6 +48,7 @@ public struct CivicMapConfiguration: Sendable, Equatable {
         ("leaflet-dir", "CIVICMAP_LEAFLET_DIR", "Leaflet files (Debian libjs-leaflet)"),
         ("remote-km", "CIVICMAP_REMOTE_KM", "default remoteness threshold in km (map, reports, matching)"),
         ("idle-timeout", "CIVICMAP_IDLE_TIMEOUT", "seconds before an idle connection is closed"),
+        ("request-timeout", "CIVICMAP_REQUEST_TIMEOUT", "seconds a request may take before its answer begins"),
     ]
 
     public init() {}
@@ -115,6 +118,7 @@ public struct CivicMapConfiguration: Sendable, Equatable {
             c.remoteThresholdKm = km
         }
         if let n = try integer("idle-timeout", 1...3600) { c.idleTimeoutSeconds = n }
+        if let n = try integer("request-timeout", 1...3600) { c.requestTimeoutSeconds = n }
         return c
     }
 }

@@ -25,7 +25,9 @@ public enum JSONMergePatch {
         else { throw .notReady("the stored Feature is not an object") }
         for name in ImportColumns.derived { properties.removeValue(forKey: name) }
         let patchProperties = (patch as? [String: Any])?["properties"] as? [String: Any] ?? [:]
-        if (patch as? [String: Any])?["geometry"] != nil, patchProperties["region_iso"] == nil, patchProperties["region_code"] == nil {
+        let namesRegion = patchProperties["region_iso"] != nil || patchProperties["region_code"] != nil
+        if namesRegion || (patch as? [String: Any])?["geometry"] != nil {
+            // The patch's region, or none: the point's region is found again.
             properties.removeValue(forKey: "region_iso")
             properties.removeValue(forKey: "region_code")
         } else if properties["region_iso"] is String {

@@ -17,7 +17,7 @@ public func buildApplication(
 }
 
 /// Middleware outside-in: security headers → request id, log and metrics → CORS → problem
-/// mapping; then the controllers. CORS stays outside the problem mapping so it sees finished
+/// mapping → time limit; then the controllers. CORS stays outside the problem mapping so it sees finished
 /// responses (errors included) rather than thrown errors, which it would wrap in a type nothing
 /// here knows.
 public func buildRouter(
@@ -33,6 +33,7 @@ public func buildRouter(
     router.middlewares.add(CORSMiddleware(
         allowOrigin: .all, allowHeaders: [.accept, .contentType], allowMethods: [.get, .head, .options], exposedHeaders: ["ETag"]))
     router.middlewares.add(ProblemMiddleware())
+    router.middlewares.add(DeadlineMiddleware(limit: .seconds(configuration.requestTimeoutSeconds)))
     let baseURL = BaseURL(publicURL: configuration.publicURL)
     OperationsController(source: source, metrics: metrics).addRoutes(to: router)
     if let editor { EditingController(source: source, editor: editor, baseURL: baseURL).addRoutes(to: router) }

@@ -19,6 +19,9 @@ extension CivicMapDatabase {
         guard (1...100).contains(name.count), !name.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
             throw CivicMapError.invalidParameter(name: "name", reason: "must be 1 to 100 characters without control characters")
         }
+        guard !name.hasPrefix("cli:") else {
+            throw CivicMapError.invalidParameter(name: "name", reason: "'cli:' names the command line in the audit log; choose another name")
+        }
         var regionCode: String?
         if let region {
             guard let found = try regionDirectory().region(region) else {
@@ -113,7 +116,10 @@ extension CivicMapDatabase: FeatureEditor {
                 try self.write(record, id: id, in: db, by: editor, kinds: kinds)
             }
             let after = try FeatureCache.features(db, ids: [id]).first
-            try AuditSQL.append(db, actor: editor.name, action: change.action, organisationID: id, before: before?.bytes, after: after?.bytes)
+            // A replacement that changed nothing is no change to log.
+            if before?.bytes != after?.bytes {
+                try AuditSQL.append(db, actor: editor.name, action: change.action, organisationID: id, before: before?.bytes, after: after?.bytes)
+            }
             return EditedFeature(id: id, feature: after)
         }
     }
@@ -142,7 +148,13 @@ extension CivicMapDatabase: FeatureEditor {
         let validator = OrganisationValidator(kinds: Set(try cachedKinds(db).map(\.kind)), regions: regions, currentYear: TimeStamp.currentYear)
         let organisation: Organisation
         switch validator.validate(record) {
-        case .accepted(let valid, _): organisation = valid
+        case .accepted(let valid, let warnings):
+            // Imports keep a stated region the outlines contradict; a token scoped to a region
+            // must not use that to place organisations inside another one.
+            if editor.regionCode != nil, let contradiction = warnings.first(where: { $0.field == "region_iso" }) {
+                throw CivicMapError.forbidden("token '\(editor.name)' is scoped to one region, and \(contradiction.reason)")
+            }
+            organisation = valid
         case .rejected(let problems): throw CivicMapError.invalidRecords(problems)
         }
         guard kinds.contains(organisation.kind) else {

@@ -52,13 +52,14 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("leaflet-dir"), help: "Leaflet files [CIVICMAP_LEAFLET_DIR, default /usr/share/javascript/leaflet]") var leafletDirectory: String?
     @Option(name: .customLong("remote-km"), help: "Default remoteness threshold, km [CIVICMAP_REMOTE_KM, default 50]") var remoteKm: String?
     @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle connection is closed [CIVICMAP_IDLE_TIMEOUT, default 30]") var idleTimeout: String?
+    @Option(name: .customLong("request-timeout"), help: "Seconds before a request's answer must begin [CIVICMAP_REQUEST_TIMEOUT, default 30]") var requestTimeout: String?
 
     func run() async throws {
         let configuration = try common.resolve([
             "host": host, "port": port, "public-url": publicURL, "web-dir": webDirectory,
             "default-limit": defaultLimit, "max-limit": maxLimit, "tile-url": tileURL, "tile-attribution": tileAttribution,
             "tiles-dir": tilesDirectory, "frame-ancestors": frameAncestors, "leaflet-dir": leafletDirectory, "remote-km": remoteKm,
-            "idle-timeout": idleTimeout,
+            "idle-timeout": idleTimeout, "request-timeout": requestTimeout,
         ])
         var logger = Logger(label: "civicmap")
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info

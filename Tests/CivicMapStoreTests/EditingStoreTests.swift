@@ -273,6 +273,34 @@ struct EditingStoreTests {
         #expect(try Self.properties(edited.feature?.bytes)["settlement"] as? String == "Кудымкар")
     }
 
+    /// Imports keep a stated region the outlines contradict; a scoped token may not use that
+    /// to put an organisation of "its" region in Yakutsk.
+    @Test func aScopedEditorCannotStateItsRegionForAPointElsewhere() async throws {
+        let t = try TestDatabase(demo: true)
+        let inYakutsk = Self.kudymkar(["settlement": "Якутск", "lat": "62.0311", "lon": "129.7229"])
+        let error = await Self.caught {
+            _ = try await t.database.apply(.create(inYakutsk), by: Self.permEditor, ifMatch: nil, kinds: Self.allKinds)
+        }
+        #expect(Self.name(error) == "forbidden")
+        // An unscoped token keeps the import's rule: the stated region stands.
+        let edited = try await t.database.apply(.create(inYakutsk), by: Self.admin, ifMatch: nil, kinds: Self.allKinds)
+        #expect(try Self.properties(edited.feature?.bytes)["region_iso"] as? String == "RU-PER")
+    }
+
+    @Test func aReplacementThatChangesNothingIsNotLogged() async throws {
+        let t = try TestDatabase(demo: true)
+        let (record, tag) = try await Self.patched(t, 22, "{}")
+        let entries = try Self.auditCount(t)
+        let edited = try await t.database.apply(.replace(id: 22, record), by: Self.admin, ifMatch: tag, kinds: Self.allKinds)
+        #expect(edited.entityTag == tag)
+        #expect(try Self.auditCount(t) == entries)
+    }
+
+    @Test func cliNamesAreReservedForTheCommandLine() throws {
+        let t = try TestDatabase()
+        #expect(throws: CivicMapError.self) { _ = try t.database.createToken(name: "cli:root", role: .admin, region: nil) }
+    }
+
     // MARK: - Validation and conflicts
 
     @Test(arguments: [

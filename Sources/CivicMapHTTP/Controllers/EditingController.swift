@@ -53,16 +53,25 @@ struct EditingController {
         guard patch is [String: Any] else {
             throw CivicMapError.invalidRecords([FieldProblem(line: 1, field: "*", reason: "a merge patch must be a JSON object")])
         }
-        guard let stored = try await source.feature(id: id), kinds.contains(stored.kind) else {
-            throw CivicMapError.notFound("feature '\(id)' in collection '\(collection)'")
+        // `If-Match: *` accepts any version: a change between the read and the write is merged
+        // again rather than refused (at most three times).
+        for attempt in 1...3 {
+            guard let stored = try await source.feature(id: id), kinds.contains(stored.kind) else {
+                throw CivicMapError.notFound("feature '\(id)' in collection '\(collection)'")
+            }
+            let storedTag = EntityTag.of(stored.bytes)
+            try EntityTag.check(ifMatch: request.headers[.ifMatch], stored: storedTag, organisation: id)
+            let merged = JSONMergePatch.apply(patch, to: try JSONMergePatch.editableFeature(stored.bytes, patch: patch))
+            try requireSameID(merged, id)
+            do {
+                // The tag of the version patched, so a change in between is refused, not overwritten.
+                let edited = try await self.editor.apply(.update(id: id, try ImportReader.feature(merged)), by: editor, ifMatch: storedTag, kinds: kinds)
+                return try featureResponse(edited, request: request, collection: collection, status: .ok)
+            } catch CivicMapError.preconditionFailed(let why) where request.headers[.ifMatch] == "*" {
+                if attempt == 3 { throw CivicMapError.preconditionFailed(why) }
+            }
         }
-        let storedTag = EntityTag.of(stored.bytes)
-        try EntityTag.check(ifMatch: request.headers[.ifMatch], stored: storedTag, organisation: id)
-        let merged = JSONMergePatch.apply(patch, to: try JSONMergePatch.editableFeature(stored.bytes, patch: patch))
-        try requireSameID(merged, id)
-        // The tag of the version patched, so a change in between is refused, not overwritten.
-        let edited = try await self.editor.apply(.update(id: id, try ImportReader.feature(merged)), by: editor, ifMatch: storedTag, kinds: kinds)
-        return try featureResponse(edited, request: request, collection: collection, status: .ok)
+        throw CivicMapError.preconditionFailed("organisation \(id) kept changing; try again")
     }
 
     @Sendable func delete(_ request: Request, context: BasicRequestContext) async throws -> Response {
