@@ -140,15 +140,19 @@ extension CivicMapDatabase: FeatureSource {
         // Distances from a point differ per request: those pages are encoded on the fly.
         guard query.near == nil else { return EncodedPage(encoding: try await organisations(matching: query)) }
         return try await writer.read { db in
-            let filter = OrganisationSQL.filter(query, allKinds: try self.cachedKinds(db).map(\.kind))
+            let allKinds = try self.cachedKinds(db).map(\.kind)
+            if let box = OrganisationSQL.boxOnlyIDs(query, allKinds: allKinds) { return try Self.boxPage(db, query, box) }
+            let filter = OrganisationSQL.filter(query, allKinds: allKinds)
             let matched = try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations o WHERE \(filter.sql)", arguments: filter.arguments) ?? 0
             guard query.limit != 0 && query.offset < matched else { return EncodedPage(features: [], numberMatched: matched) }
             // Filters an index answers (region, remoteness, kind) need not read the rows: then
             // sort ids and read only the page's Features (W5: +54%). Bounding boxes, radii and text
-            // read every matching row anyway, so their Features come along (W1: a second lookup
-            // per row cost 19%).
+            // read every matching row anyway, so when most matches are on the page their Features
+            // come along (W1: a second lookup per row cost 19%); when most are not (W2's region
+            // boxes, 10,000 matches for a page of 1,000), sorting Features would drag every match's
+            // bytes through the sort, so ids go first there too.
             let readsRows = query.bbox != nil || query.radiusKm != nil || query.text != nil
-            if !readsRows {
+            if !readsRows || matched > 2 * (query.limit ?? matched) {
                 let order = OrganisationSQL.inOrder(query, filter: filter, columns: "o.id")
                 let ids = try Int64.fetchAll(db, sql: order.sql, arguments: order.arguments)
                 return EncodedPage(features: try FeatureCache.features(db, ids: ids), numberMatched: matched)
@@ -156,6 +160,17 @@ extension CivicMapDatabase: FeatureSource {
             let page = OrganisationSQL.inOrder(query, filter: filter, columns: "o.id, o.kind, o.feature_json")
             return EncodedPage(features: try FeatureCache.features(db, sql: page.sql, arguments: page.arguments), numberMatched: matched)
         }
+    }
+
+    /// A page of a box with no other filter: count and order from the R*Tree, then the page's Features.
+    private static func boxPage(_ db: Database, _ query: FeatureQuery, _ ids: OrganisationSQL.Fragment) throws -> EncodedPage {
+        let matched = try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(ids.sql))", arguments: ids.arguments) ?? 0
+        guard query.limit != 0 && query.offset < matched else { return EncodedPage(features: [], numberMatched: matched) }
+        let direction = query.sort.first?.descending == true ? "DESC" : ""
+        var arguments = ids.arguments
+        arguments += [query.limit ?? -1, query.offset]
+        let page = try Int64.fetchAll(db, sql: "SELECT id FROM (\(ids.sql)) ORDER BY id \(direction) LIMIT ? OFFSET ?", arguments: arguments)
+        return EncodedPage(features: try FeatureCache.features(db, ids: page), numberMatched: matched)
     }
 
     public func feature(id: Int64) async throws -> EncodedFeature? {
