@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 SHARED ?= ../shared
 
-.PHONY: run test deps test-deps release debug database unit e2e bench bench-smoke load load-smoke clean
+.PHONY: run test deps bench-deps test-deps release debug database unit e2e bench bench-smoke load load-smoke clean
 
 run: deps release database
 	.build/release/civicmap serve --database $(DATABASE) --host $(HOST) --port $(PORT)
@@ -15,6 +15,9 @@ test: test-deps debug unit bench-smoke load-smoke e2e
 
 deps:
 	@scripts/install-deps.sh run
+
+bench-deps:
+	@scripts/install-deps.sh bench
 
 test-deps:
 	@scripts/install-deps.sh test
@@ -36,7 +39,7 @@ e2e:
 	CIVICMAP_BIN=.build/debug/civicmap SHARED=$(SHARED) Tests/e2e/run.sh
 
 # The benchmark of ../shared/bench (about 10 minutes; run nothing else meanwhile).
-bench: deps release
+bench: bench-deps release
 	SHARED=$(SHARED) scripts/bench.sh
 
 # The same command small and short, as CI runs it: proves it works, measures nothing.
@@ -45,7 +48,7 @@ bench-smoke:
 	  BENCH_OUT=var/bench-smoke scripts/bench.sh >/dev/null && echo "bench-smoke: ok"
 
 # Ten minutes of mixed reads and writes on the benchmark database: throughput, errors, memory.
-load: deps release
+load: bench-deps release
 	SHARED=$(SHARED) scripts/load.sh
 
 # The same, two 3-second slices on bench-smoke's 20,000 rows: proves the command in CI.

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages CivicMap needs, only those missing. `run` for serving,
-# `test` for the test suite (adds GDAL's ogr2ogr, the OpenAPI validator, Chromium and the
-# schemathesis API fuzzer).
+# `bench` for `make bench` and `make load` (adds wrk and GNU time), `test` for the test suite
+# (adds those, GDAL's ogr2ogr, the OpenAPI validator, Chromium and the schemathesis API fuzzer).
 set -euo pipefail
 purpose=${1:-run}
 packages=(libsqlite3-dev libsqlite3-mod-spatialite libspatialite-dev libproj-dev proj-data
           libjs-leaflet libjs-leaflet.markercluster curl)
+if [ "$purpose" = bench ] || [ "$purpose" = test ]; then
+  packages+=(wrk time python3)
+fi
 if [ "$purpose" = test ]; then
-  packages+=(gdal-bin python3 chromium chromium-driver fonts-dejavu-core)
+  packages+=(gdal-bin chromium chromium-driver fonts-dejavu-core)
 fi
 missing=()
 for p in "${packages[@]}"; do
