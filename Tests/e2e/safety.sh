@@ -140,8 +140,12 @@ PY
     "$BIN" import --database "$FAULTS" "$WORK/changed.csv" >"$WORK/killed.log" 2>&1 &
     local pid=$!
     sleep "$delay"
-    if ! kill -9 "$pid" 2>/dev/null; then echo "the import completed before ${delay}s; later points not reached"; wait "$pid" || return 1; break; fi
-    wait "$pid" 2>/dev/null
+    # The exit status tells a kill from a finish: kill(2) also succeeds on an exited, unreaped import.
+    kill -9 "$pid" 2>/dev/null
+    local status=0
+    wait "$pid" 2>/dev/null || status=$?
+    if [ "$status" -eq 0 ]; then echo "the import completed before ${delay}s; later points not reached"; break; fi
+    [ "$status" -eq 137 ] || { echo "the import failed (exit $status) before the kill at ${delay}s"; cat "$WORK/killed.log"; return 1; }
     python3 - "$FAULTS" <<'PY' || return 1
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
