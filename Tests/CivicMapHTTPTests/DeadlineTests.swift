@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Synchronization
 import HummingbirdTesting
+import Synchronization
 import Testing
 
 @testable import CivicMapHTTP
