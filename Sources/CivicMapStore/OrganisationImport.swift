@@ -28,9 +28,13 @@ public struct ImportOptions: Sendable {
     public var partial = false
     /// Validate and count, write nothing.
     public var dryRun = false
-    public init(partial: Bool = false, dryRun: Bool = false) {
+    /// Imports adding at least this many organisations, and at least as many as the database
+    /// holds, rebuild the indexes once instead of row by row (`BulkLoad`).
+    public var bulkThreshold = 10_000
+    public init(partial: Bool = false, dryRun: Bool = false, bulkThreshold: Int = 10_000) {
         self.partial = partial
         self.dryRun = dryRun
+        self.bulkThreshold = bulkThreshold
     }
 }
 
@@ -105,7 +109,8 @@ extension CivicMapDatabase {
         }
         do {
             try writer.write { db in
-                let counts = try ImportSQL.write(accepted, in: db, regions: directory, partial: options.partial)
+                let counts = try ImportSQL.write(accepted, in: db, regions: directory, partial: options.partial,
+                                                 bulkThreshold: options.bulkThreshold)
                 summary.problems += counts.problems
                 summary.added = counts.added
                 summary.updated = counts.updated
@@ -183,7 +188,9 @@ enum ImportSQL {
         "website", "email", "phone", "description", "source", "lat", "lon",
     ]
 
-    static func write(_ rows: [StagedRow], in db: Database, regions: RegionDirectory, partial: Bool) throws -> Counts {
+    /// `bulkThreshold`: from this many new rows, when they are at least as many as the table
+    /// holds, the insert runs as a `BulkLoad`.
+    static func write(_ rows: [StagedRow], in db: Database, regions: RegionDirectory, partial: Bool, bulkThreshold: Int = .max) throws -> Counts {
         var counts = Counts()
         // The staging table lives in memory, and a larger page cache keeps the indexes' pages
         // hot while 200,000 rows go in (the default 2 MB made the import I/O-bound).
@@ -195,7 +202,7 @@ enum ImportSQL {
                 seq INTEGER PRIMARY KEY, line INTEGER NOT NULL, id INTEGER, kind TEXT, name TEXT, region_code TEXT, settlement TEXT, address TEXT,
                 inn TEXT, ogrn TEXT, categories TEXT, founded_year INTEGER, website TEXT, email TEXT, phone TEXT,
                 description TEXT, source TEXT, lat REAL, lon REAL, search_text TEXT, programmes TEXT,
-                programmes_changed INTEGER NOT NULL DEFAULT 0, feature_json BLOB);
+                programmes_changed INTEGER NOT NULL DEFAULT 0, is_new INTEGER NOT NULL DEFAULT 0, feature_json BLOB);
             """)
         let insert = try db.makeStatement(sql: """
             INSERT INTO import_rows (seq, line, id, kind, name, region_code, settlement, address, inn, ogrn, categories, founded_year,
@@ -254,8 +261,9 @@ enum ImportSQL {
             UPDATE import_rows SET programmes_changed = 1
             WHERE programmes IS NOT NULL AND programmes IS NOT (\(storedProgrammes("import_rows.id")));
             """)
+        try db.execute(sql: "UPDATE import_rows SET is_new = 1 WHERE id NOT IN (SELECT id FROM organizations)")
         let same = contentColumns.map { "o.\($0) IS i.\($0)" }.joined(separator: " AND ")
-        counts.added = try Int.fetchOne(db, sql: "SELECT count(*) FROM import_rows i WHERE i.id NOT IN (SELECT id FROM organizations)") ?? 0
+        counts.added = try Int.fetchOne(db, sql: "SELECT count(*) FROM import_rows WHERE is_new") ?? 0
         counts.unchanged = try Int.fetchOne(db, sql: """
             SELECT count(*) FROM import_rows i JOIN organizations o ON o.id = i.id WHERE \(same) AND NOT i.programmes_changed
             """) ?? 0
@@ -269,7 +277,7 @@ enum ImportSQL {
         try stageNewFeatures(rows, in: db, regions: regions, stamp: stamp)
         let columns = contentColumns.joined(separator: ", ")
         let differs = contentColumns.map { "organizations.\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")
-        try db.execute(sql: """
+        let upsert = """
             INSERT INTO organizations (id, \(columns), search_text, geom, distance_to_centre_m, created_at, updated_at, feature_json)
             SELECT i.id, \(contentColumns.map { "i." + $0 }.joined(separator: ", ")), i.search_text, MakePoint(i.lon, i.lat, 4326),
                    geodesic_distance_m(i.lat, i.lon, r.centre_lat, r.centre_lon), \(now), \(now), i.feature_json
@@ -277,8 +285,15 @@ enum ImportSQL {
             ON CONFLICT (id) DO UPDATE SET
                 \(contentColumns.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")),
                 search_text = excluded.search_text, geom = excluded.geom, updated_at = excluded.updated_at
-            WHERE \(differs);
-
+            WHERE \(differs)
+            """
+        let existing = try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations") ?? 0
+        if counts.added >= bulkThreshold && counts.added >= existing {
+            try BulkLoad.run(db, newRows: "SELECT id FROM import_rows WHERE is_new") { try db.execute(sql: upsert) }
+        } else {
+            try db.execute(sql: upsert)
+        }
+        try db.execute(sql: """
             DELETE FROM programmes WHERE organization_id IN (SELECT id FROM import_rows WHERE programmes_changed);
             INSERT INTO programmes (organization_id, position, title, topics, length_days, starts_on, ends_on, capacity,
                                     selection_status, description)
@@ -300,7 +315,7 @@ enum ImportSQL {
     static func stageNewFeatures(_ rows: [StagedRow], in db: Database, regions: RegionDirectory, stamp: String) throws {
         let update = try db.makeStatement(sql: "UPDATE import_rows SET feature_json = ? WHERE seq = ?")
         let fresh = try Row.fetchCursor(db, sql: """
-            SELECT seq, id FROM import_rows WHERE programmes IS NULL AND id NOT IN (SELECT id FROM organizations)
+            SELECT seq, id FROM import_rows WHERE programmes IS NULL AND is_new
             """)
         var w = JSONWriter(capacity: 2048)
         while let row = try fresh.next() {
