@@ -19,7 +19,7 @@ enum BulkLoad {
     /// Runs `insert` with the indexes and insert triggers of `organizations` dropped, then restores
     /// them from their own SQL texts (sqlite_master), so the schema ends exactly as it began.
     /// `newRows` is a query of the ids `insert` adds.
-    static func run(_ db: Database, newRows: String, insert: () throws -> Void) throws {
+    static func run(_ db: Database, newRows: String, clock: inout PhaseClock, insert: () throws -> Void) throws {
         let names = insertTriggers.map { "'" + $0 + "'" }.joined(separator: ", ")
         let aside = try Row.fetchAll(db, sql: """
             SELECT type, name, sql FROM sqlite_master
@@ -31,8 +31,10 @@ enum BulkLoad {
             try db.execute(sql: "DROP \(object.type == "index" ? "INDEX" : "TRIGGER") \(object.name.quotedDatabaseIdentifier)")
         }
         try insert()
+        clock.lap("insert")
         try replayInsertTriggers(db, newRows: newRows)
         for object in aside { try db.execute(sql: object.sql) }
+        clock.lap("index")
     }
 
     /// What the insert triggers would have done, for all new rows at once.

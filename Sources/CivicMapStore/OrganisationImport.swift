@@ -56,13 +56,7 @@ extension CivicMapDatabase {
         progress: (ImportProgress) -> Void = { _ in }
     ) throws -> ImportSummary {
         var summary = ImportSummary()
-        var clock = ContinuousClock.now
-        func lap(_ phase: String) {
-            let now = ContinuousClock.now
-            let d = (now - clock).components
-            summary.seconds.append((phase, Double(d.seconds) + Double(d.attoseconds) * 1e-18))
-            clock = now
-        }
+        var clock = PhaseClock()
         var records: [ImportRecord] = []
         var rowsUnread = 0
         var ignored: Set<String> = []
@@ -76,7 +70,7 @@ extension CivicMapDatabase {
             if let dialect = read.dialect { summary.csvDialects.append((path, dialect)) }
         }
         summary.ignoredFields = ignored.sorted()
-        lap("read")
+        clock.lap("read")
 
         let directory = try regionDirectory()
         guard !directory.regions.isEmpty else {
@@ -85,9 +79,9 @@ extension CivicMapDatabase {
         let validator = OrganisationValidator(kinds: Set(try kindInfos().map(\.kind)), regions: directory, currentYear: currentYear)
         var accepted: [StagedRow] = []
         accepted.reserveCapacity(records.count)
-        for (n, record) in records.enumerated() {
-            if n % 5000 == 0 { progress(ImportProgress(phase: .validating, rowsDone: n, rowsTotal: records.count)) }
-            switch validator.validate(record) {
+        progress(ImportProgress(phase: .validating, rowsDone: 0, rowsTotal: records.count))
+        for (record, outcome) in zip(records, validator.validate(records)) {
+            switch outcome {
             case .accepted(let organisation, let warnings):
                 accepted.append(StagedRow(line: record.line, organisation: organisation, statesProgrammes: record.lists["programmes"] != nil))
                 summary.warnings += warnings
@@ -99,18 +93,19 @@ extension CivicMapDatabase {
         summary.problems += StagedRow.duplicates(in: &accepted)
         // Rows the reader could not use, rows that failed validation, repeated rows.
         var rejectedRows = rowsUnread + (records.count - validated) + (validated - accepted.count)
-        lap("validate")
+        clock.lap("validate")
         progress(ImportProgress(phase: .writing, rowsDone: records.count, rowsTotal: records.count))
 
         if !summary.problems.isEmpty && !options.partial {
             summary.rejected = rejectedRows
             summary.rolledBack = true
+            summary.seconds = clock.laps
             return summary
         }
         do {
             try writer.write { db in
                 let counts = try ImportSQL.write(accepted, in: db, regions: directory, partial: options.partial,
-                                                 bulkThreshold: options.bulkThreshold)
+                                                 bulkThreshold: options.bulkThreshold, clock: &clock)
                 summary.problems += counts.problems
                 summary.added = counts.added
                 summary.updated = counts.updated
@@ -120,11 +115,13 @@ extension CivicMapDatabase {
                 try FeatureCache.refresh(db)
                 try AuditSQL.append(db, actor: actor, action: "import", organisationID: nil, before: nil,
                                     after: Self.auditSummary(paths, counts))
+                clock.lap("features")
             }
         } catch is RollBack {
             summary.rolledBack = true
         }
-        lap("write")
+        clock.lap("commit")
+        summary.seconds = clock.laps
         summary.rejected = rejectedRows
         progress(ImportProgress(phase: .done, rowsDone: records.count, rowsTotal: records.count))
         return summary
@@ -190,7 +187,10 @@ enum ImportSQL {
 
     /// `bulkThreshold`: from this many new rows, when they are at least as many as the table
     /// holds, the insert runs as a `BulkLoad`.
-    static func write(_ rows: [StagedRow], in db: Database, regions: RegionDirectory, partial: Bool, bulkThreshold: Int = .max) throws -> Counts {
+    static func write(
+        _ rows: [StagedRow], in db: Database, regions: RegionDirectory, partial: Bool, bulkThreshold: Int = .max,
+        clock: inout PhaseClock
+    ) throws -> Counts {
         var counts = Counts()
         // The staging table lives in memory, and a larger page cache keeps the indexes' pages
         // hot while 200,000 rows go in (the default 2 MB made the import I/O-bound).
@@ -218,6 +218,7 @@ enum ImportSQL {
                 row.statesProgrammes ? programmesJSON(o.programmes) : nil,
             ])
         }
+        clock.lap("stage")
         try db.execute(sql: """
             UPDATE import_rows SET id = (SELECT o.id FROM organizations o WHERE o.ogrn = import_rows.ogrn)
                 WHERE id IS NULL AND ogrn IS NOT NULL;
@@ -274,7 +275,9 @@ enum ImportSQL {
         // encoded here carry exactly what the rows will.
         let stamp = TimeStamp.string()
         let now = "'" + stamp + "'"
+        clock.lap("resolve")
         try stageNewFeatures(rows, in: db, regions: regions, stamp: stamp)
+        clock.lap("encode")
         let columns = contentColumns.joined(separator: ", ")
         let differs = contentColumns.map { "organizations.\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")
         let upsert = """
@@ -289,9 +292,10 @@ enum ImportSQL {
             """
         let existing = try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations") ?? 0
         if counts.added >= bulkThreshold && counts.added >= existing {
-            try BulkLoad.run(db, newRows: "SELECT id FROM import_rows WHERE is_new") { try db.execute(sql: upsert) }
+            try BulkLoad.run(db, newRows: "SELECT id FROM import_rows WHERE is_new", clock: &clock) { try db.execute(sql: upsert) }
         } else {
             try db.execute(sql: upsert)
+            clock.lap("insert")
         }
         try db.execute(sql: """
             DELETE FROM programmes WHERE organization_id IN (SELECT id FROM import_rows WHERE programmes_changed);
@@ -352,5 +356,19 @@ enum ImportSQL {
                 'description', description)), '[]')
         FROM (SELECT * FROM programmes WHERE organization_id = \(organisationID) ORDER BY position)
         """
+    }
+}
+
+/// Seconds per phase of a long operation, for its report and for benchmarks.
+struct PhaseClock {
+    private(set) var laps: [(phase: String, seconds: Double)] = []
+    private var start = ContinuousClock.now
+
+    /// Ends `phase`, which began at the previous lap.
+    mutating func lap(_ phase: String) {
+        let now = ContinuousClock.now
+        let d = (now - start).components
+        laps.append((phase, Double(d.seconds) + Double(d.attoseconds) * 1e-18))
+        start = now
     }
 }
