@@ -46,9 +46,20 @@ public enum JSONText {
 
 /// How text is compared in searches: lower case, and ё as е, as Russian users type it.
 public enum SearchText {
+    /// Lower case with ё as е. ASCII and the basic Cyrillic letters are mapped here, the rest
+    /// by their Unicode lower-case mapping, exactly as `lowercased()` does, which spent most of
+    /// its time looking up Unicode tables (a tenth of an import).
     public static func normalise(_ s: String) -> String {
         var out = String.UnicodeScalarView()
-        for scalar in s.lowercased().unicodeScalars { out.append(scalar == "ё" ? "е" : scalar) }
+        for scalar in s.unicodeScalars {
+            switch scalar.value {
+            case 0x41...0x5A, 0x410...0x42F: out.append(Unicode.Scalar(scalar.value + 0x20)!)
+            case 0x401, 0x451: out.append("е")  // Ё, ё
+            case 0x400...0x40F: out.append(Unicode.Scalar(scalar.value + 0x50)!)
+            case 0...0x7F, 0x430...0x45F: out.append(scalar)
+            default: out.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars.map { $0 == "ё" ? "е" : $0 })
+            }
+        }
         return String(out)
     }
 

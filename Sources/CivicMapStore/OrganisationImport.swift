@@ -202,7 +202,9 @@ enum ImportSQL {
                 seq INTEGER PRIMARY KEY, line INTEGER NOT NULL, id INTEGER, kind TEXT, name TEXT, region_code TEXT, settlement TEXT, address TEXT,
                 inn TEXT, ogrn TEXT, categories TEXT, founded_year INTEGER, website TEXT, email TEXT, phone TEXT,
                 description TEXT, source TEXT, lat REAL, lon REAL, search_text TEXT, programmes TEXT,
-                programmes_changed INTEGER NOT NULL DEFAULT 0, is_new INTEGER NOT NULL DEFAULT 0, feature_json BLOB);
+                programmes_changed INTEGER NOT NULL DEFAULT 0, is_new INTEGER NOT NULL DEFAULT 0);
+            DROP TABLE IF EXISTS temp.import_features;
+            CREATE TEMP TABLE import_features (seq INTEGER PRIMARY KEY, feature_json BLOB NOT NULL);
             """)
         let insert = try db.makeStatement(sql: """
             INSERT INTO import_rows (seq, line, id, kind, name, region_code, settlement, address, inn, ogrn, categories, founded_year,
@@ -283,8 +285,9 @@ enum ImportSQL {
         let upsert = """
             INSERT INTO organizations (id, \(columns), search_text, geom, distance_to_centre_m, created_at, updated_at, feature_json)
             SELECT i.id, \(contentColumns.map { "i." + $0 }.joined(separator: ", ")), i.search_text, MakePoint(i.lon, i.lat, 4326),
-                   geodesic_distance_m(i.lat, i.lon, r.centre_lat, r.centre_lon), \(now), \(now), i.feature_json
-            FROM import_rows i JOIN regions r ON r.code = i.region_code WHERE true ORDER BY i.id
+                   geodesic_distance_m(i.lat, i.lon, r.centre_lat, r.centre_lon), \(now), \(now), f.feature_json
+            FROM import_rows i JOIN regions r ON r.code = i.region_code LEFT JOIN import_features f ON f.seq = i.seq
+            WHERE true ORDER BY i.id
             ON CONFLICT (id) DO UPDATE SET
                 \(contentColumns.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")),
                 search_text = excluded.search_text, geom = excluded.geom, updated_at = excluded.updated_at
@@ -308,6 +311,7 @@ enum ImportSQL {
             FROM import_rows i, json_each(i.programmes) p WHERE i.programmes_changed;
             UPDATE organizations SET updated_at = \(now) WHERE id IN (SELECT id FROM import_rows WHERE programmes_changed);
             DROP TABLE temp.import_rows;
+            DROP TABLE temp.import_features;
             """)
         return counts
     }
@@ -317,7 +321,8 @@ enum ImportSQL {
     /// 200,000 rows afterwards doubled the import's write time. Updated rows and rows with
     /// programmes (whose ids SQLite assigns) are left to FeatureCache.refresh.
     static func stageNewFeatures(_ rows: [StagedRow], in db: Database, regions: RegionDirectory, stamp: String) throws {
-        let update = try db.makeStatement(sql: "UPDATE import_rows SET feature_json = ? WHERE seq = ?")
+        // Appended to a table of their own in seq order: updating the wide staged rows cost twice as much.
+        let insert = try db.makeStatement(sql: "INSERT INTO import_features (seq, feature_json) VALUES (?, ?)")
         let fresh = try Row.fetchCursor(db, sql: """
             SELECT seq, id FROM import_rows WHERE programmes IS NULL AND is_new
             """)
@@ -335,7 +340,7 @@ enum ImportSQL {
             o.programmes = []
             w.reset()
             GeoJSON.writeFeature(o, to: &w)
-            try update.execute(arguments: [Data(w.bytes), seq])
+            try insert.execute(arguments: [seq, Data(w.bytes)])
         }
     }
 

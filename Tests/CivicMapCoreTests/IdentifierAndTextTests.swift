@@ -83,3 +83,21 @@ struct TextFormatTests {
         #expect(SearchText.normalise("Ёлки ПРОЕКТ") == "елки проект")
     }
 }
+
+@Suite struct SearchTextTests {
+    /// The old definition: the stored search texts of existing databases were made with it.
+    static func reference(_ s: String) -> String {
+        String(String.UnicodeScalarView(s.lowercased().unicodeScalars.map { $0 == "ё" ? "е" : $0 }))
+    }
+
+    @Test func normaliseEqualsLowercasedWithYoAsYe() {
+        var all = String.UnicodeScalarView()
+        for v in 0...0x52F { if let scalar = Unicode.Scalar(v) { all.append(scalar) } }
+        let text = String(all)
+        #expect(SearchText.normalise(text) == Self.reference(text))
+        for sample in ["ЁЛКА Ёлка", "Центр «ТОС Заречье», г. Якутск", "ҔАЛАБЫ Һ Ө Ү", "İstanbul ΣΟΦΙΑ", "ÄÖÜ ß Ǆ"] {
+            #expect(SearchText.normalise(sample) == Self.reference(sample), "\(sample)")
+        }
+        #expect(SearchText.normalise("ЁЖИК") == "ежик")
+    }
+}
