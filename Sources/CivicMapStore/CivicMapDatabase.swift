@@ -215,7 +215,7 @@ extension CivicMapDatabase: FeatureSource {
 
     public func overview(matching query: FeatureQuery, cellDegrees: Double) async throws -> Overview {
         try await writer.read { db in
-            let filter = OrganisationSQL.filter(query, allKinds: try self.cachedKinds(db).map(\.kind))
+            let filter = OrganisationSQL.filter(query, allKinds: try self.cachedKinds(db).map(\.kind), spatialIndex: false)
             let sql = OrganisationSQL.overview(query, filter: filter, cellDegrees: cellDegrees)
             var cells: [[Int]: (count: Int, lon: Double, lat: Double, byKind: [OrganisationKind: Int])] = [:]
             for row in try Row.fetchAll(db, sql: sql.sql, arguments: sql.arguments) {

@@ -19,8 +19,10 @@ enum OrganisationSQL {
         var arguments: StatementArguments
     }
 
-    /// The WHERE condition of a query (over `organizations o`).
-    static func filter(_ q: FeatureQuery, allKinds: [OrganisationKind]) -> Fragment {
+    /// The WHERE condition of a query (over `organizations o`). `spatialIndex: false` tests
+    /// boxes on the coordinates alone: for aggregates over the covering overview index, which
+    /// holds lon and lat (a 30° × 15° overview: 86 ms, not 554 ms through the R*Tree).
+    static func filter(_ q: FeatureQuery, allKinds: [OrganisationKind], spatialIndex: Bool = true) -> Fragment {
         var conditions: [String] = []
         var arguments: StatementArguments = []
         func add(_ sql: String, _ values: [any DatabaseValueConvertible]) {
@@ -42,7 +44,7 @@ enum OrganisationSQL {
         if let km = q.minDistanceKm { add("o.distance_to_centre_m >= ?", [km * 1000]) }
         if let km = q.maxDistanceKm { add("o.distance_to_centre_m <= ?", [km * 1000]) }
         if let box = q.bbox {
-            let inBox = within(box)
+            let inBox = spatialIndex ? within(box) : coordinates(in: box)
             conditions.append(inBox.sql)
             arguments += inBox.arguments
         }
@@ -58,18 +60,25 @@ enum OrganisationSQL {
     /// Organisations `o` inside a box, through the R*Tree. It holds float32 boxes rounded
     /// outward, so exact BETWEENs follow it.
     static func within(_ box: BoundingBox) -> Fragment {
+        let exact = coordinates(in: box)
         let ranges = box.longitudeRanges
         let spatial = ranges.map { _ in "(xmin <= ? AND xmax >= ?)" }.joined(separator: " OR ")
-        let exact = ranges.map { _ in "o.lon BETWEEN ? AND ?" }.joined(separator: " OR ")
         var values: [any DatabaseValueConvertible] = []
         for r in ranges { values += [r.upperBound, r.lowerBound] }
         values += [box.north, box.south]
+        return Fragment(sql: """
+            o.id IN (SELECT pkid FROM idx_organizations_geom WHERE (\(spatial)) AND ymin <= ? AND ymax >= ?) AND \(exact.sql)
+            """, arguments: StatementArguments(values) + exact.arguments)
+    }
+
+    /// Organisations `o` whose coordinates lie in a box (either side of ±180°).
+    static func coordinates(in box: BoundingBox) -> Fragment {
+        let ranges = box.longitudeRanges
+        var values: [any DatabaseValueConvertible] = []
         for r in ranges { values += [r.lowerBound, r.upperBound] }
         values += [box.south, box.north]
-        return Fragment(sql: """
-            o.id IN (SELECT pkid FROM idx_organizations_geom WHERE (\(spatial)) AND ymin <= ? AND ymax >= ?)
-            AND (\(exact)) AND o.lat BETWEEN ? AND ?
-            """, arguments: StatementArguments(values))
+        let exact = ranges.map { _ in "o.lon BETWEEN ? AND ?" }.joined(separator: " OR ")
+        return Fragment(sql: "(\(exact)) AND o.lat BETWEEN ? AND ?", arguments: StatementArguments(values))
     }
 
     /// The ids inside a box from the R*Tree alone, when nothing else filters and the order is by
@@ -95,15 +104,13 @@ enum OrganisationSQL {
         values += [box.north, box.south]
         let touching = "(" + ranges.map { _ in "(g.xmin <= ? AND g.xmax >= ?)" }.joined(separator: " OR ") + ") AND g.ymin <= ? AND g.ymax >= ?"
         let notInside = inside()
-        for r in ranges { values += [r.lowerBound, r.upperBound] }
-        values += [box.south, box.north]
-        let exact = "(" + ranges.map { _ in "o.lon BETWEEN ? AND ?" }.joined(separator: " OR ") + ") AND o.lat BETWEEN ? AND ?"
+        let exact = coordinates(in: box)
         return Fragment(sql: """
             SELECT g.pkid AS id FROM idx_organizations_geom g WHERE \(first)
             UNION ALL
             SELECT o.id FROM idx_organizations_geom g CROSS JOIN organizations o ON o.id = g.pkid
-            WHERE \(touching) AND NOT (\(notInside)) AND \(exact)
-            """, arguments: StatementArguments(values))
+            WHERE \(touching) AND NOT (\(notInside)) AND \(exact.sql)
+            """, arguments: StatementArguments(values) + exact.arguments)
     }
 
     /// One page of full rows in the query's order.
