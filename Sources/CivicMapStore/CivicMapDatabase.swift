@@ -12,6 +12,8 @@ public final class CivicMapDatabase: Sendable {
     private let regionCache = Mutex<(version: Int, directory: RegionDirectory)?>(nil)
     /// Kinds change only by migration, so one read serves the process.
     private let kindCache = Mutex<[KindInfo]?>(nil)
+    /// See `OverviewGrid`: built at the first overview after a change.
+    private let overviewCache = Mutex<OverviewGrid?>(nil)
 
     /// Opens (creating if needed) the database file and migrates it. WAL lets readers run
     /// while an import writes.
@@ -213,26 +215,61 @@ extension CivicMapDatabase: FeatureSource {
         }
     }
 
+    /// Low zooms roll up the in-memory `OverviewGrid`; rows are grouped live only along a
+    /// box's edges, or for filters the grid does not hold.
     public func overview(matching query: FeatureQuery, cellDegrees: Double) async throws -> Overview {
         try await writer.read { db in
-            let filter = OrganisationSQL.filter(query, allKinds: try self.cachedKinds(db).map(\.kind), spatialIndex: false)
-            let sql = OrganisationSQL.overview(query, filter: filter, cellDegrees: cellDegrees)
-            var cells: [[Int]: (count: Int, lon: Double, lat: Double, byKind: [OrganisationKind: Int])] = [:]
-            for row in try Row.fetchAll(db, sql: sql.sql, arguments: sql.arguments) {
-                let key: [Int] = [row[0], row[1]]
-                let n: Int = row[3]
-                var cell = cells[key] ?? (0, 0, 0, [:])
-                cell.count += n
-                cell.lon += row[4]
-                cell.lat += row[5]
-                cell.byKind[OrganisationKind(rawValue: row[2]), default: 0] += n
-                cells[key] = cell
+            let allKinds = try self.cachedKinds(db).map(\.kind)
+            var filter: OrganisationSQL.Fragment? = OrganisationSQL.filter(query, allKinds: allKinds, spatialIndex: false)
+            var parts: [OverviewGrid.Part] = []
+            if OverviewGrid.answers(query, cellDegrees: cellDegrees) {
+                let interior = query.bbox.map(OverviewGrid.interior)
+                if let interior, interior.x.isEmpty || interior.y.isEmpty {
+                    // A box narrower than two fine cells: the live query is small.
+                } else {
+                    parts = try self.overviewGrid(db).parts(query, cellDegrees: cellDegrees, allKinds: allKinds)
+                    if let box = query.bbox, let interior, let inBox = filter {
+                        let edges = OrganisationSQL.edges(of: box, interior: interior, cellDegrees: OverviewGrid.cellDegrees)
+                        filter = OrganisationSQL.Fragment(sql: inBox.sql + " AND " + edges.sql, arguments: inBox.arguments + edges.arguments)
+                    } else {
+                        filter = nil
+                    }
+                }
             }
-            return Overview(cells: cells.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { key in
-                let c = cells[key]!
-                return Overview.Cell(longitude: c.lon / Double(c.count), latitude: c.lat / Double(c.count), count: c.count, byKind: c.byKind)
-            })
+            if let filter {
+                let sql = OrganisationSQL.overview(query, filter: filter, cellDegrees: cellDegrees)
+                for row in try Row.fetchAll(db, sql: sql.sql, arguments: sql.arguments) {
+                    parts.append((row[0], row[1], OrganisationKind(rawValue: row[2]), row[3], row[4], row[5]))
+                }
+            }
+            return Self.overview(merging: parts)
         }
+    }
+
+    /// The grid of the database as it is now: rebuilt once after each change.
+    private func overviewGrid(_ db: Database) throws -> OverviewGrid {
+        let version = try OverviewGrid.version(db)
+        if let grid = overviewCache.withLock({ $0 }), grid.version == version { return grid }
+        let grid = try OverviewGrid.load(db)
+        overviewCache.withLock { $0 = grid }
+        return grid
+    }
+
+    private static func overview(merging parts: [OverviewGrid.Part]) -> Overview {
+        var cells: [[Int]: (count: Int, lon: Double, lat: Double, byKind: [OrganisationKind: Int])] = [:]
+        for part in parts {
+            let key = [part.gx, part.gy]
+            var cell = cells[key] ?? (0, 0, 0, [:])
+            cell.count += part.count
+            cell.lon += part.sumLon
+            cell.lat += part.sumLat
+            cell.byKind[part.kind, default: 0] += part.count
+            cells[key] = cell
+        }
+        return Overview(cells: cells.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { key in
+            let c = cells[key]!
+            return Overview.Cell(longitude: c.lon / Double(c.count), latitude: c.lat / Double(c.count), count: c.count, byKind: c.byKind)
+        })
     }
 
     public func categories() async throws -> [(name: String, count: Int)] {
