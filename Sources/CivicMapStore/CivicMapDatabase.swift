@@ -9,11 +9,11 @@ public final class CivicMapDatabase: Sendable {
     let writer: any DatabaseWriter
     /// Parsing 89 outlines per request would be waste: cached, and reloaded when the regions'
     /// version (bumped by triggers, whichever process writes) differs.
-    private let regionCache = Mutex<(version: Int, directory: RegionDirectory)?>(nil)
+    private let regionCache = VersionedCache<RegionDirectory>()
     /// Kinds change only by migration, so one read serves the process.
     private let kindCache = Mutex<[KindInfo]?>(nil)
     /// See `OverviewGrid`: built at the first overview after a change.
-    private let overviewCache = Mutex<OverviewGrid?>(nil)
+    private let overviewCache = VersionedCache<OverviewGrid>()
 
     /// Opens (creating if needed) the database file and migrates it. WAL lets readers run
     /// while an import writes.
@@ -49,11 +49,8 @@ public final class CivicMapDatabase: Sendable {
     }
 
     func cachedRegions(_ db: Database) throws -> RegionDirectory {
-        let version = try Int.fetchOne(db, sql: "SELECT version FROM regions_version") ?? 0
-        if let cached = regionCache.withLock({ $0 }), cached.version == version { return cached.directory }
-        let directory = RegionDirectory(try RegionRecord.fetchAll(db))
-        regionCache.withLock { $0 = (version, directory) }
-        return directory
+        let version = try Int64.fetchOne(db.cachedStatement(sql: "SELECT version FROM regions_version")) ?? 0
+        return try regionCache.value(version: version) { RegionDirectory(try RegionRecord.fetchAll(db)) }
     }
 
     /// Inserts or updates regions by code. Moving a centre recomputes the distances of every
@@ -248,11 +245,7 @@ extension CivicMapDatabase: FeatureSource {
 
     /// The grid of the database as it is now: rebuilt once after each change.
     private func overviewGrid(_ db: Database) throws -> OverviewGrid {
-        let version = try OverviewGrid.version(db)
-        if let grid = overviewCache.withLock({ $0 }), grid.version == version { return grid }
-        let grid = try OverviewGrid.load(db)
-        overviewCache.withLock { $0 = grid }
-        return grid
+        try overviewCache.value(version: try OverviewGrid.version(db)) { try OverviewGrid.load(db) }
     }
 
     private static func overview(merging parts: [OverviewGrid.Part]) -> Overview {

@@ -21,7 +21,6 @@ struct OverviewGrid: Sendable {
     /// One row of an overview before merging: what `OrganisationSQL.overview` selects.
     typealias Part = (gx: Int, gy: Int, kind: OrganisationKind, count: Int, sumLon: Double, sumLat: Double)
 
-    let version: Int64
     let entries: [Entry]
 
     /// What the grid is built from and checked against: the last audit entry.
@@ -30,12 +29,11 @@ struct OverviewGrid: Sendable {
     }
 
     static func load(_ db: Database) throws -> OverviewGrid {
-        let version = try version(db)
         let entries = try Row.fetchAll(db, sql: OrganisationSQL.overview(cellDegrees: cellDegrees)).map { row in
             Entry(gx: row[0], gy: row[1], kind: OrganisationKind(rawValue: row[2]), regionCode: row[3],
                   count: row[4], sumLon: row[5], sumLat: row[6])
         }
-        return OverviewGrid(version: version, entries: entries)
+        return OverviewGrid(entries: entries)
     }
 
     /// The grid answers queries filtered by kinds, regions and one box not crossing ±180°, at
