@@ -217,24 +217,23 @@ extension CivicMapDatabase: FeatureSource {
     public func overview(matching query: FeatureQuery, cellDegrees: Double) async throws -> Overview {
         try await writer.read { db in
             let allKinds = try self.cachedKinds(db).map(\.kind)
-            var filter: OrganisationSQL.Fragment? = OrganisationSQL.filter(query, allKinds: allKinds, spatialIndex: false)
+            let filter = OrganisationSQL.filter(query, allKinds: allKinds, spatialIndex: false)
+            // What the grid does not cover is grouped live: everything, the box's edges, or nothing.
             var parts: [OverviewGrid.Part] = []
-            if OverviewGrid.answers(query, cellDegrees: cellDegrees) {
-                let interior = query.bbox.map(OverviewGrid.interior)
-                if let interior, interior.x.isEmpty || interior.y.isEmpty {
-                    // A box narrower than two fine cells: the live query is small.
+            var live: OrganisationSQL.Fragment? = filter
+            let interior = query.bbox.map(OverviewGrid.interior)
+            // A box with no fine cell wholly inside it is grouped live.
+            if OverviewGrid.answers(query, cellDegrees: cellDegrees), interior.map({ !$0.x.isEmpty && !$0.y.isEmpty }) ?? true {
+                parts = try self.overviewGrid(db).parts(query, cellDegrees: cellDegrees, allKinds: allKinds)
+                if let box = query.bbox, let interior {
+                    let edges = OrganisationSQL.edges(of: box, interior: interior, cellDegrees: OverviewGrid.cellDegrees)
+                    live = OrganisationSQL.Fragment(sql: filter.sql + " AND " + edges.sql, arguments: filter.arguments + edges.arguments)
                 } else {
-                    parts = try self.overviewGrid(db).parts(query, cellDegrees: cellDegrees, allKinds: allKinds)
-                    if let box = query.bbox, let interior, let inBox = filter {
-                        let edges = OrganisationSQL.edges(of: box, interior: interior, cellDegrees: OverviewGrid.cellDegrees)
-                        filter = OrganisationSQL.Fragment(sql: inBox.sql + " AND " + edges.sql, arguments: inBox.arguments + edges.arguments)
-                    } else {
-                        filter = nil
-                    }
+                    live = nil
                 }
             }
-            if let filter {
-                let sql = OrganisationSQL.overview(query, filter: filter, cellDegrees: cellDegrees)
+            if let live {
+                let sql = OrganisationSQL.overview(query, filter: live, cellDegrees: cellDegrees)
                 for row in try Row.fetchAll(db, sql: sql.sql, arguments: sql.arguments) {
                     parts.append((row[0], row[1], OrganisationKind(rawValue: row[2]), row[3], row[4], row[5]))
                 }
