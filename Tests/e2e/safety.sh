@@ -170,6 +170,42 @@ PY
 }
 check "an import killed (SIGKILL) while reading, validating and writing leaves the previous data whole" killed_imports
 
+killed_bulk_import() {  # the bulk path drops and rebuilds indexes and triggers inside its transaction
+  [ "$(($(wc -l <"$SOURCE_CSV") - 1))" -ge 10000 ] || { echo "needs the benchmark CSV (10,000 rows or more)"; return 1; }
+  local db="$WORK/bulk.sqlite" kills=0 before delay pid status
+  "$BIN" backup --database "$DEMO" "$db" >/dev/null || return 1
+  state() {  # integrity, counts and the whole schema
+    python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1])
+print(c.execute("PRAGMA integrity_check").fetchone()[0], c.execute("SELECT count(*) FROM organizations").fetchone()[0],
+      c.execute("SELECT count(*) FROM idx_organizations_geom").fetchone()[0], c.execute("SELECT count(*) FROM organization_categories").fetchone()[0])
+for row in c.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name"): print(row)' "$db"
+  }
+  before=$(state) || return 1
+  for delay in 1 2 3 4 6; do
+    "$BIN" import --database "$db" "$SOURCE_CSV" >"$WORK/bulk.log" 2>&1 &
+    pid=$!
+    sleep "$delay"
+    kill -9 "$pid" 2>/dev/null
+    status=0
+    wait "$pid" 2>/dev/null || status=$?
+    [ "$status" -eq 0 ] && break
+    [ "$status" -eq 137 ] || { echo "the import failed (exit $status)"; cat "$WORK/bulk.log"; return 1; }
+    [ "$(state)" = "$before" ] || { echo "schema or data changed after a kill at ${delay}s"; return 1; }
+    kills=$((kills + 1))
+  done
+  [ "$kills" -ge 2 ] || { echo "only $kills kills landed before the import completed"; return 1; }
+  if [ "$status" -ne 0 ]; then  # every kill landed: now let one run to its end
+    "$BIN" import --database "$db" "$SOURCE_CSV" >"$WORK/bulk.log" 2>&1 || { cat "$WORK/bulk.log"; return 1; }
+  fi
+  grep -q ', index [0-9.]* s' "$WORK/bulk.log" || { echo "the import did not take the bulk path"; cat "$WORK/bulk.log"; return 1; }
+  python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); n = c.execute("SELECT count(*) FROM organizations").fetchone()[0]
+assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+assert c.execute("SELECT count(*) FROM idx_organizations_geom").fetchone()[0] == n, "R*Tree entries differ from rows"
+print(n, "organisations after the complete bulk import")' "$db"
+  echo "$kills kills left the data and schema whole"
+}
+check "a bulk import killed (SIGKILL) midway leaves data, indexes and triggers as they were" killed_bulk_import
+
 backup_restore() {  # an online backup while the server answers and writes go on; restore it
   local token pid port count
   token=$("$BIN" token create --database "$FAULTS" --name backup-writer --role admin 2>/dev/null) || return 1
