@@ -14,6 +14,8 @@ public final class CivicMapDatabase: Sendable {
     private let kindCache = Mutex<[KindInfo]?>(nil)
     /// See `OverviewGrid`: built at the first overview after a change.
     private let overviewCache = VersionedCache<OverviewGrid>()
+    /// See `PointIndex`: kept at the newest snapshot any request has seen.
+    private let pointIndexCache = Mutex<PointIndex?>(nil)
 
     /// Opens (creating if needed) the database file and migrates it. WAL lets readers run
     /// while an import writes.
@@ -139,8 +141,13 @@ extension CivicMapDatabase: FeatureSource {
         // Distances from a point differ per request: those pages are encoded on the fly.
         guard query.near == nil else { return EncodedPage(encoding: try await organisations(matching: query)) }
         return try await writer.read { db in
+            if PointIndex.answers(query), let index = try self.pointIndex(db) {
+                let ids = index.ids(matching: query)
+                let start = min(query.offset, ids.count)
+                let page = ids[start..<min(ids.count, start + (query.limit ?? ids.count))]
+                return EncodedPage(features: try FeatureCache.features(db, ids: Array(page)), numberMatched: ids.count)
+            }
             let allKinds = try self.cachedKinds(db).map(\.kind)
-            if let box = OrganisationSQL.boxOnlyIDs(query, allKinds: allKinds) { return try Self.boxPage(db, query, box) }
             let filter = OrganisationSQL.filter(query, allKinds: allKinds)
             let matched = try Int.fetchOne(
                 db.cachedStatement(sql: "SELECT count(*) FROM organizations o WHERE \(filter.sql)"), arguments: filter.arguments) ?? 0
@@ -162,16 +169,20 @@ extension CivicMapDatabase: FeatureSource {
         }
     }
 
-    /// A page of a box with no other filter: every id in the box from one R*Tree pass (8 bytes
-    /// each; the count is theirs), then the page's Features. Counting and paging in two passes
-    /// cost a fifth of W1's time.
-    private static func boxPage(_ db: Database, _ query: FeatureQuery, _ ids: OrganisationSQL.Fragment) throws -> EncodedPage {
-        let direction = query.sort.first?.descending == true ? "DESC" : ""
-        let all = try Int64.fetchAll(db.cachedStatement(sql: "SELECT id FROM (\(ids.sql)) ORDER BY id \(direction)"), arguments: ids.arguments)
-        let start = min(query.offset, all.count)
-        let page = all[start..<min(all.count, start + (query.limit ?? all.count))]
-        guard !page.isEmpty else { return EncodedPage(features: [], numberMatched: all.count) }
-        return EncodedPage(features: try FeatureCache.features(db, ids: Array(page)), numberMatched: all.count)
+    /// The point index at this read's snapshot: updated or loaded when the database is newer,
+    /// nil when another request has already moved it past this snapshot (then SQL answers).
+    func pointIndex(_ db: Database) throws -> PointIndex? {
+        let version = try PointIndex.version(db)
+        return try pointIndexCache.withLock { cached in
+            if let index = cached, index.version == version { return index }
+            if let index = cached, version.isOlder(than: index.version) { return nil }
+            if var index = cached, try index.update(db), index.version == version {
+                cached = index
+                return index
+            }
+            cached = try PointIndex.load(db)
+            return cached
+        }
     }
 
     public func feature(id: Int64) async throws -> EncodedFeature? {

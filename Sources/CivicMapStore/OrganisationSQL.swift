@@ -81,38 +81,6 @@ enum OrganisationSQL {
         return Fragment(sql: "(\(exact)) AND o.lat BETWEEN ? AND ?", arguments: StatementArguments(values))
     }
 
-    /// The ids inside a box from the R*Tree alone, when nothing else filters and the order is by
-    /// id. Its float32 boxes are rounded outward, so one lying wholly inside the query box holds
-    /// a point inside it; only those straddling an edge need their row's exact coordinates. So
-    /// counting and ordering touch almost no rows (W2's region boxes match ~10,000 a request).
-    /// CROSS JOIN keeps the R*Tree first: otherwise SQLite scans the longitude band of the
-    /// overview index and probes the R*Tree per row (Moscow Oblast's count: 171 ms, not 22).
-    static func boxOnlyIDs(_ q: FeatureQuery, allKinds: [OrganisationKind]) -> Fragment? {
-        guard let box = q.bbox, Set(q.kinds) == Set(allKinds), q.regionCodes.isEmpty, q.categories.isEmpty,
-            q.excludedID == nil, q.text == nil, q.minDistanceKm == nil, q.maxDistanceKm == nil, q.near == nil,
-            q.sort.allSatisfy({ $0.field == .id })
-        else { return nil }
-        let ranges = box.longitudeRanges
-        var values: [any DatabaseValueConvertible] = []
-        func inside() -> String {
-            for r in ranges { values += [r.lowerBound, r.upperBound] }
-            values += [box.south, box.north]
-            return "(" + ranges.map { _ in "(g.xmin >= ? AND g.xmax <= ?)" }.joined(separator: " OR ") + ") AND g.ymin >= ? AND g.ymax <= ?"
-        }
-        let first = inside()
-        for r in ranges { values += [r.upperBound, r.lowerBound] }
-        values += [box.north, box.south]
-        let touching = "(" + ranges.map { _ in "(g.xmin <= ? AND g.xmax >= ?)" }.joined(separator: " OR ") + ") AND g.ymin <= ? AND g.ymax >= ?"
-        let notInside = inside()
-        let exact = coordinates(in: box)
-        return Fragment(sql: """
-            SELECT g.pkid AS id FROM idx_organizations_geom g WHERE \(first)
-            UNION ALL
-            SELECT o.id FROM idx_organizations_geom g CROSS JOIN organizations o ON o.id = g.pkid
-            WHERE \(touching) AND NOT (\(notInside)) AND \(exact.sql)
-            """, arguments: StatementArguments(values) + exact.arguments)
-    }
-
     /// One page of full rows in the query's order.
     static func page(_ q: FeatureQuery, filter: Fragment) -> Fragment {
         let order = orderBy(q)

@@ -1,0 +1,176 @@
+import CivicMapCore
+import GRDB
+
+/// Every organisation's position, kind, region and remoteness in memory, by grid cell and by
+/// region, each list in id order (two copies of 40 bytes per organisation: 16 MB for 200,000).
+/// Pages filtered by a box, regions, kinds and remoteness, ordered by id, are counted and cut
+/// here, so SQL reads only the page's Features. Through the R*Tree a region's box (W2: 10,000–
+/// 38,000 matches a page) cost a pass over every match and a sort.
+///
+/// It follows the audit log, which every change of organisations appends to in the same
+/// transaction: an entry for one organisation reloads that row, an import's entry reloads all,
+/// and so does a change of regions (moving a centre changes distances without audit entries).
+struct PointIndex: Sendable {
+    struct Version: Equatable, Sendable {
+        var audit: Int64
+        var regions: Int64
+
+        func isOlder(than other: Version) -> Bool { audit < other.audit || regions < other.regions }
+    }
+
+    struct Point: Sendable, Equatable {
+        var id: Int64
+        var lon: Double, lat: Double
+        /// Metres to the region's centre; NaN for none, which fails every bound, as NULL does in SQL.
+        var distance: Double
+        var kind: UInt8
+        var region: UInt16
+    }
+
+    /// Cities' viewports span a cell or a few; a region's box a few hundred.
+    static let cellDegrees = 0.25
+    /// More changed organisations than this since the last version: reloading all is cheaper.
+    static let largestDelta = 2_000
+
+    private(set) var version: Version
+    private var kinds: [OrganisationKind] = []
+    private var regions: [String] = []
+    private var regionNumbers: [String: UInt16] = [:]
+    private var cells: [Int: [Point]] = [:]
+    private var byRegion: [[Point]] = []
+
+    private static let columns = "id, lon, lat, kind, region_code, distance_to_centre_m"
+
+    static func version(_ db: Database) throws -> Version {
+        Version(
+            audit: try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(id), 0) FROM audit_log")) ?? 0,
+            regions: try Int64.fetchOne(db.cachedStatement(sql: "SELECT version FROM regions_version")) ?? 0)
+    }
+
+    static func load(_ db: Database) throws -> PointIndex {
+        var index = PointIndex(version: try version(db))
+        let rows = try Row.fetchCursor(db, sql: "SELECT \(columns) FROM organizations ORDER BY id")
+        while let row = try rows.next() { index.insert(index.point(row)) }
+        return index
+    }
+
+    /// Brings the index to the database's version from the audit entries since its own; false
+    /// when that is not worth it (an import, a change of regions, many changes): load instead.
+    mutating func update(_ db: Database) throws -> Bool {
+        let target = try Self.version(db)
+        guard target.regions == version.regions else { return false }
+        let changed = try Row.fetchAll(
+            db, sql: "SELECT DISTINCT organization_id FROM audit_log WHERE id > ?", arguments: [version.audit]
+        ).map { $0[0] as Int64? }
+        guard changed.count <= Self.largestDelta, !changed.contains(nil) else { return false }
+        let ids = changed.compactMap { $0 }
+        for id in ids { remove(id: id) }
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT \(Self.columns) FROM organizations WHERE id IN (SELECT value FROM json_each(?))",
+            arguments: [OrganisationSQL.jsonArray(ids.map(String.init), numbers: true)])
+        while let row = try rows.next() { insert(point(row)) }
+        version = target
+        return true
+    }
+
+    /// The queries the index answers: a box or regions, with any kinds, remoteness bounds or
+    /// excluded id, ordered by id.
+    static func answers(_ q: FeatureQuery) -> Bool {
+        (q.bbox != nil || !q.regionCodes.isEmpty) && q.categories.isEmpty && q.text == nil && q.near == nil
+            && q.radiusKm == nil && q.sort.allSatisfy { $0.field == .id }
+    }
+
+    /// Every matching id, in the query's order. The tests are the SQL filter's: inclusive
+    /// bounds on the stored coordinates and distances.
+    func ids(matching q: FeatureQuery) -> [Int64] {
+        let wantedKinds = kinds.map(Set(q.kinds).contains)
+        let ranges = q.bbox?.longitudeRanges ?? []
+        let south = q.bbox?.south ?? -90, north = q.bbox?.north ?? 90
+        let minimum = q.minDistanceKm.map { $0 * 1000 }, maximum = q.maxDistanceKm.map { $0 * 1000 }
+        func matches(_ p: Point) -> Bool {
+            wantedKinds[Int(p.kind)] && p.id != q.excludedID
+                && (minimum.map { p.distance >= $0 } ?? true) && (maximum.map { p.distance <= $0 } ?? true)
+                && (q.bbox == nil || (south <= p.lat && p.lat <= north && ranges.contains { $0.contains(p.lon) }))
+        }
+        var ids: [Int64] = []
+        if q.regionCodes.isEmpty {
+            for key in cellKeys(ranges: ranges, south: south, north: north) {
+                for p in cells[key] ?? [] where matches(p) { ids.append(p.id) }
+            }
+        } else {
+            for code in Set(q.regionCodes) {
+                guard let region = regionNumbers[code] else { continue }
+                for p in byRegion[Int(region)] where matches(p) { ids.append(p.id) }
+            }
+        }
+        // Runs already in id order: the sort merges them.
+        ids.sort()
+        return q.sort.first?.descending == true ? ids.reversed() : ids
+    }
+
+    /// The keys of the cells that can hold points of the box: a column and row per cell, or
+    /// every filled cell when the box spans more cells than are filled.
+    private func cellKeys(ranges: [ClosedRange<Double>], south: Double, north: Double) -> [Int] {
+        let rows = Self.row(south)...Self.row(north)
+        let columns = ranges.map { Self.column($0.lowerBound)...Self.column($0.upperBound) }
+        let spanned = columns.reduce(0) { $0 + $1.count } * rows.count
+        if spanned > cells.count {
+            return cells.keys.filter { key in rows.contains(key % Self.rowsPerColumn) && columns.contains { $0.contains(key / Self.rowsPerColumn) } }
+        }
+        return columns.flatMap { c in c.flatMap { x in rows.map { y in x * Self.rowsPerColumn + y } } }
+    }
+
+    // Monotonic in the coordinate, so a point inside a box always lies in one of its cells.
+    private static let rowsPerColumn = Int(180 / cellDegrees) + 1
+    private static func column(_ lon: Double) -> Int { Int(((lon + 180) / cellDegrees).rounded(.down)) }
+    private static func row(_ lat: Double) -> Int { Int(((lat + 90) / cellDegrees).rounded(.down)) }
+    private static func cell(_ p: Point) -> Int { column(p.lon) * rowsPerColumn + row(p.lat) }
+
+    private mutating func point(_ row: Row) -> Point {
+        let kind = OrganisationKind(rawValue: row[3])
+        if !kinds.contains(kind) { kinds.append(kind) }
+        let code: String = row[4]
+        if regionNumbers[code] == nil {
+            regionNumbers[code] = UInt16(regions.count)
+            regions.append(code)
+            byRegion.append([])
+        }
+        return Point(id: row[0], lon: row[1], lat: row[2], distance: row[5] ?? .nan,
+                     kind: UInt8(kinds.firstIndex(of: kind)!), region: regionNumbers[code]!)
+    }
+
+    private mutating func insert(_ p: Point) {
+        Self.insert(p, into: &cells[Self.cell(p), default: []])
+        Self.insert(p, into: &byRegion[Int(p.region)])
+    }
+
+    /// Finds the organisation through its region's list (one binary search in each) and takes it
+    /// out of both lists.
+    private mutating func remove(id: Int64) {
+        for r in byRegion.indices {
+            let i = Self.position(of: id, in: byRegion[r])
+            guard i < byRegion[r].count, byRegion[r][i].id == id else { continue }
+            let p = byRegion[r].remove(at: i)
+            let key = Self.cell(p)
+            guard var cell = cells.removeValue(forKey: key) else { return }
+            cell.remove(at: Self.position(of: id, in: cell))
+            if !cell.isEmpty { cells[key] = cell }
+            return
+        }
+    }
+
+    private static func insert(_ p: Point, into list: inout [Point]) {
+        // Loading appends in id order; only edits insert inside.
+        if let last = list.last, last.id > p.id { list.insert(p, at: position(of: p.id, in: list)) } else { list.append(p) }
+    }
+
+    /// The first index whose id is not below `id`.
+    private static func position(of id: Int64, in list: [Point]) -> Int {
+        var low = 0, high = list.count
+        while low < high {
+            let mid = (low + high) / 2
+            if list[mid].id < id { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+}
