@@ -69,6 +69,15 @@ struct Serve: AsyncParsableCommand {
         } else if try !database.hasSettlements() {
             logger.warning("the database has no populated places (region reports count none): run `civicmap init --no-demo` to load them")
         }
+        Task { [logger] in
+            let clock = ContinuousClock(), start = clock.now
+            do {
+                try await database.warmUp()
+                logger.info("database warmed up", metadata: ["seconds": "\((clock.now - start).formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 2))))"])
+            } catch {
+                logger.warning("warming the database up failed", metadata: ["error": "\(error)"])
+            }
+        }
         let tiles = try MBTilesStore(directory: configuration.tilesDirectory)
         let app = buildApplication(configuration: configuration, source: database, editor: database, tiles: tiles, logger: logger)
         // SIGTERM and SIGINT stop accepting connections and let requests in flight finish.
