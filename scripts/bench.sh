@@ -85,7 +85,7 @@ start_server
 bash "$KIT/export_time.sh" -n "$RUNS" -p "$SERVER" "$BASE/export/organizations.geojson" >"$OUT/export.txt" 2>&1
 export_median=$(grep MEDIAN "$OUT/export.txt" | sed 's/^MEDIAN //')
 export_peak=$(grep -o 'vmhwm_max_kB_after=[0-9]*' "$OUT/export.txt" | cut -d= -f2 | sort -n | tail -1)
-# The first overview after a start or a change builds the in-memory grid; later ones roll it up.
+# The first overview after a start, then warm ones (both count from the point index the server builds at start).
 overview_first=$(curl -s -o /dev/null -w '%{time_total} s, %{size_download} bytes' "$BASE/overview?zoom=3")
 
 # 7. Coordinator questions on the largest region (issue 5 asks for under a second): the report,

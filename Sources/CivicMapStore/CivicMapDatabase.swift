@@ -12,8 +12,6 @@ public final class CivicMapDatabase: Sendable {
     private let regionCache = VersionedCache<RegionDirectory>()
     /// Kinds change only by migration, so one read serves the process.
     private let kindCache = Mutex<[KindInfo]?>(nil)
-    /// See `OverviewGrid`: built at the first overview after a change.
-    private let overviewCache = VersionedCache<OverviewGrid>()
     /// See `PointIndex`: kept at the newest snapshot any request has seen.
     private let pointIndexCache = Mutex<PointIndex?>(nil)
 
@@ -231,42 +229,26 @@ extension CivicMapDatabase: FeatureSource {
         }
     }
 
-    /// Low zooms roll up the in-memory `OverviewGrid`; rows are grouped live only along a
-    /// box's edges, or for filters the grid does not hold.
+    /// Counts per cell from the point index; categories and text group the rows live.
     public func overview(matching query: FeatureQuery, cellDegrees: Double) async throws -> Overview {
         try await writer.read { db in
-            let allKinds = try self.cachedKinds(db).map(\.kind)
-            let filter = OrganisationSQL.filter(query, allKinds: allKinds, spatialIndex: false)
-            // What the grid does not cover is grouped live: everything, the box's edges, or nothing.
-            var parts: [OverviewGrid.Part] = []
-            var live: OrganisationSQL.Fragment? = filter
-            let interior = query.bbox.map(OverviewGrid.interior)
-            // A box with no fine cell wholly inside it is grouped live.
-            if OverviewGrid.answers(query, cellDegrees: cellDegrees), interior.map({ !$0.x.isEmpty && !$0.y.isEmpty }) ?? true {
-                parts = try self.overviewGrid(db).parts(query, cellDegrees: cellDegrees, allKinds: allKinds)
-                if let box = query.bbox, let interior {
-                    let edges = OrganisationSQL.edges(of: box, interior: interior, cellDegrees: OverviewGrid.cellDegrees)
-                    live = OrganisationSQL.Fragment(sql: filter.sql + " AND " + edges.sql, arguments: filter.arguments + edges.arguments)
-                } else {
-                    live = nil
-                }
+            if PointIndex.answersOverview(query), let index = try self.pointIndex(db) {
+                return Self.overview(merging: index.overviewParts(matching: query, cellDegrees: cellDegrees))
             }
-            if let live {
-                let sql = OrganisationSQL.overview(query, filter: live, cellDegrees: cellDegrees)
-                for row in try Row.fetchAll(db, sql: sql.sql, arguments: sql.arguments) {
-                    parts.append((row[0], row[1], OrganisationKind(rawValue: row[2]), row[3], row[4], row[5]))
-                }
-            }
-            return Self.overview(merging: parts)
+            return Self.overview(merging: try self.groupedOverviewParts(db, query, cellDegrees: cellDegrees))
         }
     }
 
-    /// The grid of the database as it is now: rebuilt once after each change.
-    private func overviewGrid(_ db: Database) throws -> OverviewGrid {
-        try overviewCache.value(version: try OverviewGrid.version(db)) { try OverviewGrid.load(db) }
+    /// The overview's parts grouped by SQL from the rows.
+    func groupedOverviewParts(_ db: Database, _ query: FeatureQuery, cellDegrees: Double) throws -> [OverviewPart] {
+        let filter = OrganisationSQL.filter(query, allKinds: try self.cachedKinds(db).map(\.kind), spatialIndex: false)
+        let sql = OrganisationSQL.overview(query, filter: filter, cellDegrees: cellDegrees)
+        return try Row.fetchAll(db, sql: sql.sql, arguments: sql.arguments).map { row in
+            (row[0], row[1], OrganisationKind(rawValue: row[2]), row[3], row[4], row[5])
+        }
     }
 
-    private static func overview(merging parts: [OverviewGrid.Part]) -> Overview {
+    private static func overview(merging parts: [OverviewPart]) -> Overview {
         var cells: [[Int]: (count: Int, lon: Double, lat: Double, byKind: [OrganisationKind: Int])] = [:]
         for part in parts {
             let key = [part.gx, part.gy]

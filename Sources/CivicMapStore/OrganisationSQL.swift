@@ -133,40 +133,6 @@ enum OrganisationSQL {
             """, arguments: arguments)
     }
 
-    /// Counts and coordinate sums per cell, kind and region of every organisation: what
-    /// `OverviewGrid` holds.
-    static func overview(cellDegrees: Double) -> String {
-        """
-        SELECT CAST((lon + 180) / \(cellDegrees) AS INTEGER) AS gx, CAST((lat + 90) / \(cellDegrees) AS INTEGER) AS gy,
-               kind, region_code, count(*), sum(lon), sum(lat)
-        FROM organizations GROUP BY gx, gy, kind, region_code
-        """
-    }
-
-    /// Organisations `o` of a box outside the fine cells wholly inside it (`OverviewGrid.interior`):
-    /// candidates from four R*Tree strips along the edges (padded; the cell test decides).
-    static func edges(of box: BoundingBox, interior: (x: Range<Int>, y: Range<Int>), cellDegrees: Double) -> Fragment {
-        let pad = 1e-9
-        let west = Double(interior.x.lowerBound) * cellDegrees - 180, east = Double(interior.x.upperBound) * cellDegrees - 180
-        let south = Double(interior.y.lowerBound) * cellDegrees - 90, north = Double(interior.y.upperBound) * cellDegrees - 90
-        let strips = [
-            BoundingBox(west: box.west, south: box.south, east: west + pad, north: box.north),
-            BoundingBox(west: east - pad, south: box.south, east: box.east, north: box.north),
-            BoundingBox(west: west - pad, south: box.south, east: east + pad, north: south + pad),
-            BoundingBox(west: west - pad, south: north - pad, east: east + pad, north: box.north),
-        ]
-        var values: [any DatabaseValueConvertible] = []
-        let candidates = strips.map { strip in
-            values += [strip.east, strip.west, strip.north, strip.south]
-            return "SELECT pkid FROM idx_organizations_geom WHERE xmin <= ? AND xmax >= ? AND ymin <= ? AND ymax >= ?"
-        }.joined(separator: " UNION ")
-        values += [cellDegrees, interior.x.lowerBound, interior.x.upperBound - 1, cellDegrees, interior.y.lowerBound, interior.y.upperBound - 1]
-        return Fragment(sql: """
-            o.id IN (\(candidates))
-            AND NOT (CAST((o.lon + 180) / ? AS INTEGER) BETWEEN ? AND ? AND CAST((o.lat + 90) / ? AS INTEGER) BETWEEN ? AND ?)
-            """, arguments: StatementArguments(values))
-    }
-
     static let categories = """
         SELECT category, count(*) AS n FROM organization_categories GROUP BY category ORDER BY n DESC, category
         """

@@ -10,6 +10,9 @@ import GRDB
 /// It follows the audit log, which every change of organisations appends to in the same
 /// transaction: an entry for one organisation reloads that row, an import's entry reloads all,
 /// and so does a change of regions (moving a centre changes distances without audit entries).
+/// One row of an overview before merging cells: what `OrganisationSQL.overview` selects.
+typealias OverviewPart = (gx: Int, gy: Int, kind: OrganisationKind, count: Int, sumLon: Double, sumLat: Double)
+
 struct PointIndex: Sendable {
     struct Version: Equatable, Sendable {
         var audit: Int64
@@ -80,9 +83,40 @@ struct PointIndex: Sendable {
             && q.radiusKm == nil && q.sort.allSatisfy { $0.field == .id }
     }
 
-    /// Every matching id, in the query's order. The tests are the SQL filter's: inclusive
-    /// bounds on the stored coordinates and distances.
+    /// Every matching id, in the query's order.
     func ids(matching q: FeatureQuery) -> [Int64] {
+        var ids: [Int64] = []
+        forEachMatch(of: q) { ids.append($0.id) }
+        // Runs already in id order: the sort merges them.
+        ids.sort()
+        return q.sort.first?.descending == true ? ids.reversed() : ids
+    }
+
+    /// The filters an overview can take from the index: all but categories and text (and the
+    /// radius, which the overview does not take).
+    static func answersOverview(_ q: FeatureQuery) -> Bool {
+        q.categories.isEmpty && q.text == nil && q.near == nil && q.radiusKm == nil
+    }
+
+    /// Counts and coordinate sums per overview cell and kind; the cell is the live grouping's
+    /// integer cast of `(lon + 180) / cellDegrees`, so both put each point in the same cell.
+    func overviewParts(matching q: FeatureQuery, cellDegrees: Double) -> [OverviewPart] {
+        var parts: [Int: OverviewPart] = [:]
+        forEachMatch(of: q) { p in
+            let gx = Int((p.lon + 180) / cellDegrees), gy = Int((p.lat + 90) / cellDegrees)
+            let key = (gx << 24 | gy) << 8 | Int(p.kind)
+            var part = parts[key] ?? (gx, gy, kinds[Int(p.kind)], 0, 0, 0)
+            part.count += 1
+            part.sumLon += p.lon
+            part.sumLat += p.lat
+            parts[key] = part
+        }
+        return Array(parts.values)
+    }
+
+    /// Calls `body` with every point the query matches, region by region or cell by cell. The
+    /// tests are the SQL filter's: inclusive bounds on the stored coordinates and distances.
+    private func forEachMatch(of q: FeatureQuery, _ body: (Point) -> Void) {
         let wantedKinds = kinds.map(Set(q.kinds).contains)
         let ranges = q.bbox?.longitudeRanges ?? []
         let south = q.bbox?.south ?? -90, north = q.bbox?.north ?? 90
@@ -92,20 +126,18 @@ struct PointIndex: Sendable {
                 && (minimum.map { p.distance >= $0 } ?? true) && (maximum.map { p.distance <= $0 } ?? true)
                 && (q.bbox == nil || (south <= p.lat && p.lat <= north && ranges.contains { $0.contains(p.lon) }))
         }
-        var ids: [Int64] = []
-        if q.regionCodes.isEmpty {
-            for key in cellKeys(ranges: ranges, south: south, north: north) {
-                for p in cells[key] ?? [] where matches(p) { ids.append(p.id) }
-            }
-        } else {
+        if !q.regionCodes.isEmpty {
             for code in Set(q.regionCodes) {
                 guard let region = regionNumbers[code] else { continue }
-                for p in byRegion[Int(region)] where matches(p) { ids.append(p.id) }
+                for p in byRegion[Int(region)] where matches(p) { body(p) }
             }
+        } else if q.bbox != nil {
+            for key in cellKeys(ranges: ranges, south: south, north: north) {
+                for p in cells[key] ?? [] where matches(p) { body(p) }
+            }
+        } else {
+            for list in byRegion { for p in list where matches(p) { body(p) } }
         }
-        // Runs already in id order: the sort merges them.
-        ids.sort()
-        return q.sort.first?.descending == true ? ids.reversed() : ids
     }
 
     /// The keys of the cells that can hold points of the box: a column and row per cell, or

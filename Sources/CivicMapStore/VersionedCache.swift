@@ -1,8 +1,8 @@
 import Synchronization
 
-/// A value derived from the database (the regions' parsed outlines, the overview grid), rebuilt
+/// A value derived from the database (the regions' parsed outlines), rebuilt
 /// when its version changes. One build at a time: after a change, concurrent requests wait for
-/// one build (the grid takes about 250 ms for 200,000 organisations) instead of each doing it.
+/// one build instead of each doing it.
 final class VersionedCache<Value: Sendable>: Sendable {
     private let state = Mutex<(version: Int64, value: Value)?>(nil)
 
