@@ -80,6 +80,7 @@ for w in W1 W2 W4 W5; do
 done
 
 # 6. W3 export after a restart (VmHWM is a peak since the process started).
+load_peak_kb=$(grep VmHWM "/proc/$SERVER/status" | awk '{print $2}')
 stop_server
 start_server
 bash "$KIT/export_time.sh" -n "$RUNS" -p "$SERVER" "$BASE/export/organizations.geojson" >"$OUT/export.txt" 2>&1
@@ -125,6 +126,7 @@ wrk -t2 -c32 -d$DURATION, median of $RUNS; load before: $(cut -d' ' -f1-3 /proc/
 | import | $import_s s wall, peak RSS $((import_kb / 1024)) MB ($import_phases); $import_summary |
 $rows| W3 export | $export_median; server peak RSS $((export_peak / 1024)) MB |
 | overview for the map at low zoom (no per-feature payload) | $overview |
+| server peak RSS through the checks and W1, W2, W4, W5 | $((load_peak_kb / 1024)) MB |
 | server peak RSS after export | $((peak_kb / 1024)) MB |
 
 Correctness: check_requests.py passed for W1, W2, W4 and W5 (25 sampled requests each).

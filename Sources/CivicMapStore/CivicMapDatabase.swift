@@ -49,8 +49,7 @@ public final class CivicMapDatabase: Sendable {
     }
 
     func cachedRegions(_ db: Database) throws -> RegionDirectory {
-        let version = try Int64.fetchOne(db.cachedStatement(sql: "SELECT version FROM regions_version")) ?? 0
-        return try regionCache.value(version: version) { RegionDirectory(try RegionRecord.fetchAll(db)) }
+        try regionCache.value(version: try RegionRecord.version(db)) { RegionDirectory(try RegionRecord.fetchAll(db)) }
     }
 
     /// Inserts or updates regions by code. Moving a centre recomputes the distances of every
@@ -182,11 +181,11 @@ extension CivicMapDatabase: FeatureSource {
         return try pointIndexCache.withLock { cached in
             if let index = cached, index.version == version { return index }
             if let index = cached, version.isOlder(than: index.version) { return nil }
-            if var index = cached, try index.update(db), index.version == version {
+            if var index = cached, try index.update(db, to: version) {
                 cached = index
                 return index
             }
-            cached = try PointIndex.load(db)
+            cached = try PointIndex.load(db, version: version)
             return cached
         }
     }

@@ -41,6 +41,7 @@ enum FeatureCache {
 
     /// The Features of these organisations, in the order of `ids` (missing ones left out).
     static func features(_ db: Database, ids: [Int64]) throws -> [EncodedFeature] {
+        guard !ids.isEmpty else { return [] }  // a page past the end
         let features = try Self.features(
             db, sql: "SELECT id, kind, feature_json FROM organizations WHERE id IN (SELECT value FROM json_each(?))",
             arguments: [OrganisationSQL.jsonArray(ids.map(String.init), numbers: true)])

@@ -47,20 +47,20 @@ struct PointIndex: Sendable {
     static func version(_ db: Database) throws -> Version {
         Version(
             audit: try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(id), 0) FROM audit_log")) ?? 0,
-            regions: try Int64.fetchOne(db.cachedStatement(sql: "SELECT version FROM regions_version")) ?? 0)
+            regions: try RegionRecord.version(db))
     }
 
-    static func load(_ db: Database) throws -> PointIndex {
-        var index = PointIndex(version: try version(db))
+    /// Every row, at `version` (the snapshot's, read by the caller).
+    static func load(_ db: Database, version: Version) throws -> PointIndex {
+        var index = PointIndex(version: version)
         let rows = try Row.fetchCursor(db, sql: "SELECT \(columns) FROM organizations ORDER BY id")
         while let row = try rows.next() { index.insert(index.point(row)) }
         return index
     }
 
-    /// Brings the index to the database's version from the audit entries since its own; false
-    /// when that is not worth it (an import, a change of regions, many changes): load instead.
-    mutating func update(_ db: Database) throws -> Bool {
-        let target = try Self.version(db)
+    /// Brings the index to `target` (the snapshot's version) from the audit entries since its
+    /// own; false when that is not worth it (an import, a change of regions, many changes): load instead.
+    mutating func update(_ db: Database, to target: Version) throws -> Bool {
         guard target.regions == version.regions else { return false }
         let changed = try Row.fetchAll(
             db, sql: "SELECT DISTINCT organization_id FROM audit_log WHERE id > ?", arguments: [version.audit]
@@ -76,11 +76,10 @@ struct PointIndex: Sendable {
         return true
     }
 
-    /// The queries the index answers: a box or regions, with any kinds, remoteness bounds or
-    /// excluded id, ordered by id.
+    /// The pages the index answers: the filters it holds, narrowed by a box or regions (the rest
+    /// is the table, which SQL pages by rowid), ordered by id.
     static func answers(_ q: FeatureQuery) -> Bool {
-        (q.bbox != nil || !q.regionCodes.isEmpty) && q.categories.isEmpty && q.text == nil && q.near == nil
-            && q.radiusKm == nil && q.sort.allSatisfy { $0.field == .id }
+        answersOverview(q) && (q.bbox != nil || !q.regionCodes.isEmpty) && q.sort.allSatisfy { $0.field == .id }
     }
 
     /// Every matching id, in the query's order.
@@ -92,8 +91,7 @@ struct PointIndex: Sendable {
         return q.sort.first?.descending == true ? ids.reversed() : ids
     }
 
-    /// The filters an overview can take from the index: all but categories and text (and the
-    /// radius, which the overview does not take).
+    /// The filters the index holds: all but categories, text and distances from a point.
     static func answersOverview(_ q: FeatureQuery) -> Bool {
         q.categories.isEmpty && q.text == nil && q.near == nil && q.radiusKm == nil
     }

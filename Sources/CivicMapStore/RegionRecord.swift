@@ -5,6 +5,11 @@ import GRDB
 /// The `regions` table ↔ `Region`. Outlines travel as GeoJSON through SpatiaLite's
 /// GeomFromGeoJSON/AsGeoJSON, so the stored geometry is a real MULTIPOLYGON that GIS tools read.
 enum RegionRecord {
+    /// Bumped by triggers on every change of regions, whichever process writes.
+    static func version(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT version FROM regions_version")) ?? 0
+    }
+
     static func fetchAll(_ db: Database) throws -> [Region] {
         let rows = try Row.fetchAll(db, sql: """
             SELECT code, iso, okato, name_ru, name_en, federal_district_ru, centre_name_ru, centre_name_en,

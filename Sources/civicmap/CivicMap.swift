@@ -70,10 +70,10 @@ struct Serve: AsyncParsableCommand {
             logger.warning("the database has no populated places (region reports count none): run `civicmap init --no-demo` to load them")
         }
         Task { [logger] in
-            let clock = ContinuousClock(), start = clock.now
+            let start = ContinuousClock.now
             do {
                 try await database.warmUp()
-                logger.info("database warmed up", metadata: ["seconds": "\((clock.now - start).formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 2))))"])
+                logger.info("database warmed up", metadata: ["duration": "\(ContinuousClock.now - start)"])
             } catch {
                 logger.warning("warming the database up failed", metadata: ["error": "\(error)"])
             }
