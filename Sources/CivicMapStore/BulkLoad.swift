@@ -15,6 +15,7 @@ enum BulkLoad {
         "gii_organizations_geom",  // SpatiaLite's R*Tree entry
         "organizations_distance_on_insert",  // only for rows without a distance; the INSERT computes every one
         "organizations_categories_on_insert",
+        "organizations_feature_stale_on_insert",
     ]
 
     /// Runs `insert` with the indexes and insert triggers of `organizations` dropped, then restores
@@ -45,6 +46,8 @@ enum BulkLoad {
                 SELECT id, lon, lon, lat, lat FROM organizations WHERE id IN (\(newRows)) ORDER BY id;
             INSERT OR IGNORE INTO organization_categories (category, organization_id)
                 SELECT c.value, o.id FROM organizations o, json_each(o.categories) c WHERE o.id IN (\(newRows));
+            INSERT OR IGNORE INTO stale_features (id)
+                SELECT id FROM (\(newRows)) WHERE id NOT IN (SELECT id FROM features);
             UPDATE geometry_columns_time SET last_insert = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
                 WHERE lower(f_table_name) = 'organizations' AND lower(f_geometry_column) = 'geom';
             """)

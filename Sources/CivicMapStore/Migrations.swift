@@ -117,7 +117,71 @@ enum Migrations {
                 CREATE INDEX audit_log_by_actor ON audit_log(actor, id);
                 """)
         }
+        migrator.registerMigration("v7-features-in-space-order") { db in
+            // The Features move out of the wide organisations rows into a table of their own,
+            // keyed in space order (FeatureKey). Stale ones are queued by id in stale_features
+            // (a missing Feature cannot mark itself); FeatureCache.refresh drains the queue in
+            // the same transaction as the change.
+            try db.execute(sql: """
+                DROP TRIGGER organizations_feature_stale;
+                DROP TRIGGER programmes_feature_stale_on_insert;
+                DROP TRIGGER programmes_feature_stale_on_update;
+                DROP TRIGGER programmes_feature_stale_on_delete;
+                DROP TRIGGER regions_feature_stale;
+                DROP INDEX organizations_stale_features;
+                CREATE TABLE features (key INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, kind TEXT NOT NULL, json BLOB NOT NULL);
+                CREATE TABLE stale_features (id INTEGER PRIMARY KEY);
+                INSERT INTO stale_features (id) SELECT id FROM organizations WHERE feature_json IS NULL;
+                """)
+            var kept: [(key: Int64, row: [DatabaseValue])] = []
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, kind, lon, lat, feature_json FROM organizations WHERE feature_json IS NOT NULL")
+            while let row = try rows.next() {
+                let key = FeatureKey.of(id: row[0], longitude: row[2], latitude: row[3])
+                kept.append((key, [key.databaseValue, row["id"], row["kind"], row["feature_json"]]))
+            }
+            let insert = try db.makeStatement(sql: "INSERT INTO features (key, id, kind, json) VALUES (?, ?, ?, ?)")
+            for feature in kept.sorted(by: { $0.key < $1.key }) { try insert.execute(arguments: StatementArguments(feature.row)) }
+            try db.execute(sql: """
+                ALTER TABLE organizations DROP COLUMN feature_json;
+                CREATE TRIGGER organizations_feature_stale_on_insert AFTER INSERT ON organizations
+                    WHEN NOT EXISTS (SELECT 1 FROM features WHERE id = NEW.id) BEGIN
+                    \(queue("SELECT NEW.id AS id"));
+                END;
+                CREATE TRIGGER organizations_feature_stale AFTER UPDATE OF id, kind, name, region_code, settlement, address, inn,
+                    ogrn, categories, founded_year, website, email, phone, description, source, lat, lon,
+                    distance_to_centre_m, created_at, updated_at ON organizations BEGIN
+                    DELETE FROM features WHERE id IN (OLD.id, NEW.id);
+                    \(queue("SELECT NEW.id AS id"));
+                END;
+                CREATE TRIGGER organizations_feature_gone AFTER DELETE ON organizations BEGIN
+                    DELETE FROM features WHERE id = OLD.id;
+                    DELETE FROM stale_features WHERE id = OLD.id;
+                END;
+                CREATE TRIGGER programmes_feature_stale_on_insert AFTER INSERT ON programmes BEGIN
+                    DELETE FROM features WHERE id = NEW.organization_id;
+                    \(queue("SELECT NEW.organization_id AS id"));
+                END;
+                CREATE TRIGGER programmes_feature_stale_on_update AFTER UPDATE ON programmes BEGIN
+                    DELETE FROM features WHERE id IN (OLD.organization_id, NEW.organization_id);
+                    \(queue("SELECT OLD.organization_id AS id UNION SELECT NEW.organization_id"));
+                END;
+                CREATE TRIGGER programmes_feature_stale_on_delete AFTER DELETE ON programmes BEGIN
+                    DELETE FROM features WHERE id = OLD.organization_id;
+                    \(queue("SELECT OLD.organization_id AS id"));
+                END;
+                CREATE TRIGGER regions_feature_stale AFTER UPDATE OF iso, name_ru ON regions BEGIN
+                    DELETE FROM features WHERE id IN (SELECT id FROM organizations WHERE region_code = NEW.code);
+                    \(queue("SELECT id FROM organizations WHERE region_code = NEW.code"));
+                END;
+                """)
+        }
         return migrator
+    }
+
+    /// Queues the ids `rows` selects (a column named id) as stale, each once. Not `INSERT OR IGNORE`: in a
+    /// trigger, an outer upsert's conflict handling overrides it, and the duplicate aborts.
+    private static func queue(_ rows: String) -> String {
+        "INSERT INTO stale_features (id) SELECT DISTINCT id FROM (\(rows)) WHERE id NOT IN (SELECT id FROM stale_features)"
     }
 
     private static let schemaV1 = """

@@ -192,9 +192,9 @@ enum ImportSQL {
         clock: inout PhaseClock
     ) throws -> Counts {
         var counts = Counts()
-        // The staging table lives in memory, and a larger page cache keeps the indexes' pages
-        // hot while 200,000 rows go in (the default 2 MB made the import I/O-bound).
-        try db.execute(sql: "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -131072")
+        // A larger page cache keeps the indexes' pages hot while 200,000 rows go in (the default
+        // 2 MB made the import I/O-bound).
+        try db.execute(sql: "PRAGMA cache_size = -131072")
         defer { try? db.execute(sql: "PRAGMA cache_size = -2000") }
         try db.execute(sql: """
             DROP TABLE IF EXISTS temp.import_rows;
@@ -204,7 +204,7 @@ enum ImportSQL {
                 description TEXT, source TEXT, lat REAL, lon REAL, search_text TEXT, programmes TEXT,
                 programmes_changed INTEGER NOT NULL DEFAULT 0, is_new INTEGER NOT NULL DEFAULT 0);
             DROP TABLE IF EXISTS temp.import_features;
-            CREATE TEMP TABLE import_features (seq INTEGER PRIMARY KEY, feature_json BLOB NOT NULL);
+            CREATE TEMP TABLE import_features (key INTEGER PRIMARY KEY, id INTEGER NOT NULL, kind TEXT NOT NULL, json BLOB NOT NULL);
             """)
         let insert = try db.makeStatement(sql: """
             INSERT INTO import_rows (seq, line, id, kind, name, region_code, settlement, address, inn, ogrn, categories, founded_year,
@@ -279,14 +279,17 @@ enum ImportSQL {
         let now = "'" + stamp + "'"
         clock.lap("resolve")
         try stageNewFeatures(rows, in: db, regions: regions, stamp: stamp)
+        // Before their rows, so the insert trigger finds them and queues nothing; in key order, so
+        // the table grows at its end.
+        try db.execute(sql: "INSERT INTO features (key, id, kind, json) SELECT key, id, kind, json FROM import_features ORDER BY key")
         clock.lap("encode")
         let columns = contentColumns.joined(separator: ", ")
         let differs = contentColumns.map { "organizations.\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")
         let upsert = """
-            INSERT INTO organizations (id, \(columns), search_text, geom, distance_to_centre_m, created_at, updated_at, feature_json)
+            INSERT INTO organizations (id, \(columns), search_text, geom, distance_to_centre_m, created_at, updated_at)
             SELECT i.id, \(contentColumns.map { "i." + $0 }.joined(separator: ", ")), i.search_text, MakePoint(i.lon, i.lat, 4326),
-                   geodesic_distance_m(i.lat, i.lon, r.centre_lat, r.centre_lon), \(now), \(now), f.feature_json
-            FROM import_rows i JOIN regions r ON r.code = i.region_code LEFT JOIN import_features f ON f.seq = i.seq
+                   geodesic_distance_m(i.lat, i.lon, r.centre_lat, r.centre_lon), \(now), \(now)
+            FROM import_rows i JOIN regions r ON r.code = i.region_code
             WHERE true ORDER BY i.id
             ON CONFLICT (id) DO UPDATE SET
                 \(contentColumns.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")),
@@ -317,12 +320,11 @@ enum ImportSQL {
     }
 
     /// New rows without programmes get their Feature here, from the values in memory and the
-    /// same geodesic function the INSERT uses, so the insert writes each row once; rewriting
-    /// 200,000 rows afterwards doubled the import's write time. Updated rows and rows with
-    /// programmes (whose ids SQLite assigns) are left to FeatureCache.refresh.
+    /// same geodesic function the INSERT uses, so no row is read back to be encoded. Updated
+    /// rows and rows with programmes (whose ids SQLite assigns) are left to FeatureCache.refresh.
     static func stageNewFeatures(_ rows: [StagedRow], in db: Database, regions: RegionDirectory, stamp: String) throws {
-        // Appended to a table of their own in seq order: updating the wide staged rows cost twice as much.
-        let insert = try db.makeStatement(sql: "INSERT INTO import_features (seq, feature_json) VALUES (?, ?)")
+        // Staged by key, so they go into `features` in its order.
+        let insert = try db.makeStatement(sql: "INSERT INTO import_features (key, id, kind, json) VALUES (?, ?, ?, ?)")
         let fresh = try Row.fetchCursor(db, sql: """
             SELECT seq, id FROM import_rows WHERE programmes IS NULL AND is_new
             """)
@@ -340,7 +342,7 @@ enum ImportSQL {
             o.programmes = []
             w.reset()
             GeoJSON.writeFeature(o, to: &w)
-            try insert.execute(arguments: [seq, Data(w.bytes)])
+            try insert.execute(arguments: [FeatureCache.key(o), o.id, o.kind.rawValue, Data(w.bytes)])
         }
     }
 

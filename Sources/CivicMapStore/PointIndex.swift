@@ -28,6 +28,8 @@ struct PointIndex: Sendable {
         var distance: Double
         var kind: UInt8
         var region: UInt16
+
+        var featureKey: Int64 { FeatureKey.of(id: id, longitude: lon, latitude: lat) }
     }
 
     /// Cities' viewports span a cell or a few; a region's box a few hundred.
@@ -82,13 +84,20 @@ struct PointIndex: Sendable {
         answersOverview(q) && (q.bbox != nil || !q.regionCodes.isEmpty) && q.sort.allSatisfy { $0.field == .id }
     }
 
-    /// Every matching id, in the query's order.
-    func ids(matching q: FeatureQuery) -> [Int64] {
-        var ids: [Int64] = []
-        forEachMatch(of: q) { ids.append($0.id) }
+    /// Every matching point, in the query's order.
+    func points(matching q: FeatureQuery) -> [Point] {
+        var points: [Point] = []
+        forEachMatch(of: q) { points.append($0) }
         // Runs already in id order: the sort merges them.
-        ids.sort()
-        return q.sort.first?.descending == true ? ids.reversed() : ids
+        points.sort { $0.id < $1.id }
+        return q.sort.first?.descending == true ? points.reversed() : points
+    }
+
+    /// Every matching point, in storage order (`FeatureKey`).
+    func keyedPoints(matching q: FeatureQuery) -> [(id: Int64, key: Int64)] {
+        var points: [(id: Int64, key: Int64)] = []
+        forEachMatch(of: q) { points.append(($0.id, $0.featureKey)) }
+        return points.sorted { $0.key < $1.key }
     }
 
     /// The filters the index holds: all but categories, text and distances from a point.

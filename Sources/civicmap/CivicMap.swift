@@ -55,6 +55,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("request-timeout"), help: "Seconds before a request's answer must begin [CIVICMAP_REQUEST_TIMEOUT, default 30]") var requestTimeout: String?
 
     func run() async throws {
+        limitMallocArenas()
         let configuration = try common.resolve([
             "host": host, "port": port, "public-url": publicURL, "web-dir": webDirectory,
             "default-limit": defaultLimit, "max-limit": maxLimit, "tile-url": tileURL, "tile-attribution": tileAttribution,
@@ -344,3 +345,16 @@ struct Programmes: AsyncParsableCommand {
         FileHandle.standardError.write(Data("\(page.listings.count) programmes\n".utf8))
     }
 }
+
+/// glibc gives busy threads malloc arenas of their own (up to 8 per core) and keeps what each
+/// frees. Two arenas held the server's peak RSS through W1, W2, W5 and W4 at 174 MB instead of
+/// 219 MB, with the same throughput (8-second wrk runs, 2026-12-03).
+func limitMallocArenas() {
+    #if os(Linux)
+    _ = glibcMallopt(-8, 2)  // M_ARENA_MAX from <malloc.h>, which Swift's Glibc module leaves out
+    #endif
+}
+
+#if os(Linux)
+@_silgen_name("mallopt") private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif

@@ -19,7 +19,8 @@ import Testing
                 "SELECT category, organization_id FROM organization_categories ORDER BY 1, 2",
                 "SELECT id, kind, name, region_code, ogrn, categories, lat, lon, distance_to_centre_m, AsText(geom) FROM organizations ORDER BY id",
                 "SELECT organization_id, position, title FROM programmes ORDER BY 1, 2",
-                "SELECT count(*) FROM organizations WHERE feature_json IS NULL",
+                "SELECT key, id, kind, length(json) FROM features ORDER BY key",
+                "SELECT id FROM stale_features",
                 "PRAGMA integrity_check",
             ]
             return try queries.flatMap { sql in try Row.fetchAll(db, sql: sql).map { "\(sql.prefix(24)): \($0)" } }

@@ -14,12 +14,12 @@ struct FeatureCacheTests {
     }
 
     static func stored(_ t: TestDatabase, _ id: Int64) throws -> [UInt8]? {
-        try t.database.writer.read { db in try Data.fetchOne(db, sql: "SELECT feature_json FROM organizations WHERE id = ?", arguments: [id]) }.map { [UInt8]($0) }
+        try t.database.writer.read { db in try Data.fetchOne(db, sql: "SELECT json FROM features WHERE id = ?", arguments: [id]) }.map { [UInt8]($0) }
     }
 
     @Test func everyImportedRowIsEncodedAsTheAPIWouldEncodeIt() async throws {
         let t = try TestDatabase(demo: true)
-        #expect(try t.count("SELECT count(*) FROM organizations WHERE feature_json IS NULL") == 0)
+        #expect(try t.count("SELECT count(*) FROM stale_features") == 0)
         let ids = try await t.database.writer.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM organizations") }
         #expect(ids.count > 20)
         for id in ids {
@@ -59,7 +59,8 @@ struct FeatureCacheTests {
             try db.execute(sql: "DELETE FROM programmes WHERE organization_id = 1")
             try db.execute(sql: "UPDATE regions SET name_ru = 'Якутия' WHERE code = '14'")
         }
-        #expect(try t.count("SELECT count(*) FROM organizations WHERE feature_json IS NULL AND region_code = '14'") == (try t.count("SELECT count(*) FROM organizations WHERE region_code = '14'")))
+        #expect(try t.count("SELECT count(*) FROM stale_features WHERE id IN (SELECT id FROM organizations WHERE region_code = '14')") == (try t.count("SELECT count(*) FROM organizations WHERE region_code = '14'")))
+        #expect(try t.count("SELECT count(*) FROM features WHERE id IN (SELECT id FROM organizations WHERE region_code = '14')") == 0)
         let site = try #require(try await t.database.feature(id: 1))
         let text = String(decoding: site.bytes, as: UTF8.self)
         #expect(text.contains("\"programmes\":[]") && text.contains("\"region_name\":\"Якутия\""))
@@ -68,11 +69,11 @@ struct FeatureCacheTests {
     @Test func aNewEncoderFormatRedoesEveryFeature() throws {
         let t = try TestDatabase(demo: true)
         try t.database.writer.write { db in
-            try db.execute(sql: "UPDATE organizations SET feature_json = CAST('{}' AS BLOB)")
+            try db.execute(sql: "UPDATE features SET json = CAST('{}' AS BLOB)")
             try db.execute(sql: "UPDATE feature_cache SET format = 0")
         }
         let reopened = try CivicMapDatabase(path: t.directory.appendingPathComponent("test.sqlite").path)
-        #expect(try reopened.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations WHERE length(feature_json) < 10") } == 0)
+        #expect(try reopened.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM features WHERE length(json) >= 10") } == (try t.count("SELECT count(*) FROM organizations")))
     }
 }
 

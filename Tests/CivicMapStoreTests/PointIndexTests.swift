@@ -36,7 +36,7 @@ struct PointIndexTests {
 
     static func indexIDs(_ t: TestDatabase, _ q: FeatureQuery) throws -> [Int64] {
         #expect(PointIndex.answers(q))
-        return try t.database.writer.read { db in try #require(try t.database.pointIndex(db)).ids(matching: q) }
+        return try t.database.writer.read { db in try #require(try t.database.pointIndex(db)).points(matching: q).map(\.id) }
     }
 
     static let boxes = [
@@ -144,7 +144,7 @@ struct PointIndexTests {
             _ = try t.importCSV(["9002,АНО «Юг»,ngo,RU-PER,Кудымкар,,,,,2020,,59.0152,54.6532"])
             let moved = try t.database.writer.read { db in try #require(try t.database.pointIndex(db)) }
             #expect(before.isOlder(than: moved.version))
-            #expect(moved.ids(matching: Self.query(regions: ["59"])).contains(9002))
+            #expect(moved.points(matching: Self.query(regions: ["59"])).map(\.id).contains(9002))
             #expect(try t.database.pointIndex(old) == nil)
         }
         try Self.expectIndexEqualsSQL(t, "after the import")
