@@ -173,9 +173,9 @@ enum OpenAPIDocument {
                 [f] + itemParameters.filter { ["limit", "offset", "bbox", "bbox-crs", "datetime"].contains($0["name"] as? String ?? "") }, geoJSONContent),
             "/collections/{collectionId}/items/{featureId}": get("One feature", "getFeature",
                 [collectionID, ["name": "featureId", "in": "path", "required": true, "schema": ["type": "string"], "example": "1"], f], geoJSONContent),
-            "/export/{collectionId}.geojson": get("Every matching feature as one GeoJSON document (streamed)", "exportGeoJSON",
+            "/export/{collectionId}.geojson": get("Every matching feature as one GeoJSON document (streamed; in sortby order, else neighbours together)", "exportGeoJSON",
                 [["name": "collectionId", "in": "path", "required": true, "schema": ["type": "string", "enum": collectionIDs.filter { $0 != Catalog.regionsID }]]] + exportParameters, geoJSONContent),
-            "/export/{collectionId}.csv": get("Every matching feature as CSV (streamed)", "exportCSV",
+            "/export/{collectionId}.csv": get("Every matching feature as CSV (streamed; in sortby order, else neighbours together)", "exportCSV",
                 [["name": "collectionId", "in": "path", "required": true, "schema": ["type": "string", "enum": collectionIDs.filter { $0 != Catalog.regionsID }]]] + exportParameters + dialect,
                 csvContent),
         ]
