@@ -90,7 +90,7 @@ extension CivicMapDatabase {
 extension CivicMapDatabase: FeatureEditor {
     public func editor(forToken token: String) async throws -> Editor? {
         let digest = Self.digest(token)
-        return try await writer.read { db in
+        return try await reads.read { db in
             try Row.fetchOne(db, sql: "SELECT name, role, region_code FROM api_tokens WHERE token_sha256 = ? AND revoked_at IS NULL",
                              arguments: [digest]).map {
                 Editor(name: $0[0], role: Editor.Role(rawValue: $0[1]) ?? .editor, regionCode: $0[2])
@@ -172,7 +172,7 @@ extension CivicMapDatabase: FeatureEditor {
     }
 
     public func auditLog(_ query: AuditQuery) async throws -> AuditPage {
-        try await writer.read { db in try AuditSQL.page(db, query) }
+        try await reads.read { db in try AuditSQL.page(db, query) }
     }
 }
 

@@ -13,7 +13,7 @@ extension CivicMapDatabase {
     }
 
     public func programmes(matching query: ProgrammeQuery) async throws -> ProgrammePage {
-        try await writer.read { db in
+        try await reads.read { db in
             let filter = ReportSQL.programmeFilter(query)
             let count = ReportSQL.countProgrammes(filter)
             let matched = try Int.fetchOne(db, sql: count.sql, arguments: count.arguments) ?? 0
@@ -28,7 +28,7 @@ extension CivicMapDatabase {
     }
 
     public func regionReport(_ q: RegionReportQuery) async throws -> RegionReport {
-        try await writer.read { db in
+        try await reads.read { db in
             guard let region = try self.cachedRegions(db).region(q.regionCode) else {
                 throw CivicMapError.notFound("region '\(q.regionCode)'")
             }

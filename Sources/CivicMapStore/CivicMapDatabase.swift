@@ -7,6 +7,8 @@ import Synchronization
 /// query. The HTTP layer sees it only as a `FeatureSource`.
 public final class CivicMapDatabase: Sendable {
     let writer: any DatabaseWriter
+    /// The async reads, counted (see `Reads`).
+    let reads: Reads
     /// Parsing 89 outlines per request would be waste: cached, and reloaded when the regions'
     /// version (bumped by triggers, whichever process writes) differs.
     private let regionCache = VersionedCache<RegionDirectory>()
@@ -25,6 +27,7 @@ public final class CivicMapDatabase: Sendable {
 
     init(writer: any DatabaseWriter) throws {
         self.writer = writer
+        reads = Reads(writer: writer)
         // Opening must not wait for the write lock (another process's import holds it for a
         // minute): migrate and refresh only when a read says there is something to do.
         let migrator = Migrations.migrator
@@ -71,8 +74,8 @@ public final class CivicMapDatabase: Sendable {
     /// Once a build had pushed the file out of the cache, the first minute of requests had waited
     /// on random 4 KB reads (W1 at 2–16 req/s, requests past their 30 s limit, 0% CPU).
     public func warmUp() async throws {
-        _ = try await writer.read { db in try self.pointIndex(db) }
-        _ = try await writer.read { db in try Int.fetchOne(db, sql: "SELECT max(length(json)) FROM features") }
+        _ = try await reads.read { db in try self.pointIndex(db) }
+        _ = try await reads.read { db in try Int.fetchOne(db, sql: "SELECT max(length(json)) FROM features") }
     }
 
     /// For synchronous callers; async code must use `kinds()`.
@@ -97,15 +100,15 @@ public final class CivicMapDatabase: Sendable {
 extension CivicMapDatabase: FeatureSource {
     public func kinds() async throws -> [KindInfo] {
         if let kinds = kindCache.withLock({ $0 }) { return kinds }
-        return try await writer.read { db in try self.cachedKinds(db) }
+        return try await reads.read(quick: true) { db in try self.cachedKinds(db) }
     }
 
     public func regions() async throws -> [Region] {
-        try await writer.read { db in try self.cachedRegions(db) }.regions
+        try await reads.read(quick: true) { db in try self.cachedRegions(db) }.regions
     }
 
     public func organisations(matching query: FeatureQuery) async throws -> OrganisationPage {
-        try await writer.read { db in
+        try await reads.read { db in
             let allKinds = try self.cachedKinds(db).map(\.kind)
             let filter = OrganisationSQL.filter(query, allKinds: allKinds)
             let matched = try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations o WHERE \(filter.sql)", arguments: filter.arguments) ?? 0
@@ -121,7 +124,7 @@ extension CivicMapDatabase: FeatureSource {
     }
 
     public func organisation(id: Int64) async throws -> Organisation? {
-        try await writer.read { db in
+        try await reads.read { db in
             var found = try OrganisationSQL.fetch(db, sql: OrganisationSQL.select + " WHERE o.id = ?", arguments: [id])
             try OrganisationSQL.attachProgrammes(db, to: &found)
             return found.first
@@ -130,12 +133,12 @@ extension CivicMapDatabase: FeatureSource {
 
     public func chunks(matching query: FeatureQuery, chunkSize: Int) async throws -> OrganisationChunks {
         let ids = try await exportOrder(query).ids
-        let writer = self.writer
+        let reads = self.reads
         return OrganisationChunks(count: ids.count) { index in
             let start = index * chunkSize
             guard start < ids.count else { return nil }
             let slice = Array(ids[start..<min(start + chunkSize, ids.count)])
-            return try await writer.read { db in
+            return try await reads.read { db in
                 var rows = try OrganisationSQL.fetch(
                     db, sql: OrganisationSQL.select + " WHERE o.id IN (SELECT value FROM json_each(?))",
                     arguments: [OrganisationSQL.jsonArray(slice.map(String.init), numbers: true)])
@@ -151,7 +154,8 @@ extension CivicMapDatabase: FeatureSource {
     public func features(matching query: FeatureQuery) async throws -> EncodedPage {
         // Distances from a point differ per request: those pages are encoded on the fly.
         guard query.near == nil else { return EncodedPage(encoding: try await organisations(matching: query)) }
-        return try await writer.read { db in
+        // A page is at most max-limit Features: short enough to read on this thread.
+        return try await reads.read(quick: true) { db in
             if PointIndex.answers(query), let index = try self.pointIndex(db) {
                 let points = index.points(matching: query)
                 let start = min(query.offset, points.count)
@@ -187,7 +191,7 @@ extension CivicMapDatabase: FeatureSource {
     }
 
     public func feature(id: Int64) async throws -> EncodedFeature? {
-        try await writer.read { db in
+        try await reads.read(quick: true) { db in
             try FeatureCache.features(db, ids: [id]).first
         }
     }
@@ -195,12 +199,12 @@ extension CivicMapDatabase: FeatureSource {
     public func featureChunks(matching query: FeatureQuery, chunkSize: Int) async throws -> FeatureChunks {
         guard query.near == nil else { return try await chunks(matching: query, chunkSize: chunkSize).encoded() }
         let order = try await exportOrder(query)
-        let writer = self.writer
+        let reads = self.reads
         return FeatureChunks(count: order.ids.count) { index in
             let start = index * chunkSize
             guard start < order.ids.count else { return nil }
             let range = start..<min(start + chunkSize, order.ids.count)
-            return try await writer.read { db in
+            return try await reads.read { db in
                 try FeatureCache.features(db, ids: Array(order.ids[range]), keys: order.keys.map { Array($0[range]) })
             }
         }
@@ -211,7 +215,7 @@ extension CivicMapDatabase: FeatureSource {
     /// measure from), an export lists Features in storage order (`FeatureKey`), which reads
     /// each page once; in id order, the export of all 200,000 took 1.0–1.3 s instead of 0.65 s.
     private func exportOrder(_ query: FeatureQuery) async throws -> (ids: [Int64], keys: [Int64]?) {
-        try await writer.read { db in
+        try await reads.read { db in
             if query.sort.isEmpty && query.near == nil {
                 let keyed: [(id: Int64, key: Int64)]
                 if PointIndex.answersOverview(query), let index = try self.pointIndex(db) {
@@ -231,7 +235,7 @@ extension CivicMapDatabase: FeatureSource {
     }
 
     public func extent(of kinds: [OrganisationKind]) async throws -> BoundingBox? {
-        try await writer.read { db in
+        try await reads.read { db in
             let row = try Row.fetchOne(
                 db, sql: "SELECT min(lon), min(lat), max(lon), max(lat) FROM organizations WHERE kind IN (SELECT value FROM json_each(?))",
                 arguments: [OrganisationSQL.jsonArray(kinds.map(\.rawValue))])
@@ -242,7 +246,7 @@ extension CivicMapDatabase: FeatureSource {
 
     /// Counts per cell from the point index; categories and text group the rows live.
     public func overview(matching query: FeatureQuery, cellDegrees: Double) async throws -> Overview {
-        try await writer.read { db in
+        try await reads.read { db in
             if PointIndex.answersOverview(query), let index = try self.pointIndex(db) {
                 return Self.overview(merging: index.overviewParts(matching: query, cellDegrees: cellDegrees))
             }
@@ -277,7 +281,7 @@ extension CivicMapDatabase: FeatureSource {
     }
 
     public func categories() async throws -> [(name: String, count: Int)] {
-        try await writer.read { db in
+        try await reads.read { db in
             try Row.fetchAll(db, sql: OrganisationSQL.categories).map { (name: $0[0] as String, count: $0[1] as Int) }
         }
     }
@@ -290,6 +294,6 @@ extension CivicMapDatabase: FeatureSource {
     }
 
     public func checkHealth() async throws {
-        _ = try await writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM regions") }
+        _ = try await reads.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM regions") }
     }
 }
