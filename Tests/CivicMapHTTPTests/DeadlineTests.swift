@@ -53,3 +53,33 @@ struct DeadlineTests {
         }
     }
 }
+
+/// The shared clock behind the time limit: waits end at their deadline or when cancelled, and
+/// nothing stays behind once requests are over (a timer per request once did, for 30 s each).
+@Suite("Deadline clock", .timeLimit(.minutes(1)))
+struct DeadlineWatchTests {
+    @Test func cancelledWaitsEndAtOnceAndLeaveNothing() async {
+        let watch = DeadlineWatch()
+        await withTaskGroup(of: Void.self) { requests in
+            for _ in 0..<500 {
+                requests.addTask {
+                    await withTaskGroup(of: Void.self) { request in
+                        request.addTask { await watch.wait(until: .now + .seconds(3600)) }
+                        request.cancelAll()
+                    }
+                }
+            }
+        }
+        #expect(watch.waiting == 0)
+    }
+
+    @Test func aWaitEndsNoEarlierThanItsDeadline() async {
+        let watch = DeadlineWatch()
+        let start = ContinuousClock.now
+        async let first: Void = watch.wait(until: start + .milliseconds(200))
+        async let second: Void = watch.wait(until: start + .milliseconds(100))
+        _ = await (first, second)
+        #expect(ContinuousClock.now - start >= .milliseconds(200))
+        #expect(watch.waiting == 0)
+    }
+}

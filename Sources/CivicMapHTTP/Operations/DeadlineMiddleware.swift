@@ -60,6 +60,9 @@ final class DeadlineWatch: Sendable {
     }
     private let state = Mutex(State())
 
+    /// Waiters not yet resumed or withdrawn (none once every request has ended).
+    var waiting: Int { state.withLock { $0.waiters.count } }
+
     /// Returns once `deadline` has passed, or as soon as the calling task is cancelled.
     func wait(until deadline: ContinuousClock.Instant) async {
         let id = state.withLock { s in
