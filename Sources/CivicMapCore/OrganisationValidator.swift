@@ -251,20 +251,10 @@ public struct OrganisationValidator: Sendable {
     }
 }
 
-import Foundation
-import Synchronization
-
 extension OrganisationValidator {
     /// Validates records on every core, in their order: rows are independent, and validation
     /// (polygons, identifiers, text checks) took 5 of an import's 30 s on one core.
     public func validate(_ records: [ImportRecord]) -> [Outcome] {
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, records.count / 2000))
-        let share = (records.count + workers - 1) / workers
-        let parts = Mutex<[Int: [Outcome]]>([:])
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let part = records[min(records.count, worker * share)..<min(records.count, (worker + 1) * share)].map(validate)
-            parts.withLock { $0[worker] = part }
-        }
-        return parts.withLock { parts in (0..<workers).flatMap { parts[$0] ?? [] } }
+        Parallel.map(records, validate)
     }
 }
