@@ -3,8 +3,8 @@ import GRDB
 /// Many new organisations go in faster with the table's secondary indexes and per-row insert
 /// triggers set aside, then rebuilt once: an index built by sorting, and the triggers' work done
 /// for all new rows in one statement each. Measured on 200,000 new rows (release build, SQL
-/// profile): the INSERT took 16.1 s with them, 4.2 s without; rebuilding costs 5.3 s (the R*Tree
-/// 3.1 s of it). All of it runs inside the import's
+/// profile): the INSERT took 16.1 s with them, 4.2 s without; rebuilding cost 5.3 s, 3.1 s of it
+/// the R*Tree, which `PackedRTree` now builds in one pass. All of it runs inside the import's
 /// transaction, so a failure or a kill leaves the schema and the data as they were.
 enum BulkLoad {
     /// The insert triggers set aside, each replaced by `replayInsertTriggers` for the new rows.
@@ -34,16 +34,21 @@ enum BulkLoad {
         }
         try insert()
         clock.lap("insert")
+        // The R*Tree anew from every row (the bulk path runs only when the new rows are at least
+        // as many as the stored ones), packed rather than inserted one by one.
+        let points = try Row.fetchAll(db, sql: "SELECT id, lon, lat FROM organizations WHERE geom IS NOT NULL").map {
+            PackedRTree.Point(id: $0[0], longitude: $0[1], latitude: $0[2])
+        }
+        try PackedRTree.rebuild(db, table: "idx_organizations_geom", points: points)
+        clock.lap("rtree")
         try replayInsertTriggers(db, newRows: newRows)
         for object in aside { try db.execute(sql: object.sql) }
         clock.lap("index")
     }
 
-    /// What the insert triggers would have done, for all new rows at once.
+    /// What the other insert triggers would have done, for all new rows at once.
     private static func replayInsertTriggers(_ db: Database, newRows: String) throws {
         try db.execute(sql: """
-            INSERT INTO idx_organizations_geom (pkid, xmin, xmax, ymin, ymax)
-                SELECT id, lon, lon, lat, lat FROM organizations WHERE id IN (\(newRows)) ORDER BY id;
             INSERT OR IGNORE INTO organization_categories (category, organization_id)
                 SELECT c.value, o.id FROM organizations o, json_each(o.categories) c WHERE o.id IN (\(newRows));
             INSERT OR IGNORE INTO stale_features (id)
