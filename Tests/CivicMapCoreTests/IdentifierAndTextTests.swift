@@ -101,3 +101,36 @@ struct TextFormatTests {
         #expect(SearchText.normalise("ЁЖИК") == "ежик")
     }
 }
+
+/// The validator's fast text checks against the definitions they replace.
+@Suite struct FastTextTests {
+    @Test func whiteSpaceEqualsUnicodesWhiteSpaceProperty() {
+        for v in Array(0...0x52F) + [0x85, 0xA0, 0x1680, 0x2000, 0x200A, 0x200B, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF] {
+            guard let scalar = Unicode.Scalar(v) else { continue }
+            #expect(scalar.isWhiteSpace == scalar.properties.isWhitespace, "U+\(String(v, radix: 16))")
+        }
+    }
+
+    @Test func trimmingRemovesUnicodeWhiteSpaceOnly() {
+        #expect("\u{A0} Проект\u{2003}\n".trimmedText == "Проект")
+        #expect(" \t ".trimmedText == "")
+        #expect("Ёлка".trimmedText == "Ёлка")
+        #expect("\u{200B}x\u{200B}".trimmedText == "\u{200B}x\u{200B}")  // zero-width space is not White_Space
+    }
+
+    @Test func byteSearchFindsWhatFoundationFinds() {
+        for (text, pattern) in [("1,02594E+12", "E+"), ("1E+", "E+"), ("E", "E+"), ("", "E+"), ("Е+", "E+"), ("ab", "")] {
+            #expect(text.containsBytes(pattern) == text.contains(pattern), "\(text) \(pattern)")
+        }
+    }
+
+    @Test(arguments: [
+        ("проектная-среда.рф", "https://проектная-среда.рф"), ("HTTP://Example.org/a", "HTTP://Example.org/a"),
+        ("http://x.ru:8080/p?q#f", "http://x.ru:8080/p?q#f"), ("x.ru:8080", "https://x.ru:8080"),
+        ("javascript:alert(1)", nil), ("localhost", nil), ("a b.ru", nil), ("https://x<.ru", nil), ("x.ru\u{A0}", nil),
+        ("ftp://x.ru", nil),
+    ] as [(String, String?)])
+    func websitesAreNormalisedOrRefused(raw: String, expected: String?) {
+        #expect(OrganisationValidator.normalisedWebsite(raw) == expected)
+    }
+}
