@@ -204,7 +204,7 @@ enum ImportSQL {
                 description TEXT, source TEXT, lat REAL, lon REAL, search_text TEXT, programmes TEXT,
                 programmes_changed INTEGER NOT NULL DEFAULT 0, is_new INTEGER NOT NULL DEFAULT 0);
             """)
-        let insert = try db.makeStatement(sql: """
+        var insert = try RowWriter(db, sql: """
             INSERT INTO import_rows (seq, line, id, kind, name, region_code, settlement, address, inn, ogrn, categories, founded_year,
                 website, email, phone, description, source, lat, lon, search_text, programmes)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -216,11 +216,12 @@ enum ImportSQL {
         }
         for (seq, (row, texts)) in zip(rows, derived).enumerated() {
             let o = row.organisation
-            try insert.execute(arguments: [
-                seq, row.line, o.id, o.kind.rawValue, o.name, o.regionCode, o.settlement, o.address, o.inn, o.ogrn,
-                texts.categories, o.foundedYear, o.website, o.email, o.phone, o.description,
-                o.source, o.location.latitude, o.location.longitude, texts.search, texts.programmes,
-            ])
+            insert.bind(seq); insert.bind(row.line); insert.bind(o.id); insert.bind(o.kind.rawValue); insert.bind(o.name)
+            insert.bind(o.regionCode); insert.bind(o.settlement); insert.bind(o.address); insert.bind(o.inn); insert.bind(o.ogrn)
+            insert.bind(texts.categories); insert.bind(o.foundedYear); insert.bind(o.website); insert.bind(o.email)
+            insert.bind(o.phone); insert.bind(o.description); insert.bind(o.source); insert.bind(o.location.latitude)
+            insert.bind(o.location.longitude); insert.bind(texts.search); insert.bind(texts.programmes)
+            try insert.step()
         }
         clock.lap("stage")
         try db.execute(sql: """
@@ -341,8 +342,11 @@ enum ImportSQL {
             GeoJSON.writeFeature(o, to: &w)
             return (FeatureCache.key(o), row.id, o.kind.rawValue, w.bytes)
         }.compactMap { $0 }.sorted { $0.key < $1.key }
-        let insert = try db.makeStatement(sql: "INSERT INTO features (key, id, kind, json) VALUES (?, ?, ?, ?)")
-        for f in encoded { try insert.execute(arguments: [f.key, f.id, f.kind, Data(f.json)]) }
+        var insert = try RowWriter(db, sql: "INSERT INTO features (key, id, kind, json) VALUES (?, ?, ?, ?)")
+        for f in encoded {
+            insert.bind(f.key); insert.bind(f.id); insert.bind(f.kind); insert.bind(blob: f.json)
+            try insert.step()
+        }
     }
 
     /// Programmes in one canonical JSON text, so staged and stored ones compare as strings.

@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import GRDBSQLite
 
 /// Builds an SQLite R*Tree of points in one pass, packed along the Hilbert curve (`FeatureKey`),
 /// and writes it in SQLite's own format into the tree's shadow tables. SQLite has no bulk load
@@ -130,18 +129,12 @@ enum PackedRTree {
         return Double(f) < d ? Float(d * (d < 0 ? 1 - 1.0 / 8_388_608 : 1 + 1.0 / 8_388_608)) : f
     }
 
-    /// Many two-integer rows through SQLite's C API (GRDB's arguments cost more than the insert).
     private static func insertPairs(_ db: Database, sql: String, _ pairs: [(Int64, Int64)]) throws {
-        let statement = try db.makeStatement(sql: sql)
-        let handle = statement.sqliteStatement
+        var writer = try RowWriter(db, sql: sql)
         for (a, b) in pairs {
-            sqlite3_bind_int64(handle, 1, a)
-            sqlite3_bind_int64(handle, 2, b)
-            let code = sqlite3_step(handle)
-            sqlite3_reset(handle)
-            guard code == SQLITE_DONE else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
-            }
+            writer.bind(a)
+            writer.bind(b)
+            try writer.step()
         }
     }
 }
