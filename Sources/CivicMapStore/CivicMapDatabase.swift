@@ -95,8 +95,8 @@ public final class CivicMapDatabase: Sendable {
     }
 }
 
-// Only GRDB's async reads here: a synchronous read on Swift's cooperative threads blocks them
-// while waiting for a pooled connection, and under concurrent requests that deadlocks.
+// Every read here goes through `reads`: GRDB's synchronous read on Swift's cooperative threads
+// would deadlock once it waited for a pooled connection, so only `Reads` decides when one may run.
 extension CivicMapDatabase: FeatureSource {
     public func kinds() async throws -> [KindInfo] {
         if let kinds = kindCache.withLock({ $0 }) { return kinds }
