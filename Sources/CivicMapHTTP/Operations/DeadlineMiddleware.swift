@@ -4,7 +4,8 @@ import Synchronization
 
 /// A time limit per request: a handler that has not produced its response head within `limit`
 /// is cancelled and the client gets a 503 problem. Cancelling the task interrupts the SQLite
-/// statement it waits on (GRDB's async accesses are cancellable). Streamed bodies (exports)
+/// statement of an async read (GRDB's async accesses are cancellable); a short read on the
+/// request's own thread (one Feature, one page) runs to its end. Streamed bodies (exports)
 /// are not limited: they have their response head at once and send at the client's pace.
 struct DeadlineMiddleware<Context: RequestContext>: RouterMiddleware {
     let limit: Duration
