@@ -1,4 +1,3 @@
-import Foundation
 import GRDB
 
 /// Builds an SQLite R*Tree of points in one pass, packed along the Hilbert curve (`FeatureKey`),
@@ -37,8 +36,12 @@ enum PackedRTree {
             """)
         try insertPairs(db, sql: "INSERT INTO \((table + "_rowid").quotedDatabaseIdentifier) (rowid, nodeno) VALUES (?, ?)", tree.leafOf)
         try insertPairs(db, sql: "INSERT INTO \((table + "_parent").quotedDatabaseIdentifier) (nodeno, parentnode) VALUES (?, ?)", tree.parentOf)
-        let insertNode = try db.makeStatement(sql: "INSERT INTO \((table + "_node").quotedDatabaseIdentifier) (nodeno, data) VALUES (?, ?)")
-        for (number, data) in tree.nodes { try insertNode.execute(arguments: [number, Data(data)]) }
+        var insertNode = try RowWriter(db, sql: "INSERT INTO \((table + "_node").quotedDatabaseIdentifier) (nodeno, data) VALUES (?, ?)")
+        for (number, data) in tree.nodes {
+            insertNode.bind(number)
+            insertNode.bind(blob: data)
+            try insertNode.step()
+        }
     }
 
     /// 8-byte id and four float32 coordinates.
