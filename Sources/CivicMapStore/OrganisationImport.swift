@@ -196,6 +196,9 @@ enum ImportSQL {
         // 2 MB made the import I/O-bound).
         try db.execute(sql: "PRAGMA cache_size = -131072")
         defer { try? db.execute(sql: "PRAGMA cache_size = -2000") }
+        if rows.count >= bulkThreshold, try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM organizations)")! {
+            return try writeIntoEmpty(rows, in: db, regions: regions, clock: &clock)
+        }
         try db.execute(sql: """
             DROP TABLE IF EXISTS temp.import_rows;
             CREATE TEMP TABLE import_rows (
@@ -235,7 +238,7 @@ enum ImportSQL {
                 FROM (SELECT seq AS rid, row_number() OVER (ORDER BY seq) AS n,
                              max((SELECT coalesce(max(id), 0) FROM organizations),
                                  (SELECT coalesce(max(id), 0) FROM import_rows),
-                                 (SELECT coalesce(max(organization_id), 0) FROM audit_log)) AS base
+                                 (\(highestRetiredID))) AS base
                       FROM import_rows WHERE id IS NULL) AS numbered
                 WHERE import_rows.seq = numbered.rid;
             """)
@@ -282,12 +285,17 @@ enum ImportSQL {
         let now = "'" + stamp + "'"
         clock.lap("resolve")
         // Before their rows, so the insert trigger finds them and queues nothing.
-        try insertNewFeatures(rows, in: db, regions: regions, stamp: stamp)
+        let fresh = try Row.fetchAll(db, sql: "SELECT seq, id FROM import_rows WHERE programmes IS NULL AND is_new")
+            .map { (seq: $0[0] as Int, id: $0[1] as Int64) }
+        let features = Parallel.map(fresh) { row -> NewFeature? in
+            let o = rows[row.seq].organisation
+            return regions.region(o.regionCode).map { newFeature(o, id: row.id, region: $0, stamp: stamp) }
+        }
+        try insertNewFeatures(features.compactMap { $0 }, in: db)
         clock.lap("encode")
-        let columns = contentColumns.joined(separator: ", ")
         let differs = contentColumns.map { "organizations.\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")
         let upsert = """
-            INSERT INTO organizations (id, \(columns), search_text, geom, distance_to_centre_m, created_at, updated_at)
+            INSERT INTO organizations (\(insertedColumns))
             SELECT i.id, \(contentColumns.map { "i." + $0 }.joined(separator: ", ")), i.search_text, MakePoint(i.lon, i.lat, 4326),
                    geodesic_distance_m(i.lat, i.lon, r.centre_lat, r.centre_lon), \(now), \(now)
             FROM import_rows i JOIN regions r ON r.code = i.region_code
@@ -306,47 +314,64 @@ enum ImportSQL {
         }
         try db.execute(sql: """
             DELETE FROM programmes WHERE organization_id IN (SELECT id FROM import_rows WHERE programmes_changed);
-            INSERT INTO programmes (organization_id, position, title, topics, length_days, starts_on, ends_on, capacity,
-                                    selection_status, description)
-            SELECT i.id, p.key, json_extract(p.value, '$.title'), json_extract(p.value, '$.topics'),
-                   json_extract(p.value, '$.length_days'), json_extract(p.value, '$.starts_on'),
-                   json_extract(p.value, '$.ends_on'), json_extract(p.value, '$.capacity'),
-                   json_extract(p.value, '$.selection_status'), json_extract(p.value, '$.description')
-            FROM import_rows i, json_each(i.programmes) p WHERE i.programmes_changed;
+            \(insertProgrammes(from: "import_rows")) WHERE i.programmes_changed;
             UPDATE organizations SET updated_at = \(now) WHERE id IN (SELECT id FROM import_rows WHERE programmes_changed);
             DROP TABLE temp.import_rows;
             """)
         return counts
     }
 
-    /// New rows without programmes get their Feature here, from the values in memory and the
-    /// same geodesic function the INSERT uses, so no row is read back to be encoded. Updated
-    /// rows and rows with programmes (whose ids SQLite assigns) are left to FeatureCache.refresh.
-    /// Encoded on every core, then written in key order, so `features` grows at its end. Staged
-    /// through a temporary table keyed by Hilbert key (inserted in random order, then copied),
-    /// this phase took 5.3 s of a 200,000-row import.
-    static func insertNewFeatures(_ rows: [StagedRow], in db: Database, regions: RegionDirectory, stamp: String) throws {
-        let fresh = try Row.fetchAll(db, sql: "SELECT seq, id FROM import_rows WHERE programmes IS NULL AND is_new")
-            .map { (seq: $0[0] as Int, id: $0[1] as Int64) }
-        let encoded = Parallel.map(fresh) { row -> (key: Int64, id: Int64, kind: String, json: [UInt8])? in
-            var o = rows[row.seq].organisation
-            guard let region = regions.region(o.regionCode) else { return nil }
-            o.id = row.id
-            o.regionISO = region.iso
-            o.regionName = region.nameRU
-            o.distanceToCentreMetres = Geodesic.wgs84.distance(from: o.location, to: region.centre)
-            o.createdAt = stamp
-            o.updatedAt = stamp
-            o.programmes = []
-            var w = JSONWriter(capacity: 1024)
-            GeoJSON.writeFeature(o, to: &w)
-            return (FeatureCache.key(o), row.id, o.kind.rawValue, w.bytes)
-        }.compactMap { $0 }.sorted { $0.key < $1.key }
+    /// A new row's Feature, encoded from the values in memory and the same geodesic function
+    /// the INSERT uses, so no row is read back to be encoded. Updated rows and rows with
+    /// programmes (whose ids SQLite assigns) are left to FeatureCache.refresh.
+    struct NewFeature: Sendable {
+        var key: Int64, id: Int64, kind: String, json: [UInt8]
+    }
+
+    static func newFeature(_ organisation: Organisation, id: Int64, region: Region, stamp: String) -> NewFeature {
+        var o = organisation
+        o.id = id
+        o.regionISO = region.iso
+        o.regionName = region.nameRU
+        o.distanceToCentreMetres = Geodesic.wgs84.distance(from: o.location, to: region.centre)
+        o.createdAt = stamp
+        o.updatedAt = stamp
+        o.programmes = []
+        var w = JSONWriter(capacity: 1024)
+        GeoJSON.writeFeature(o, to: &w)
+        return NewFeature(key: FeatureCache.key(o), id: id, kind: o.kind.rawValue, json: w.bytes)
+    }
+
+    /// Written in key order, so `features` grows at its end. Staged through a temporary table
+    /// keyed by Hilbert key (inserted in random order, then copied), this took 5.3 s of a
+    /// 200,000-row import.
+    static func insertNewFeatures(_ features: [NewFeature], in db: Database) throws {
         var insert = try RowWriter(db, sql: "INSERT INTO features (key, id, kind, json) VALUES (?, ?, ?, ?)")
-        for f in encoded {
+        for f in features.sorted(by: { $0.key < $1.key }) {
             insert.bind(f.key); insert.bind(f.id); insert.bind(f.kind); insert.bind(blob: f.json)
             try insert.step()
         }
+    }
+
+    /// Every column an import writes, in the order of `insertedValues`.
+    static let insertedColumns = "id, " + contentColumns.joined(separator: ", ")
+        + ", search_text, geom, distance_to_centre_m, created_at, updated_at"
+
+    /// The highest id an organisation ever had, deleted ones included: new ids come after it.
+    static let highestRetiredID = "SELECT coalesce(max(organization_id), 0) FROM audit_log"
+
+    /// Stores the programmes of the rows of `source` (aliased `i`, with `id` and `programmes`
+    /// as `programmesJSON` writes them); the caller appends its WHERE.
+    static func insertProgrammes(from source: String) -> String {
+        """
+        INSERT INTO programmes (organization_id, position, title, topics, length_days, starts_on, ends_on, capacity,
+                                selection_status, description)
+        SELECT i.id, p.key, json_extract(p.value, '$.title'), json_extract(p.value, '$.topics'),
+               json_extract(p.value, '$.length_days'), json_extract(p.value, '$.starts_on'),
+               json_extract(p.value, '$.ends_on'), json_extract(p.value, '$.capacity'),
+               json_extract(p.value, '$.selection_status'), json_extract(p.value, '$.description')
+        FROM \(source) i, json_each(i.programmes) p
+        """
     }
 
     /// Programmes in one canonical JSON text, so staged and stored ones compare as strings.

@@ -1,0 +1,83 @@
+import CivicMapCore
+import GRDB
+
+extension ImportSQL {
+    /// The first big import, into an empty table. Every row is new: its id comes from the input
+    /// or is numbered after the highest one, no row resolves to a stored one, and no ОГРН can
+    /// clash with a stored one (repeats within the input are refused before). So the rows skip
+    /// the staging table, the resolution and the upsert: what the INSERT's SQL would compute
+    /// (distance, search text, Feature) is computed here on every core, and the rows go straight
+    /// into `organizations` in id order, as a `BulkLoad`. `BulkLoadTests` check that it leaves
+    /// exactly what the row-by-row path leaves.
+    static func writeIntoEmpty(_ rows: [StagedRow], in db: Database, regions: RegionDirectory, clock: inout PhaseClock) throws -> Counts {
+        let ids = try numberedIDs(rows, in: db)
+        let stamp = TimeStamp.string()
+        let prepared = Parallel.map(Array(zip(rows, ids))) { row, id in
+            PreparedRow(row: row, id: id, regions: regions, stamp: stamp)
+        }.sorted { $0.id < $1.id }
+        clock.lap("encode")
+        try BulkLoad.run(db, newRows: "SELECT id FROM organizations", clock: &clock) {
+            var insert = try RowWriter(db, sql: """
+                INSERT INTO organizations (\(insertedColumns))
+                VALUES (?, \(contentColumns.map { _ in "?" }.joined(separator: ", ")), ?, MakePoint(?, ?, 4326), ?, ?, ?)
+                """)
+            var programmes = try RowWriter(db, sql: insertProgrammes(from: "(SELECT ? AS id, ? AS programmes)"))
+            for p in prepared {
+                guard let distance = p.distance else {
+                    throw CivicMapError.invalidRecords([FieldProblem(line: p.row.line, field: "region_iso", reason: "unknown region")])
+                }
+                let o = p.row.organisation
+                insert.bind(p.id); insert.bind(o.kind.rawValue); insert.bind(o.name); insert.bind(o.regionCode)
+                insert.bind(o.settlement); insert.bind(o.address); insert.bind(o.inn); insert.bind(o.ogrn)
+                insert.bind(p.categories); insert.bind(o.foundedYear); insert.bind(o.website); insert.bind(o.email)
+                insert.bind(o.phone); insert.bind(o.description); insert.bind(o.source); insert.bind(o.location.latitude)
+                insert.bind(o.location.longitude); insert.bind(p.searchText)
+                insert.bind(o.location.longitude); insert.bind(o.location.latitude)
+                insert.bind(distance); insert.bind(stamp); insert.bind(stamp)
+                try insert.step()
+                if let json = p.programmes, !o.programmes.isEmpty {
+                    programmes.bind(p.id); programmes.bind(json)
+                    try programmes.step()
+                }
+            }
+            try insertNewFeatures(prepared.compactMap(\.feature), in: db)
+        }
+        return Counts(added: rows.count)
+    }
+
+    /// The rows' ids: their own, or for rows without one the next after the highest id of the
+    /// input and of the audit log, in input order (as the staged path numbers them).
+    private static func numberedIDs(_ rows: [StagedRow], in db: Database) throws -> [Int64] {
+        var next = max(rows.lazy.compactMap(\.organisation.id).max() ?? 0, try Int64.fetchOne(db, sql: highestRetiredID) ?? 0)
+        return rows.map { row in
+            if let id = row.organisation.id { return id }
+            next += 1
+            return next
+        }
+    }
+
+    /// One row with everything derived from it.
+    private struct PreparedRow: Sendable {
+        var row: StagedRow
+        var id: Int64
+        var categories: String
+        var searchText: String
+        /// nil when the region is unknown (the validator lets no such row through).
+        var distance: Double?
+        var programmes: String?
+        /// Rows that state programmes get theirs from FeatureCache.refresh, as on the staged path.
+        var feature: NewFeature?
+
+        init(row: StagedRow, id: Int64, regions: RegionDirectory, stamp: String) {
+            let o = row.organisation
+            let region = regions.region(o.regionCode)
+            self.row = row
+            self.id = id
+            categories = OrganisationSQL.jsonArray(o.categories)
+            searchText = SearchText.of(o)
+            distance = region.map { Geodesic.wgs84.distance(from: o.location, to: $0.centre) }
+            programmes = row.statesProgrammes ? programmesJSON(o.programmes) : nil
+            feature = row.statesProgrammes ? nil : region.map { newFeature(o, id: id, region: $0, stamp: stamp) }
+        }
+    }
+}
