@@ -60,16 +60,17 @@ public enum ImportReader {
                 reason: "the header has one column; separate columns with ',', ';' or a tab (read as \(text.dialect.description))"))
         }
         guard result.problems.isEmpty else { return result }
-        result.records.reserveCapacity(rows.count - 1)
-        for row in rows.dropFirst() {
-            guard row.fields.count == names.count else {
-                result.problems.append(FieldProblem(line: row.line, field: "*", reason: "has \(row.fields.count) fields; the header has \(names.count)"))
-                result.rejectedRows += 1
-                continue
-            }
-            var fields: [String: String] = [:]
+        let records = Parallel.map(Array(rows.dropFirst())) { row -> ImportRecord? in
+            guard row.fields.count == names.count else { return nil }
+            var fields: [String: String] = Dictionary(minimumCapacity: names.count)
             for (name, value) in zip(names, row.fields) where !value.isEmpty { fields[name] = value }
-            result.records.append(ImportRecord(line: row.line, fields: fields))
+            return ImportRecord(line: row.line, fields: fields)
+        }
+        result.records.reserveCapacity(records.count)
+        for (row, record) in zip(rows.dropFirst(), records) {
+            if let record { result.records.append(record); continue }
+            result.problems.append(FieldProblem(line: row.line, field: "*", reason: "has \(row.fields.count) fields; the header has \(names.count)"))
+            result.rejectedRows += 1
         }
         return result
     }

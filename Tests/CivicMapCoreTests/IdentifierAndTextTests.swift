@@ -66,6 +66,34 @@ struct TextFormatTests {
         #expect(try CSV.parse(out)[0].fields == records[1].fields)
     }
 
+    /// A big text is parsed in parts cut at record ends: the records and their lines must be
+    /// the ones a single pass finds, whatever the quotes, line breaks and CRs around the cuts.
+    @Test func csvInPartsEqualsOnePass() throws {
+        let rows = [
+            "1,\"two\nlines\",x\r\n", "2,\"a \"\"quoted\"\" word\",y\n", "3,plain,\"\"\n", "4,in\"side,z\n",
+            "5,\"\"\"\"\"\",\"\n\n\"\n", "\n", "6,,\r\n",
+        ]
+        var text = "\u{FEFF}id,name,note\n"
+        var n = 0
+        while text.utf8.count < 3 << 20 {
+            text += rows[n % rows.count]
+            n += 1
+        }
+        let bytes = Array(text.utf8)
+        let parts = CSV.recordAlignedParts(bytes, from: 3, delimiter: 0x2C, count: 4)
+        #expect(parts.count == 4)
+        let inParts = try parts.flatMap { try CSV.parse(bytes, $0.range, firstLine: $0.line, delimiter: 0x2C) }
+        let whole = try CSV.parse(bytes, 3..<bytes.count, firstLine: 1, delimiter: 0x2C)
+        #expect(inParts.count == whole.count && whole.count > 50_000)
+        // elementsEqual: a failure message with 50,000 records takes minutes to print.
+        #expect(inParts.elementsEqual(whole) { $0.line == $1.line && $0.fields == $1.fields })
+        #expect(try CSV.parse(bytes).elementsEqual(whole) { $0.line == $1.line && $0.fields == $1.fields })
+        #expect(whole[1].fields == ["1", "two\nlines", "x"] && whole[2].line == 4)
+        // An unclosed quote in the last part is still reported, at its line.
+        let open = bytes + Array("7,\"open\n".utf8)
+        #expect(throws: CivicMapError.self) { try CSV.parse(open) }
+    }
+
     @Test func csvReportsUnclosedQuote() {
         #expect(throws: CivicMapError.self) { try CSV.parse(Array("a,b\n1,\"open\n".utf8)) }
     }
@@ -99,6 +127,12 @@ struct TextFormatTests {
             #expect(SearchText.normalise(sample) == Self.reference(sample), "\(sample)")
         }
         #expect(SearchText.normalise("ЁЖИК") == "ежик")
+        // Each scalar inside Cyrillic text too: the byte path takes ASCII and basic Cyrillic.
+        for v in 0...0x52F {
+            guard let scalar = Unicode.Scalar(v) else { continue }
+            let sample = "Ёж " + String(scalar) + " Z"
+            #expect(SearchText.normalise(sample) == Self.reference(sample), "U+\(String(v, radix: 16))")
+        }
     }
 }
 
