@@ -55,6 +55,29 @@ struct Server {
     }
 }
 
+/// Accept headers as browsers, GIS tools and scripts send them (RFC 9110 §12.5.1).
+@Suite struct ContentNegotiationTests {
+    static let all: [Format] = [.json, .html, .csv]
+
+    @Test(arguments: [
+        ("", Format.json), ("*/*", .json), ("application/json", .json), ("application/geo+json", .json),
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8", .html),
+        ("text/html, application/json", .html), ("application/json, text/html", .json),
+        ("text/html;q=0.5, application/json", .json), ("text/html, application/json;q=0.9", .html),
+        ("text/csv", .csv), ("text/csv;q=0.5, application/geo+json", .json), ("application/json;q=0.2, text/*", .html),
+        ("text/csv, */*", .csv), ("*/*, text/csv", .csv), ("application/json;q=0, */*", .html), ("text/*;q=0.3, text/csv;q=0.9, */*;q=0.1", .csv),
+        ("image/png", .json), ("*/*;q=0", .json), ("text/html;q=garbage", .html), ("TEXT/HTML", .html),
+    ])
+    func choosesWhatTheClientPrefers(accept: String, expected: Format) {
+        #expect(Format.preferred(accept: accept, offered: Self.all) == expected)
+    }
+
+    @Test func formatsNotOfferedAreNeverChosen() {
+        #expect(Format.preferred(accept: "text/html", offered: [.json]) == .json)
+        #expect(Format.preferred(accept: "text/csv, text/html;q=0.5", offered: [.json, .html]) == .html)
+    }
+}
+
 @Suite("OGC API – Features over HTTP")
 struct HTTPTests {
     @Test(arguments: ["*/*", "application/json", ""])

@@ -66,14 +66,53 @@ enum Format: String {
             default: throw .invalidParameter(name: "f", reason: "unknown format '\(f)'; use \(offered.joined(separator: " or "))")
             }
         }
-        // Browsers send text/html first; API clients send JSON types or */* (or nothing).
-        let accept = request.headers[.accept] ?? ""
-        if htmlAvailable, let html = accept.range(of: "text/html"),
-            accept.range(of: "json").map({ html.lowerBound < $0.lowerBound }) ?? true
-        {
-            return .html
+        let formats: [Format] = [.json] + (htmlAvailable ? [.html] : []) + (csvAvailable ? [.csv] : [])
+        return preferred(accept: request.headers[.accept] ?? "", offered: formats)
+    }
+
+    /// RFC 9110 §12.5.1: each format takes the quality of the most specific media range that
+    /// matches it; the highest quality wins, then the more specific match, then the range named
+    /// first (browsers list text/html first), then the order offered. JSON when nothing matches
+    /// or everything is refused: API clients that send odd headers still get an answer.
+    static func preferred(accept: String, offered: [Format]) -> Format {
+        let ranges = MediaRange.parse(accept)
+        var best: (format: Format, rank: (Double, Int, Int))?
+        for format in offered {
+            guard let match = ranges.filter({ $0.matches(format) }).max(by: { $0.specificity < $1.specificity }), match.quality > 0 else { continue }
+            let rank = (match.quality, match.specificity, -match.position)
+            if best.map({ rank > $0.rank }) ?? true { best = (format, rank) }
         }
-        if csvAvailable, accept.hasPrefix("text/csv") { return .csv }
-        return .json
+        return best?.format ?? .json
+    }
+
+    /// One element of an Accept header: `type/subtype;q=0.8`.
+    struct MediaRange {
+        var type: String
+        var subtype: String
+        var quality: Double
+        var position: Int
+
+        static func parse(_ header: String) -> [MediaRange] {
+            header.split(separator: ",").enumerated().compactMap { position, element in
+                let parts = element.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                let name = parts.first?.split(separator: "/", omittingEmptySubsequences: false) ?? []
+                guard name.count == 2, !name[0].isEmpty, !name[1].isEmpty else { return nil }
+                let q = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
+                return MediaRange(type: String(name[0]), subtype: String(name[1]), quality: min(1, max(0, q)), position: position)
+            }
+        }
+
+        /// 2 for type/subtype, 1 for type/*, 0 for */*.
+        var specificity: Int { type == "*" ? 0 : subtype == "*" ? 1 : 2 }
+
+        func matches(_ format: Format) -> Bool {
+            let (wantedType, isWanted): (String, (String) -> Bool) = switch format {
+            // application/json, application/geo+json and the other JSON types this server writes.
+            case .json: ("application", { $0 == "json" || $0.hasSuffix("+json") })
+            case .html: ("text", { $0 == "html" })
+            case .csv: ("text", { $0 == "csv" })
+            }
+            return type == "*" || (type == wantedType && (subtype == "*" || isWanted(subtype)))
+        }
     }
 }
