@@ -50,7 +50,7 @@ public enum SearchText {
     /// by their Unicode lower-case mapping, exactly as `lowercased()` does, which spent most of
     /// its time looking up Unicode tables (a tenth of an import).
     public static func normalise(_ s: String) -> String {
-        // Most names are ASCII and basic Cyrillic: mapped on their UTF-8 bytes, without building
+        // Most names are ASCII, basic Cyrillic and punctuation: mapped on their UTF-8 bytes, without building
         // a string scalar by scalar (a quarter of an import's encoding).
         let onBytes = s.utf8.withContiguousStorageIfAvailable(normaliseASCIIAndCyrillic)
         return (onBytes ?? nil) ?? normaliseScalars(s)
@@ -66,6 +66,17 @@ public enum SearchText {
             if b < 0x80 {
                 out.append(b >= 0x41 && b <= 0x5A ? b + 0x20 : b)
                 i += 1
+                continue
+            }
+            // U+0080–U+00BF («, », №'s neighbours) and U+2000–U+203F (dashes, quotes): no letters.
+            if b == 0xC2, i + 1 < bytes.count {
+                out.append(b); out.append(bytes[i + 1])
+                i += 2
+                continue
+            }
+            if b == 0xE2, i + 2 < bytes.count, bytes[i + 1] == 0x80 {
+                out.append(b); out.append(0x80); out.append(bytes[i + 2])
+                i += 3
                 continue
             }
             guard b == 0xD0 || b == 0xD1, i + 1 < bytes.count else { return nil }

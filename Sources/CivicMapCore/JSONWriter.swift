@@ -58,9 +58,14 @@ public struct JSONWriter: Sendable {
 
     private mutating func appendQuoted(_ s: String) {
         bytes.append(0x22)
-        // Most text needs no escaping: copy it whole (the byte loop cost 13 % of a page).
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-            bytes.append(contentsOf: s.utf8)
+        // Most text needs no escaping: copy it whole (the byte loop cost 13 % of a page), from
+        // the string's own buffer (String.UTF8View's iterator cost a seventh of an import's encoding).
+        let copied = s.utf8.withContiguousStorageIfAvailable { text in
+            guard !text.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return false }
+            bytes.append(contentsOf: text)
+            return true
+        }
+        if copied == true {
             bytes.append(0x22)
             return
         }

@@ -12,8 +12,8 @@ extension ImportSQL {
     static func writeIntoEmpty(_ rows: [StagedRow], in db: Database, regions: RegionDirectory, clock: inout PhaseClock) throws -> Counts {
         let ids = try numberedIDs(rows, in: db)
         let stamp = TimeStamp.string()
-        let prepared = Parallel.map(Array(zip(rows, ids))) { row, id in
-            PreparedRow(row: row, id: id, regions: regions, stamp: stamp)
+        let prepared = Parallel.map(Array(rows.indices)) { index in
+            PreparedRow(rows[index], index: index, id: ids[index], regions: regions, stamp: stamp)
         }.sorted { $0.id < $1.id }
         clock.lap("encode")
         try BulkLoad.run(db, newRows: "SELECT id FROM organizations", clock: &clock) {
@@ -23,10 +23,10 @@ extension ImportSQL {
                 """)
             var programmes = try RowWriter(db, sql: insertProgrammes(from: "(SELECT ? AS id, ? AS programmes)"))
             for p in prepared {
+                let row = rows[p.index], o = row.organisation
                 guard let distance = p.distance else {
-                    throw CivicMapError.invalidRecords([FieldProblem(line: p.row.line, field: "region_iso", reason: "unknown region")])
+                    throw CivicMapError.invalidRecords([FieldProblem(line: row.line, field: "region_iso", reason: "unknown region")])
                 }
-                let o = p.row.organisation
                 insert.bind(p.id); insert.bind(o.kind.rawValue); insert.bind(o.name); insert.bind(o.regionCode)
                 insert.bind(o.settlement); insert.bind(o.address); insert.bind(o.inn); insert.bind(o.ogrn)
                 insert.bind(p.categories); insert.bind(o.foundedYear); insert.bind(o.website); insert.bind(o.email)
@@ -58,7 +58,8 @@ extension ImportSQL {
 
     /// One row with everything derived from it.
     private struct PreparedRow: Sendable {
-        var row: StagedRow
+        /// In the input.
+        var index: Int
         var id: Int64
         var categories: String
         var searchText: String
@@ -68,10 +69,10 @@ extension ImportSQL {
         /// Rows that state programmes get theirs from FeatureCache.refresh, as on the staged path.
         var feature: NewFeature?
 
-        init(row: StagedRow, id: Int64, regions: RegionDirectory, stamp: String) {
+        init(_ row: StagedRow, index: Int, id: Int64, regions: RegionDirectory, stamp: String) {
             let o = row.organisation
             let region = regions.region(o.regionCode)
-            self.row = row
+            self.index = index
             self.id = id
             categories = OrganisationSQL.jsonArray(o.categories)
             searchText = SearchText.of(o)

@@ -128,9 +128,9 @@ struct TextFormatTests {
         }
         #expect(SearchText.normalise("ЁЖИК") == "ежик")
         // Each scalar inside Cyrillic text too: the byte path takes ASCII and basic Cyrillic.
-        for v in 0...0x52F {
+        for v in Array(0...0x52F) + Array(0x1FF0...0x2130) {
             guard let scalar = Unicode.Scalar(v) else { continue }
-            let sample = "Ёж " + String(scalar) + " Z"
+            let sample = "Ёж «" + String(scalar) + "» — Z"
             #expect(SearchText.normalise(sample) == Self.reference(sample), "U+\(String(v, radix: 16))")
         }
     }
