@@ -157,11 +157,9 @@ extension CivicMapDatabase: FeatureSource {
         // A page is at most max-limit Features: short enough to read on this thread.
         return try await reads.read(quick: true) { db in
             if PointIndex.answers(query), let index = try self.pointIndex(db) {
-                let points = index.points(matching: query)
-                let start = min(query.offset, points.count)
-                let page = points[start..<min(points.count, start + (query.limit ?? points.count))]
-                let features = try FeatureCache.features(db, ids: page.map(\.id), keys: page.map(\.featureKey))
-                return EncodedPage(features: features, numberMatched: points.count)
+                let page = index.page(matching: query)
+                let features = try FeatureCache.features(db, ids: page.points.map(\.id), keys: page.points.map(\.featureKey))
+                return EncodedPage(features: features, numberMatched: page.matched)
             }
             let allKinds = try self.cachedKinds(db).map(\.kind)
             let filter = OrganisationSQL.filter(query, allKinds: allKinds)

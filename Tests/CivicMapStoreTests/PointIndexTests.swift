@@ -36,7 +36,7 @@ struct PointIndexTests {
 
     static func indexIDs(_ t: TestDatabase, _ q: FeatureQuery) throws -> [Int64] {
         #expect(PointIndex.answers(q))
-        return try t.database.writer.read { db in try #require(try t.database.pointIndex(db)).points(matching: q).map(\.id) }
+        return try t.database.writer.read { db in try #require(try t.database.pointIndex(db)).page(matching: q).points.map(\.id) }
     }
 
     static let boxes = [
@@ -97,6 +97,55 @@ struct PointIndexTests {
         }
     }
 
+    /// Pages are cut by selecting their first and last ranks, not by sorting every match: each
+    /// page, ascending and descending, must be SQL's slice, across cells whose id runs interleave.
+    @Test func pagesOfManyMatchesEqualSQLSlices() async throws {
+        let t = try TestDatabase()
+        var random = SystemRandomNumberGenerator()
+        var ids = Set<Int64>()
+        while ids.count < 2_500 { ids.insert(Int64.random(in: 1...1_000_000, using: &random)) }
+        let rows = ids.map { id in
+            "\(id),АНО \(id),ngo,RU-PER,Пермь,,,,,,,\(Double.random(in: 57.9...58.2)),\(Double.random(in: 55.8...56.6))"
+        }
+        #expect(try t.importCSV(rows).added == 2_500)
+        let box = BoundingBox(west: 55.7, south: 57.8, east: 56.7, north: 58.3)
+        for descending in [false, true] {
+            let all = try Self.sqlIDs(t, Self.query(box: box, descending: descending))
+            #expect(all.count == 2_500)
+            for (offset, limit) in [(0, 1), (0, 1000), (1, 1), (999, 2), (1234, 1000), (2000, 1000), (2499, 5), (2500, 5), (0, 2500), (7, 0)] {
+                var q = Self.query(box: box, descending: descending)
+                q.offset = offset
+                q.limit = limit
+                let query = q
+                let page = try await t.database.writer.read { db in try #require(try t.database.pointIndex(db)).page(matching: query) }
+                #expect(page.matched == 2_500)
+                let expected = Array(all.dropFirst(offset).prefix(limit)), got = page.points.map(\.id)
+                // Compared apart from #expect, which would print thousands of ids.
+                let same = got == expected
+                #expect(same, "offset \(offset) limit \(limit) descending \(descending): \(got.prefix(3)) against \(expected.prefix(3))")
+            }
+        }
+    }
+
+    @Test func selectionFindsEachRank() {
+        var random = SystemRandomNumberGenerator()
+        for size in [1, 2, 3, 10, 257, 5000] {
+            // Sorted runs, as cells hold them.
+            var ids = Array(Set((0..<size * 3).map { _ in Int64.random(in: 0...Int64(size * 100), using: &random) })).prefix(size)
+                .sorted()
+            ids = stride(from: 0, to: ids.count, by: 7).flatMap { start in ids[start..<min(ids.count, start + 7)] }.shuffled(using: &random)
+                .chunked(sortedBy: 3)
+            let sorted = ids.sorted()
+            for _ in 0..<20 {
+                let first = Int.random(in: 0..<ids.count, using: &random), last = Int.random(in: first..<ids.count, using: &random)
+                var work = ids
+                #expect(PointIndex.select(first, in: &work, from: 0) == sorted[first])
+                #expect(work[..<first].allSatisfy { $0 < sorted[first] } && work[(first + 1)...].allSatisfy { $0 > sorted[first] })
+                #expect(PointIndex.select(last, in: &work, from: first) == sorted[last])
+            }
+        }
+    }
+
     @Test func editsImportsAndMovedCentresKeepItEqualToSQL() async throws {
         let t = try TestDatabase(demo: true)
         try Self.expectIndexEqualsSQL(t, "before")
@@ -144,9 +193,16 @@ struct PointIndexTests {
             _ = try t.importCSV(["9002,АНО «Юг»,ngo,RU-PER,Кудымкар,,,,,2020,,59.0152,54.6532"])
             let moved = try t.database.writer.read { db in try #require(try t.database.pointIndex(db)) }
             #expect(before.isOlder(than: moved.version))
-            #expect(moved.points(matching: Self.query(regions: ["59"])).map(\.id).contains(9002))
+            #expect(moved.page(matching: Self.query(regions: ["59"])).points.map(\.id).contains(9002))
             #expect(try t.database.pointIndex(old) == nil)
         }
         try Self.expectIndexEqualsSQL(t, "after the import")
+    }
+}
+
+extension Array where Element == Int64 {
+    /// Cut into runs of `length`, each sorted: the shape of ids gathered cell by cell.
+    fileprivate func chunked(sortedBy length: Int) -> [Int64] {
+        stride(from: 0, to: count, by: length).flatMap { self[$0..<Swift.min(count, $0 + length)].sorted() }
     }
 }
