@@ -170,10 +170,17 @@ PY
 }
 check "an import killed (SIGKILL) while reading, validating and writing leaves the previous data whole" killed_imports
 
-killed_bulk_import() {  # the bulk path drops and rebuilds indexes and triggers inside its transaction
+# The bulk paths drop and rebuild indexes and triggers inside their transaction. $1: demo (rows
+# stored: staged, resolved, upserted) or empty (a first import: straight into the table).
+killed_bulk_import() {
   [ "$(($(wc -l <"$SOURCE_CSV") - 1))" -ge 10000 ] || { echo "needs the benchmark CSV (10,000 rows or more)"; return 1; }
   local db="$WORK/bulk.sqlite" kills=0 before delay pid status
-  "$BIN" backup --database "$DEMO" "$db" >/dev/null || return 1
+  rm -f "$db" "$db-wal" "$db-shm"
+  if [ "$1" = empty ]; then
+    "$BIN" init --no-demo --database "$db" >/dev/null || return 1
+  else
+    "$BIN" backup --database "$DEMO" "$db" >/dev/null || return 1
+  fi
   cp "$db" "$WORK/bulk-start.sqlite"
   state() {  # integrity, counts and the whole schema
     python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1])
@@ -208,13 +215,16 @@ for row in c.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name"):
     echo "a kill after the commit left a state unlike a complete import's"; return 1
   fi
   grep -q ', index [0-9.]* s' "$WORK/bulk.log" || { echo "the import did not take the bulk path"; cat "$WORK/bulk.log"; return 1; }
+  if [ "$1" = empty ] && grep -q ', stage [0-9.]* s' "$WORK/bulk.log"; then echo "a first import staged its rows"; cat "$WORK/bulk.log"; return 1; fi
+  if [ "$1" = demo ] && ! grep -q ', stage [0-9.]* s' "$WORK/bulk.log"; then echo "the import did not stage its rows"; cat "$WORK/bulk.log"; return 1; fi
   python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); n = c.execute("SELECT count(*) FROM organizations").fetchone()[0]
 assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 assert c.execute("SELECT count(*) FROM idx_organizations_geom").fetchone()[0] == n, "R*Tree entries differ from rows"
 print(n, "organisations after the complete bulk import")' "$db"
   echo "$kills kills left the data and schema whole"
 }
-check "a bulk import killed (SIGKILL) midway leaves data, indexes and triggers as they were" killed_bulk_import
+check "a bulk import killed (SIGKILL) midway leaves data, indexes and triggers as they were" killed_bulk_import demo
+check "a first import into an empty table, killed (SIGKILL) midway, leaves it empty and whole" killed_bulk_import empty
 
 backup_restore() {  # an online backup while the server answers and writes go on; restore it
   local token pid port count
