@@ -100,9 +100,8 @@ extension Unicode.Scalar {
 
 extension StringProtocol {
     /// Whether the UTF-8 bytes contain `pattern`'s, without Foundation's locale-aware search.
+    /// (Foundation, too, finds no empty pattern.)
     func containsBytes(_ pattern: String) -> Bool {
-        let needle = Array(pattern.utf8), hay = Array(utf8)
-        guard !needle.isEmpty, hay.count >= needle.count else { return false }
-        return (0...(hay.count - needle.count)).contains { start in hay[start..<start + needle.count].elementsEqual(needle) }
+        !pattern.isEmpty && utf8.contains(pattern.utf8)
     }
 }

@@ -27,15 +27,13 @@ extension ImportSQL {
                 guard let distance = p.distance else {
                     throw CivicMapError.invalidRecords([FieldProblem(line: row.line, field: "region_iso", reason: "unknown region")])
                 }
-                insert.bind(p.id); insert.bind(o.kind.rawValue); insert.bind(o.name); insert.bind(o.regionCode)
-                insert.bind(o.settlement); insert.bind(o.address); insert.bind(o.inn); insert.bind(o.ogrn)
-                insert.bind(p.categories); insert.bind(o.foundedYear); insert.bind(o.website); insert.bind(o.email)
-                insert.bind(o.phone); insert.bind(o.description); insert.bind(o.source); insert.bind(o.location.latitude)
-                insert.bind(o.location.longitude); insert.bind(p.searchText)
+                insert.bind(p.id)
+                bindContent(o, categories: p.texts.categories, to: &insert)
+                insert.bind(p.texts.searchText)
                 insert.bind(o.location.longitude); insert.bind(o.location.latitude)
                 insert.bind(distance); insert.bind(stamp); insert.bind(stamp)
                 try insert.step()
-                if let json = p.programmes, !o.programmes.isEmpty {
+                if let json = p.texts.programmes, !o.programmes.isEmpty {
                     programmes.bind(p.id); programmes.bind(json)
                     try programmes.step()
                 }
@@ -61,24 +59,21 @@ extension ImportSQL {
         /// In the input.
         var index: Int
         var id: Int64
-        var categories: String
-        var searchText: String
+        var texts: DerivedTexts
         /// nil when the region is unknown (the validator lets no such row through).
         var distance: Double?
-        var programmes: String?
         /// Rows that state programmes get theirs from FeatureCache.refresh, as on the staged path.
         var feature: NewFeature?
 
         init(_ row: StagedRow, index: Int, id: Int64, regions: RegionDirectory, stamp: String) {
             let o = row.organisation
-            let region = regions.region(o.regionCode)
             self.index = index
             self.id = id
-            categories = OrganisationSQL.jsonArray(o.categories)
-            searchText = SearchText.of(o)
-            distance = region.map { Geodesic.wgs84.distance(from: o.location, to: $0.centre) }
-            programmes = row.statesProgrammes ? programmesJSON(o.programmes) : nil
-            feature = row.statesProgrammes ? nil : region.map { newFeature(o, id: id, region: $0, stamp: stamp) }
+            texts = DerivedTexts(row)
+            guard let region = regions.region(o.regionCode) else { return }
+            let distance = Geodesic.wgs84.distance(from: o.location, to: region.centre)
+            self.distance = distance
+            feature = row.statesProgrammes ? nil : newFeature(o, id: id, region: region, distance: distance, stamp: stamp)
         }
     }
 }

@@ -213,17 +213,11 @@ enum ImportSQL {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         // The derived texts on every core; SQLite's inserts on this one.
-        let derived = Parallel.map(rows) { row in
-            (categories: OrganisationSQL.jsonArray(row.organisation.categories), search: SearchText.of(row.organisation),
-             programmes: row.statesProgrammes ? programmesJSON(row.organisation.programmes) : nil)
-        }
+        let derived = Parallel.map(rows, DerivedTexts.init)
         for (seq, (row, texts)) in zip(rows, derived).enumerated() {
-            let o = row.organisation
-            insert.bind(seq); insert.bind(row.line); insert.bind(o.id); insert.bind(o.kind.rawValue); insert.bind(o.name)
-            insert.bind(o.regionCode); insert.bind(o.settlement); insert.bind(o.address); insert.bind(o.inn); insert.bind(o.ogrn)
-            insert.bind(texts.categories); insert.bind(o.foundedYear); insert.bind(o.website); insert.bind(o.email)
-            insert.bind(o.phone); insert.bind(o.description); insert.bind(o.source); insert.bind(o.location.latitude)
-            insert.bind(o.location.longitude); insert.bind(texts.search); insert.bind(texts.programmes)
+            insert.bind(seq); insert.bind(row.line); insert.bind(row.organisation.id)
+            bindContent(row.organisation, categories: texts.categories, to: &insert)
+            insert.bind(texts.searchText); insert.bind(texts.programmes)
             try insert.step()
         }
         clock.lap("stage")
@@ -289,7 +283,9 @@ enum ImportSQL {
             .map { (seq: $0[0] as Int, id: $0[1] as Int64) }
         let features = Parallel.map(fresh) { row -> NewFeature? in
             let o = rows[row.seq].organisation
-            return regions.region(o.regionCode).map { newFeature(o, id: row.id, region: $0, stamp: stamp) }
+            return regions.region(o.regionCode).map {
+                newFeature(o, id: row.id, region: $0, distance: Geodesic.wgs84.distance(from: o.location, to: $0.centre), stamp: stamp)
+            }
         }
         try insertNewFeatures(features.compactMap { $0 }, in: db)
         clock.lap("encode")
@@ -321,19 +317,41 @@ enum ImportSQL {
         return counts
     }
 
-    /// A new row's Feature, encoded from the values in memory and the same geodesic function
-    /// the INSERT uses, so no row is read back to be encoded. Updated rows and rows with
-    /// programmes (whose ids SQLite assigns) are left to FeatureCache.refresh.
+    /// What a row stores besides its input values, computed from them in Swift.
+    struct DerivedTexts: Sendable {
+        var categories: String
+        var searchText: String
+        /// Only when the input states programmes (possibly none), so the stored ones are replaced.
+        var programmes: String?
+
+        init(_ row: StagedRow) {
+            categories = OrganisationSQL.jsonArray(row.organisation.categories)
+            searchText = SearchText.of(row.organisation)
+            programmes = row.statesProgrammes ? programmesJSON(row.organisation.programmes) : nil
+        }
+    }
+
+    /// Binds the `contentColumns` of `o`, in their order.
+    static func bindContent(_ o: Organisation, categories: String, to insert: inout RowWriter) {
+        insert.bind(o.kind.rawValue); insert.bind(o.name); insert.bind(o.regionCode); insert.bind(o.settlement)
+        insert.bind(o.address); insert.bind(o.inn); insert.bind(o.ogrn); insert.bind(categories); insert.bind(o.foundedYear)
+        insert.bind(o.website); insert.bind(o.email); insert.bind(o.phone); insert.bind(o.description); insert.bind(o.source)
+        insert.bind(o.location.latitude); insert.bind(o.location.longitude)
+    }
+
+    /// A new row's Feature, encoded from the values in memory and `distance` (from the same
+    /// geodesic function the INSERT uses), so no row is read back to be encoded. Updated rows
+    /// and rows with programmes (whose ids SQLite assigns) are left to FeatureCache.refresh.
     struct NewFeature: Sendable {
         var key: Int64, id: Int64, kind: String, json: [UInt8]
     }
 
-    static func newFeature(_ organisation: Organisation, id: Int64, region: Region, stamp: String) -> NewFeature {
+    static func newFeature(_ organisation: Organisation, id: Int64, region: Region, distance: Double, stamp: String) -> NewFeature {
         var o = organisation
         o.id = id
         o.regionISO = region.iso
         o.regionName = region.nameRU
-        o.distanceToCentreMetres = Geodesic.wgs84.distance(from: o.location, to: region.centre)
+        o.distanceToCentreMetres = distance
         o.createdAt = stamp
         o.updatedAt = stamp
         o.programmes = []
@@ -353,7 +371,7 @@ enum ImportSQL {
         }
     }
 
-    /// Every column an import writes, in the order of `insertedValues`.
+    /// Every column an import writes into `organizations`.
     static let insertedColumns = "id, " + contentColumns.joined(separator: ", ")
         + ", search_text, geom, distance_to_centre_m, created_at, updated_at"
 
