@@ -136,7 +136,7 @@ struct PackedRTreeTests {
 }
 
 /// A small deterministic generator, so every run tests the same points.
-struct SplitMix {
+struct SplitMix: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
