@@ -114,11 +114,11 @@ public struct OrganisationValidator: Sendable {
     ]
 
     /// Identifiers a spreadsheet turned into numbers: `1,02594E+12`, or a lost leading zero.
-    static func spreadsheetNumberProblem(_ value: String, digits: Set<Int>) -> String? {
+    static func spreadsheetNumberProblem(_ value: String, digits: [Int]) -> String? {
         if value.containsBytes("E+") || value.containsBytes("e+") {
             return "'\(value)' is a number a spreadsheet shortened; format the column as text and re-enter it"
         }
-        if value.utf8.allSatisfy({ (48...57).contains($0) }), digits.contains(value.count + 1) {
+        if value.utf8.allSatisfy({ (48...57).contains($0) }), digits.contains(value.utf8.count + 1) {
             return "has \(value.count) digits: a spreadsheet may have dropped a leading zero (format the column as text)"
         }
         return nil

@@ -153,7 +153,8 @@ struct TextFormatTests {
     }
 
     @Test func byteSearchFindsWhatFoundationFinds() {
-        for (text, pattern) in [("1,02594E+12", "E+"), ("1E+", "E+"), ("E", "E+"), ("", "E+"), ("Е+", "E+"), ("ab", "")] {
+        for (text, pattern) in [("1,02594E+12", "E+"), ("1E+", "E+"), ("E", "E+"), ("", "E+"), ("Е+", "E+"), ("ab", ""),
+                                 ("E+", "E+"), ("EE+", "E+"), ("E E+", "E+"), ("ёE+", "E+"), ("1E2+", "E+"), ("ё", "ё"), ("ёж", "жё")] {
             #expect(text.containsBytes(pattern) == text.contains(pattern), "\(text) \(pattern)")
         }
     }
