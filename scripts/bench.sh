@@ -33,7 +33,7 @@ elif ! grep -q "$(sha256sum "$DATA/organizations.csv" | cut -d' ' -f1)" "$REQUES
 fi
 
 # 2. Import from scratch.
-rm -f "$DB" "$DB-wal" "$DB-shm"
+rm -f "$DB" "$DB-wal" "$DB-shm" "$DB-journal"
 "$BIN" init --no-demo --database "$DB" >/dev/null
 /usr/bin/time -f "%e %M" -o "$OUT/import-time.txt" "$BIN" import --database "$DB" "$DATA/organizations.csv" 2>"$OUT/import.log"
 read -r import_s import_kb <"$OUT/import-time.txt"

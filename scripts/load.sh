@@ -25,7 +25,7 @@ fi
 
 # A fresh copy, so the benchmark's database stays as imported.
 DB="$DATA/load.sqlite"
-rm -f "$DB" "$DB-wal" "$DB-shm"
+rm -f "$DB" "$DB-wal" "$DB-shm" "$DB-journal"
 "$BIN" backup --database "$DATA/bench.sqlite" "$DB" >/dev/null
 TOKEN=$("$BIN" token create --database "$DB" --name "load-$(date +%s)" --role admin 2>/dev/null)
 

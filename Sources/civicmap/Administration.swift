@@ -57,7 +57,7 @@ struct Token: AsyncParsableCommand {
 struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Copy the database while it is in use (consistent, checked); never overwrites.",
-        discussion: "Restore: stop the server, replace the database file with the copy (delete its -wal and -shm files), start it.")
+        discussion: "Restore: stop the server, replace the database file with the copy (delete its -wal, -shm and -journal files), start it.")
     @OptionGroup var common: CommonOptions
     @Argument(help: "The new file") var destination: String
 

@@ -95,4 +95,40 @@ import Testing
         #expect(try Self.snapshot(t) == before)
         #expect(try t.count("SELECT count(*) FROM sqlite_master WHERE name = 'organizations_overview'") == 1)
     }
+
+    /// A first big import writes through a rollback journal (each page once, not to the WAL and
+    /// again by the checkpoint), which undoes a failure as WAL would, and the file ends in WAL.
+    @Test func aFirstBulkImportGoesThroughARollbackJournalAndEndsInWAL() throws {
+        let t = try TestDatabase()
+        let before = try Self.snapshot(t)
+        struct Failure: Error {}
+        #expect(throws: Failure.self) {
+            try t.database.withJournalForImport(rows: 1, options: ImportOptions(bulkThreshold: 1)) {
+                try t.database.writer.write { db in
+                    #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "delete")
+                    try db.execute(sql: "CREATE TABLE scratch (x); INSERT INTO scratch VALUES (1)")
+                    throw Failure()
+                }
+            }
+        }
+        #expect(try Self.snapshot(t) == before)
+        #expect(try t.database.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
+        let summary = try t.database.importFiles([Self.demo], options: ImportOptions(bulkThreshold: 1), currentYear: 2026)
+        #expect(summary.added == 23 && !summary.rolledBack)
+        #expect(try t.database.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
+    }
+
+    /// SQLite leaves WAL only for the sole connection: beside another one, the import stays in WAL.
+    @Test func aFirstBulkImportBesideAnotherConnectionStaysInWAL() throws {
+        let t = try TestDatabase()
+        let other = try DatabaseQueue(path: t.directory.appendingPathComponent("test.sqlite").path)
+        #expect(try other.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations") } == 0)
+        let mode = try t.database.withJournalForImport(rows: 1, options: ImportOptions(bulkThreshold: 1)) {
+            try t.database.writer.write { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        }
+        #expect(mode == "wal")
+        let summary = try t.database.importFiles([Self.demo], options: ImportOptions(bulkThreshold: 1), currentYear: 2026)
+        #expect(summary.added == 23)
+        #expect(try other.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations") } == 23)
+    }
 }

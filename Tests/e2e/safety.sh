@@ -175,7 +175,7 @@ check "an import killed (SIGKILL) while reading, validating and writing leaves t
 killed_bulk_import() {
   [ "$(($(wc -l <"$SOURCE_CSV") - 1))" -ge 10000 ] || { echo "needs the benchmark CSV (10,000 rows or more)"; return 1; }
   local db="$WORK/bulk.sqlite" kills=0 before delay pid status
-  rm -f "$db" "$db-wal" "$db-shm"
+  rm -f "$db" "$db-wal" "$db-shm" "$db-journal"
   if [ "$1" = empty ]; then
     "$BIN" init --no-demo --database "$db" >/dev/null || return 1
   else
@@ -207,7 +207,7 @@ for row in c.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name"):
   done
   [ "$kills" -ge 2 ] || { echo "only $kills kills landed before the import completed"; return 1; }
   if [ "$status" -ne 0 ]; then  # no run finished: let one run to its end, from the data before
-    rm -f "$db" "$db-wal" "$db-shm"
+    rm -f "$db" "$db-wal" "$db-shm" "$db-journal"
     cp "$WORK/bulk-start.sqlite" "$db"
     "$BIN" import --database "$db" "$SOURCE_CSV" >"$WORK/bulk.log" 2>&1 || { cat "$WORK/bulk.log"; return 1; }
   fi
