@@ -93,8 +93,12 @@ extension CivicMapDatabase {
         summary.problems += StagedRow.duplicates(in: &accepted)
         // Rows the reader could not use, rows that failed validation, repeated rows.
         var rejectedRows = rowsUnread + (records.count - validated) + (validated - accepted.count)
+        // The records' dictionaries are done with: freed now, their memory serves the writing
+        // (fresh pages cost the kernel a fault and a clear each, a fifth of a big import's CPU).
+        let recordCount = records.count
+        records = []
         clock.lap("validate")
-        progress(ImportProgress(phase: .writing, rowsDone: records.count, rowsTotal: records.count))
+        progress(ImportProgress(phase: .writing, rowsDone: recordCount, rowsTotal: recordCount))
 
         if !summary.problems.isEmpty && !options.partial {
             summary.rejected = rejectedRows
@@ -125,7 +129,7 @@ extension CivicMapDatabase {
         clock.lap("commit")
         summary.seconds = clock.laps
         summary.rejected = rejectedRows
-        progress(ImportProgress(phase: .done, rowsDone: records.count, rowsTotal: records.count))
+        progress(ImportProgress(phase: .done, rowsDone: recordCount, rowsTotal: recordCount))
         return summary
     }
 
