@@ -19,3 +19,55 @@ public enum Parallel {
         return parts.withLock { parts in (0..<workers).flatMap { parts[$0] ?? [] } }
     }
 }
+
+extension Parallel {
+    /// `produce` for steps 0..<count on another thread, at most `ahead` steps ahead, each product
+    /// handed in order to `consume` on this thread: CPU work overlaps a consumer that is bound to
+    /// one thread (SQLite's writer). When `consume` throws, production stops, and the call
+    /// returns only once the producer has.
+    public static func pipeline<Product: Sendable>(
+        _ count: Int, ahead: Int = 2, produce: @Sendable (Int) -> Product, consume: (Product) throws -> Void
+    ) throws {
+        let state = PipelineState<Product>(count: count, ahead: ahead)
+        try withoutActuallyEscaping(produce) { produce in
+            let producer = DispatchGroup()
+            DispatchQueue.global().async(group: producer) {
+                for step in 0..<count {
+                    state.slots.wait()
+                    if state.stopped.load(ordering: .acquiring) { return }
+                    let product = produce(step)
+                    state.products.withLock { $0[step] = product }
+                    state.ready[step].signal()
+                }
+            }
+            defer {
+                state.stopped.store(true, ordering: .releasing)
+                state.slots.signal()
+                producer.wait()
+            }
+            for step in 0..<count {
+                state.ready[step].wait()
+                let product = state.products.withLock { $0.removeValue(forKey: step)! }
+                state.slots.signal()
+                try consume(product)
+            }
+        }
+    }
+}
+
+private final class PipelineState<Product: Sendable>: Sendable {
+    let products = Mutex<[Int: Product]>([:])
+    let stopped = Atomic<Bool>(false)
+    /// One per step: signalled when its product is stored.
+    let ready: [DispatchSemaphore]
+    /// Steps the producer may run ahead of the consumer.
+    let slots: DispatchSemaphore
+
+    init(count: Int, ahead: Int) {
+        ready = (0..<count).map { _ in DispatchSemaphore(value: 0) }
+        // Signalled rather than made with a value: libdispatch traps when a semaphore is freed
+        // holding less than it was made with (as it does when the consumer stops early).
+        slots = DispatchSemaphore(value: 0)
+        for _ in 0..<max(1, ahead) { slots.signal() }
+    }
+}

@@ -6,42 +6,59 @@ extension ImportSQL {
     /// or is numbered after the highest one, no row resolves to a stored one, and no ОГРН can
     /// clash with a stored one (repeats within the input are refused before). So the rows skip
     /// the staging table, the resolution and the upsert: what the INSERT's SQL would compute
-    /// (distance, search text, Feature) is computed here on every core, and the rows go straight
-    /// into `organizations` in id order, as a `BulkLoad`. `BulkLoadTests` check that it leaves
-    /// exactly what the row-by-row path leaves.
+    /// (distance, search text, Feature) is computed here, on one thread while SQLite inserts the
+    /// rows prepared before on this one, and the rows go straight into `organizations` in id
+    /// order, as a `BulkLoad`. `BulkLoadTests` check that it leaves exactly what the row-by-row
+    /// path leaves.
     static func writeIntoEmpty(_ rows: [StagedRow], in db: Database, regions: RegionDirectory, clock: inout PhaseClock) throws -> Counts {
         let ids = try numberedIDs(rows, in: db)
         let stamp = TimeStamp.string()
-        let prepared = Parallel.map(Array(rows.indices)) { index in
-            PreparedRow(rows[index], index: index, id: ids[index], regions: regions, stamp: stamp)
-        }.sorted { $0.id < $1.id }
-        clock.lap("encode")
+        let inIDOrder = rows.indices.sorted { ids[$0] < ids[$1] }
+        let chunks = stride(from: 0, to: inIDOrder.count, by: chunkSize).map { inIDOrder[$0..<min($0 + chunkSize, inIDOrder.count)] }
+        var features: [NewFeature] = []
+        var known = BulkLoad.KnownRows()
+        known.points.reserveCapacity(rows.count)
         try BulkLoad.run(db, newRows: "SELECT id FROM organizations", clock: &clock) {
             var insert = try RowWriter(db, sql: """
                 INSERT INTO organizations (\(insertedColumns))
                 VALUES (?, \(contentColumns.map { _ in "?" }.joined(separator: ", ")), ?, MakePoint(?, ?, 4326), ?, ?, ?)
                 """)
             var programmes = try RowWriter(db, sql: insertProgrammes(from: "(SELECT ? AS id, ? AS programmes)"))
-            for p in prepared {
-                let row = rows[p.index], o = row.organisation
-                guard let distance = p.distance else {
-                    throw CivicMapError.invalidRecords([FieldProblem(line: row.line, field: "region_iso", reason: "unknown region")])
+            // Chunks are prepared on one thread while SQLite inserts on this one: preparing on
+            // every core would leave SQLite, the slower of the two, a share of a core.
+            try Parallel.pipeline(chunks.count) { chunk in
+                chunks[chunk].map { index in
+                    PreparedRow(rows[index], index: index, id: ids[index], regions: regions, stamp: stamp)
                 }
-                insert.bind(p.id)
-                bindContent(o, categories: p.texts.categories, to: &insert)
-                insert.bind(p.texts.searchText)
-                insert.bind(o.location.longitude); insert.bind(o.location.latitude)
-                insert.bind(distance); insert.bind(stamp); insert.bind(stamp)
-                try insert.step()
-                if let json = p.texts.programmes, !o.programmes.isEmpty {
-                    programmes.bind(p.id); programmes.bind(json)
-                    try programmes.step()
+            } consume: { prepared in
+                for p in prepared {
+                    let row = rows[p.index], o = row.organisation
+                    guard let distance = p.distance else {
+                        throw CivicMapError.invalidRecords([FieldProblem(line: row.line, field: "region_iso", reason: "unknown region")])
+                    }
+                    insert.bind(p.id)
+                    bindContent(o, categories: p.texts.categories, to: &insert)
+                    insert.bind(p.texts.searchText)
+                    insert.bind(o.location.longitude); insert.bind(o.location.latitude)
+                    insert.bind(distance); insert.bind(stamp); insert.bind(stamp)
+                    try insert.step()
+                    if let json = p.texts.programmes, !o.programmes.isEmpty {
+                        programmes.bind(p.id); programmes.bind(json)
+                        try programmes.step()
+                    }
+                    known.points.append(PackedRTree.Point(id: p.id, longitude: o.location.longitude, latitude: o.location.latitude))
+                    if let feature = p.feature { features.append(feature) } else { known.withoutFeature.append(p.id) }
                 }
             }
-            try insertNewFeatures(prepared.compactMap(\.feature), in: db)
+            try insertNewFeatures(features, in: db)
+            return known
         }
         return Counts(added: rows.count)
     }
+
+    /// Rows prepared per pipeline step: the first step's wait is short (about 0.1 s), and a
+    /// step is long enough that handing it over costs nothing.
+    private static let chunkSize = 8192
 
     /// The rows' ids: their own, or for rows without one the next after the highest id of the
     /// input and of the audit log, in input order (as the staged path numbers them).

@@ -333,7 +333,7 @@ enum ImportSQL {
             """
         // Counted only for big imports: every write through the API comes this way too.
         if counts.added >= bulkThreshold, try counts.added >= (Int.fetchOne(db, sql: "SELECT count(*) FROM organizations") ?? 0) {
-            try BulkLoad.run(db, newRows: "SELECT id FROM import_rows WHERE is_new", clock: &clock) { try db.execute(sql: upsert) }
+            try BulkLoad.run(db, newRows: "SELECT id FROM import_rows WHERE is_new", clock: &clock) { try db.execute(sql: upsert); return nil }
         } else {
             try db.execute(sql: upsert)
             clock.lap("insert")
