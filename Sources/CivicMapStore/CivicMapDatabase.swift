@@ -33,7 +33,7 @@ public final class CivicMapDatabase: Sendable {
         let migrator = Migrations.migrator
         if try !writer.read(migrator.hasCompletedMigrations) { try migrator.migrate(writer) }
         // Databases from before the precomputed features, or another writer's leftovers.
-        if try !writer.read(FeatureCache.isCurrent) { try writer.write { db in try FeatureCache.refresh(db) } }
+        if try !writer.read(FeatureCache.isCurrent) { _ = try writer.write { db in try FeatureCache.refresh(db) } }
     }
 
     static var configuration: Configuration {

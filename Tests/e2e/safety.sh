@@ -189,7 +189,7 @@ print(c.execute("PRAGMA integrity_check").fetchone()[0], c.execute("SELECT count
 for row in c.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name"): print(row)' "$db"
   }
   before=$(state) || return 1
-  local committed="" now
+  local committed="" now journals=0
   for delay in 1 2 2.5 3 3.5 4 6; do
     "$BIN" import --database "$db" "$SOURCE_CSV" >"$WORK/bulk.log" 2>&1 &
     pid=$!
@@ -199,6 +199,7 @@ for row in c.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name"):
     wait "$pid" 2>/dev/null || status=$?
     [ "$status" -eq 0 ] && break
     [ "$status" -eq 137 ] || { echo "the import failed (exit $status)"; cat "$WORK/bulk.log"; return 1; }
+    [ -f "$db-journal" ] && journals=$((journals + 1))  # a hot rollback journal, undone by the next reader
     now=$(state) || return 1
     # All or nothing: a kill after the commit (while the process exits) must leave exactly what a
     # complete import leaves, which the complete run below shows.
@@ -221,10 +222,13 @@ for row in c.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name"):
 assert c.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 assert c.execute("SELECT count(*) FROM idx_organizations_geom").fetchone()[0] == n, "R*Tree entries differ from rows"
 print(n, "organisations after the complete bulk import")' "$db"
-  echo "$kills kills left the data and schema whole"
+  # A first import writes through a rollback journal; an import into stored rows stays in WAL.
+  if [ "$1" = empty ] && [ "$journals" -eq 0 ]; then echo "no kill found the rollback journal of a first import"; return 1; fi
+  if [ "$1" = demo ] && [ "$journals" -ne 0 ]; then echo "an import into stored rows left a rollback journal"; return 1; fi
+  echo "$kills kills left the data and schema whole ($journals of them a hot rollback journal)"
 }
 check "a bulk import killed (SIGKILL) midway leaves data, indexes and triggers as they were" killed_bulk_import demo
-check "a first import into an empty table, killed (SIGKILL) midway, leaves it empty and whole" killed_bulk_import empty
+check "a first import into an empty table (through a rollback journal), killed (SIGKILL) midway, leaves it empty and whole" killed_bulk_import empty
 
 backup_restore() {  # an online backup while the server answers and writes go on; restore it
   local token pid port count
