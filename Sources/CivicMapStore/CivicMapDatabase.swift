@@ -22,7 +22,21 @@ public final class CivicMapDatabase: Sendable {
     public convenience init(path: String, readers: Int = ProcessInfo.processInfo.activeProcessorCount * 2) throws {
         var config = Self.configuration
         config.maximumReaderCount = max(2, readers)
-        try self.init(writer: DatabasePool(path: path, configuration: config))
+        try self.init(writer: Self.openPool(path: path, configuration: config))
+    }
+
+    /// A first big import holds the file locked with a rollback journal until it commits (see
+    /// `withJournalForImport`), and the pool's switch to WAL on opening fails at once rather than
+    /// wait for a lock; so opening retries, for as long as a write would wait (`busyMode`).
+    static func openPool(path: String, configuration: Configuration, patience: TimeInterval = 30) throws -> DatabasePool {
+        let deadline = Date().addingTimeInterval(patience)
+        while true {
+            do {
+                return try DatabasePool(path: path, configuration: configuration)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
     }
 
     init(writer: any DatabaseWriter) throws {

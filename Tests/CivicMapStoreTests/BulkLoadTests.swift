@@ -1,6 +1,7 @@
 import CivicMapCore
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 @testable import CivicMapStore
@@ -130,5 +131,34 @@ import Testing
         let summary = try t.database.importFiles([Self.demo], options: ImportOptions(bulkThreshold: 1), currentYear: 2026)
         #expect(summary.added == 23)
         #expect(try other.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations") } == 23)
+    }
+
+    /// While a first import holds the file with its rollback journal, a server or command that
+    /// opens the database waits for the commit instead of failing at its switch to WAL.
+    @Test func openingWaitsForAFirstImportsCommit() throws {
+        let t = try TestDatabase()
+        let path = t.directory.appendingPathComponent("test.sqlite").path
+        let opening = DispatchGroup()
+        let outcome = Mutex<(error: String?, waited: TimeInterval)>((nil, 0))
+        try t.database.withJournalForImport(rows: 1, options: ImportOptions(bulkThreshold: 1)) {
+            try t.database.writer.write { db in
+                try db.execute(sql: "CREATE TABLE scratch (x); INSERT INTO scratch VALUES (1)")
+                let started = Date()
+                DispatchQueue.global().async(group: opening) {
+                    do {
+                        let other = try CivicMapDatabase(path: path)
+                        let count = try other.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM scratch") }
+                        outcome.withLock { $0 = (count == 1 ? nil : "saw \(String(describing: count)) rows", Date().timeIntervalSince(started)) }
+                    } catch {
+                        outcome.withLock { $0 = ("\(error)", Date().timeIntervalSince(started)) }
+                    }
+                }
+                Thread.sleep(forTimeInterval: 0.5)  // the import's work, with the file locked
+            }
+        }
+        opening.wait()
+        let result = outcome.withLock { $0 }
+        #expect(result.error == nil)
+        #expect(result.waited >= 0.4)
     }
 }
