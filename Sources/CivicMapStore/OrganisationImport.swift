@@ -143,10 +143,10 @@ extension CivicMapDatabase {
     /// for the sole connection: this process's readers close first, and while another process
     /// has the file open, the import stays in WAL.
     func withJournalForImport<T>(rows: Int, options: ImportOptions, _ body: () throws -> T) throws -> T {
-        guard rows >= options.bulkThreshold, !options.dryRun, let pool = writer as? DatabasePool else { return try body() }
+        guard !options.dryRun, let pool = writer as? DatabasePool else { return try body() }
         pool.releaseMemory()
         let switched = try pool.writeWithoutTransaction { db in
-            guard try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM organizations)")! else { return false }
+            guard try ImportSQL.isFirstBulkImport(rows: rows, bulkThreshold: options.bulkThreshold, in: db) else { return false }
             do {
                 return try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE") == "delete"
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
@@ -209,6 +209,13 @@ enum ImportSQL {
         var problems: [FieldProblem] = []
     }
 
+    /// At least `bulkThreshold` rows into an empty table: `writeIntoEmpty`, through a rollback
+    /// journal (`withJournalForImport` asks before the transaction, `write` again inside it).
+    static func isFirstBulkImport(rows: Int, bulkThreshold: Int, in db: Database) throws -> Bool {
+        guard rows >= bulkThreshold else { return false }
+        return try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM organizations)")!
+    }
+
     /// Content columns: a row is unchanged when all of them are equal.
     static let contentColumns = [
         "kind", "name", "region_code", "settlement", "address", "inn", "ogrn", "categories", "founded_year",
@@ -226,7 +233,7 @@ enum ImportSQL {
         // 2 MB made the import I/O-bound).
         try db.execute(sql: "PRAGMA cache_size = -131072")
         defer { try? db.execute(sql: "PRAGMA cache_size = -2000") }
-        if rows.count >= bulkThreshold, try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM organizations)")! {
+        if try isFirstBulkImport(rows: rows.count, bulkThreshold: bulkThreshold, in: db) {
             return try writeIntoEmpty(rows, in: db, regions: regions, clock: &clock)
         }
         try db.execute(sql: """
