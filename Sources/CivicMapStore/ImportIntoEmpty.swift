@@ -15,7 +15,7 @@ extension ImportSQL {
         let stamp = TimeStamp.string()
         let inIDOrder = rows.indices.sorted { ids[$0] < ids[$1] }
         let chunks = stride(from: 0, to: inIDOrder.count, by: chunkSize).map { inIDOrder[$0..<min($0 + chunkSize, inIDOrder.count)] }
-        var features: [NewFeature] = []
+        var features: [FeatureCache.Entry] = []
         var known = BulkLoad.KnownRows()
         known.points.reserveCapacity(rows.count)
         try BulkLoad.run(db, newRows: "SELECT id FROM organizations", clock: &clock) {
@@ -50,7 +50,7 @@ extension ImportSQL {
                     if let feature = p.feature { features.append(feature) } else { known.withoutFeature.append(p.id) }
                 }
             }
-            try insertNewFeatures(features, in: db)
+            try FeatureCache.store(features, in: db)
             return known
         }
         return Counts(added: rows.count)
@@ -80,7 +80,7 @@ extension ImportSQL {
         /// nil when the region is unknown (the validator lets no such row through).
         var distance: Double?
         /// Rows that state programmes get theirs from FeatureCache.refresh, as on the staged path.
-        var feature: NewFeature?
+        var feature: FeatureCache.Entry?
 
         init(_ row: StagedRow, index: Int, id: Int64, regions: RegionDirectory, stamp: String) {
             let o = row.organisation

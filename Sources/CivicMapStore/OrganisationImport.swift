@@ -28,8 +28,8 @@ public struct ImportOptions: Sendable {
     public var partial = false
     /// Validate and count, write nothing.
     public var dryRun = false
-    /// Imports adding at least this many organisations, and at least as many as the database
-    /// holds, rebuild the indexes once instead of row by row (`BulkLoad`).
+    /// Imports adding or changing at least this many organisations, and at least a quarter as
+    /// many as the database holds, rebuild the indexes once instead of row by row (`BulkLoad`).
     public var bulkThreshold = 10_000
     public init(partial: Bool = false, dryRun: Bool = false, bulkThreshold: Int = 10_000) {
         self.partial = partial
@@ -135,18 +135,20 @@ extension CivicMapDatabase {
 
     private struct RollBack: Error {}
 
-    /// A first big import into an empty table writes nearly every page of the file. In WAL mode
-    /// each page is written twice, to the log and again by the checkpoint (2.5 s of a 12 s import
-    /// of 200,000 rows); a rollback journal keeps only the pages that existed before, and the new
-    /// ones reach the file once (0.3–0.6 s). It is as durable, and a failed or killed import is
-    /// undone all the same (by the journal, when the file is next opened). SQLite leaves WAL only
-    /// for the sole connection: this process's readers close first, and while another process
-    /// has the file open, the import stays in WAL.
+    /// A big import writes much of the file: a first one nearly every page. In WAL mode each
+    /// page is written twice, to the log and again by the checkpoint (2.5 s of a 12 s import of
+    /// 200,000 rows); a rollback journal keeps only the pages that existed before, and the new
+    /// ones reach the file once (0.3–0.6 s; re-importing 200,000 rows with a new address each,
+    /// 14.1 s instead of 14.8–15.5 s). It is as durable, and a failed or killed import is undone
+    /// all the same (by the journal, when the file is next opened). Imports that may take the
+    /// bulk path (`isBulk` of all their rows) use it. SQLite leaves WAL only for the sole
+    /// connection: this process's readers close first, and while another process has the file
+    /// open, the import stays in WAL.
     func withJournalForImport<T>(rows: Int, options: ImportOptions, _ body: () throws -> T) throws -> T {
         guard !options.dryRun, let pool = writer as? DatabasePool else { return try body() }
         pool.releaseMemory()
         let switched = try pool.writeWithoutTransaction { db in
-            guard try ImportSQL.isFirstBulkImport(rows: rows, bulkThreshold: options.bulkThreshold, in: db) else { return false }
+            guard try ImportSQL.isBulk(written: rows, bulkThreshold: options.bulkThreshold, in: db) else { return false }
             do {
                 return try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE") == "delete"
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
@@ -209,11 +211,17 @@ enum ImportSQL {
         var problems: [FieldProblem] = []
     }
 
-    /// At least `bulkThreshold` rows into an empty table: `writeIntoEmpty`, through a rollback
-    /// journal (`withJournalForImport` asks before the transaction, `write` again inside it).
+    /// At least `bulkThreshold` rows into an empty table: `writeIntoEmpty`.
     static func isFirstBulkImport(rows: Int, bulkThreshold: Int, in db: Database) throws -> Bool {
         guard rows >= bulkThreshold else { return false }
         return try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM organizations)")!
+    }
+
+    /// At least `bulkThreshold` rows added or changed, and at least an eighth as many as the table
+    /// holds: then a `BulkLoad` (indexes rebuilt once) costs less than writing row by row.
+    static func isBulk(written: Int, bulkThreshold: Int, in db: Database) throws -> Bool {
+        guard written >= bulkThreshold else { return false }
+        return try written * 8 >= (Int.fetchOne(db, sql: "SELECT count(*) FROM organizations") ?? 0)
     }
 
     /// Content columns: a row is unchanged when all of them are equal.
@@ -222,8 +230,7 @@ enum ImportSQL {
         "website", "email", "phone", "description", "source", "lat", "lon",
     ]
 
-    /// `bulkThreshold`: from this many new rows, when they are at least as many as the table
-    /// holds, the insert runs as a `BulkLoad`.
+    /// `bulkThreshold`: see `isBulk`.
     static func write(
         _ rows: [StagedRow], in db: Database, regions: RegionDirectory, partial: Bool, bulkThreshold: Int = .max,
         clock: inout PhaseClock
@@ -242,7 +249,8 @@ enum ImportSQL {
                 seq INTEGER PRIMARY KEY, line INTEGER NOT NULL, id INTEGER, kind TEXT, name TEXT, region_code TEXT, settlement TEXT, address TEXT,
                 inn TEXT, ogrn TEXT, categories TEXT, founded_year INTEGER, website TEXT, email TEXT, phone TEXT,
                 description TEXT, source TEXT, lat REAL, lon REAL, search_text TEXT, programmes TEXT,
-                programmes_changed INTEGER NOT NULL DEFAULT 0, is_new INTEGER NOT NULL DEFAULT 0);
+                programmes_changed INTEGER NOT NULL DEFAULT 0, is_new INTEGER NOT NULL DEFAULT 0,
+                content_changed INTEGER NOT NULL DEFAULT 0, categories_changed INTEGER NOT NULL DEFAULT 0);
             """)
         var insert = try RowWriter(db, sql: """
             INSERT INTO import_rows (seq, line, id, kind, name, region_code, settlement, address, inn, ogrn, categories, founded_year,
@@ -303,9 +311,13 @@ enum ImportSQL {
             """)
         try db.execute(sql: "UPDATE import_rows SET is_new = 1 WHERE id NOT IN (SELECT id FROM organizations)")
         let same = contentColumns.map { "o.\($0) IS i.\($0)" }.joined(separator: " AND ")
+        try db.execute(sql: """
+            UPDATE import_rows AS i SET content_changed = 1, categories_changed = o.categories IS NOT i.categories
+            FROM organizations o WHERE o.id = i.id AND NOT (\(same))
+            """)
         counts.added = try Int.fetchOne(db, sql: "SELECT count(*) FROM import_rows WHERE is_new") ?? 0
         counts.unchanged = try Int.fetchOne(db, sql: """
-            SELECT count(*) FROM import_rows i JOIN organizations o ON o.id = i.id WHERE \(same) AND NOT i.programmes_changed
+            SELECT count(*) FROM import_rows WHERE NOT is_new AND NOT content_changed AND NOT programmes_changed
             """) ?? 0
         let staged = try Int.fetchOne(db, sql: "SELECT count(*) FROM import_rows") ?? 0
         counts.updated = staged - counts.added - counts.unchanged
@@ -318,13 +330,13 @@ enum ImportSQL {
         // Before their rows, so the insert trigger finds them and queues nothing.
         let fresh = try Row.fetchAll(db, sql: "SELECT seq, id FROM import_rows WHERE programmes IS NULL AND is_new")
             .map { (seq: $0[0] as Int, id: $0[1] as Int64) }
-        let features = Parallel.map(fresh) { row -> NewFeature? in
+        let features = Parallel.map(fresh) { row -> FeatureCache.Entry? in
             let o = rows[row.seq].organisation
             return regions.region(o.regionCode).map {
                 newFeature(o, id: row.id, region: $0, distance: Geodesic.wgs84.distance(from: o.location, to: $0.centre), stamp: stamp)
             }
         }
-        try insertNewFeatures(features.compactMap { $0 }, in: db)
+        try FeatureCache.store(features.compactMap { $0 }, in: db)
         clock.lap("encode")
         let differs = contentColumns.map { "organizations.\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")
         let upsert = """
@@ -332,15 +344,21 @@ enum ImportSQL {
             SELECT i.id, \(contentColumns.map { "i." + $0 }.joined(separator: ", ")), i.search_text, MakePoint(i.lon, i.lat, 4326),
                    geodesic_distance_m(i.lat, i.lon, r.centre_lat, r.centre_lon), \(now), \(now)
             FROM import_rows i JOIN regions r ON r.code = i.region_code
-            WHERE true ORDER BY i.id
+            WHERE i.is_new OR i.content_changed ORDER BY i.id
             ON CONFLICT (id) DO UPDATE SET
                 \(contentColumns.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")),
-                search_text = excluded.search_text, geom = excluded.geom, updated_at = excluded.updated_at
+                search_text = excluded.search_text, geom = excluded.geom,
+                distance_to_centre_m = excluded.distance_to_centre_m, updated_at = excluded.updated_at
             WHERE \(differs)
             """
-        // Counted only for big imports: every write through the API comes this way too.
-        if counts.added >= bulkThreshold, try counts.added >= (Int.fetchOne(db, sql: "SELECT count(*) FROM organizations") ?? 0) {
-            try BulkLoad.run(db, newRows: "SELECT id FROM import_rows WHERE is_new", clock: &clock) { try db.execute(sql: upsert); return nil }
+        let written = try Int.fetchOne(db, sql: "SELECT count(*) FROM import_rows WHERE is_new OR content_changed") ?? 0
+        if try isBulk(written: written, bulkThreshold: bulkThreshold, in: db) {
+            let updated = BulkLoad.UpdatedRows(
+                all: "SELECT id FROM import_rows WHERE content_changed", withNewCategories: "SELECT id FROM import_rows WHERE categories_changed")
+            try BulkLoad.run(db, newRows: "SELECT id FROM import_rows WHERE is_new", updated: updated, clock: &clock) {
+                try db.execute(sql: upsert)
+                return nil
+            }
         } else {
             try db.execute(sql: upsert)
             clock.lap("insert")
@@ -379,11 +397,7 @@ enum ImportSQL {
     /// A new row's Feature, encoded from the values in memory and `distance` (from the same
     /// geodesic function the INSERT uses), so no row is read back to be encoded. Updated rows
     /// and rows with programmes (whose ids SQLite assigns) are left to FeatureCache.refresh.
-    struct NewFeature: Sendable {
-        var key: Int64, id: Int64, kind: String, json: [UInt8]
-    }
-
-    static func newFeature(_ organisation: Organisation, id: Int64, region: Region, distance: Double, stamp: String) -> NewFeature {
+    static func newFeature(_ organisation: Organisation, id: Int64, region: Region, distance: Double, stamp: String) -> FeatureCache.Entry {
         var o = organisation
         o.id = id
         o.regionISO = region.iso
@@ -392,20 +406,7 @@ enum ImportSQL {
         o.createdAt = stamp
         o.updatedAt = stamp
         o.programmes = []
-        var w = JSONWriter(capacity: 1024)
-        GeoJSON.writeFeature(o, to: &w)
-        return NewFeature(key: FeatureCache.key(o), id: id, kind: o.kind.rawValue, json: w.bytes)
-    }
-
-    /// Written in key order, so `features` grows at its end. Staged through a temporary table
-    /// keyed by Hilbert key (inserted in random order, then copied), this took 5.3 s of a
-    /// 200,000-row import.
-    static func insertNewFeatures(_ features: [NewFeature], in db: Database) throws {
-        var insert = try RowWriter(db, sql: "INSERT INTO features (key, id, kind, json) VALUES (?, ?, ?, ?)")
-        for f in features.sorted(by: { $0.key < $1.key }) {
-            insert.bind(f.key); insert.bind(f.id); insert.bind(f.kind); insert.bind(blob: f.json)
-            try insert.step()
-        }
+        return FeatureCache.Entry(o)
     }
 
     /// Every column an import writes into `organizations`.

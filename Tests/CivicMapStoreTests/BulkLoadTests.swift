@@ -20,12 +20,15 @@ import Testing
                 "SELECT category, organization_id FROM organization_categories ORDER BY 1, 2",
                 """
                 SELECT id, kind, name, region_code, settlement, address, inn, ogrn, categories, founded_year, website, email, phone,
-                       description, source, lat, lon, distance_to_centre_m, search_text, AsText(geom), created_at = updated_at
+                       description, source, lat, lon, distance_to_centre_m, search_text, AsText(geom), updated_at >= created_at
                 FROM organizations ORDER BY id
                 """,
                 "SELECT * FROM programmes ORDER BY organization_id, position",
-                // Each import's own time stamp masked.
-                "SELECT f.key, f.id, f.kind, replace(CAST(f.json AS TEXT), o.created_at, '…') FROM features f JOIN organizations o USING (id) ORDER BY key",
+                // Each import's own time stamps masked.
+                """
+                SELECT f.key, f.id, f.kind, replace(replace(CAST(f.json AS TEXT), o.created_at, '…'), o.updated_at, '…')
+                FROM features f JOIN organizations o USING (id) ORDER BY key
+                """,
                 "SELECT action, organization_id FROM audit_log ORDER BY id",
                 "SELECT id FROM stale_features",
                 "PRAGMA integrity_check",
@@ -74,7 +77,68 @@ import Testing
         #expect(try bulk.count("SELECT count(*) FROM features") == 5 + (oneRowStored ? 1 : 0))
     }
 
-    @Test func bulkPathRunsOnlyWhenNewRowsOutnumberTheStoredOnes() throws {
+    /// The stored rows `ids` as CSV lines for `TestDatabase.importCSV`, each passed through `change`.
+    static func storedRows(_ t: TestDatabase, ids: ClosedRange<Int>, change: (Int, inout [String]) -> Void) throws -> [String] {
+        try t.database.writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT o.id, o.name, o.kind, r.iso, o.settlement, o.address, o.inn, o.ogrn,
+                       (SELECT group_concat(value, ';') FROM json_each(o.categories)), CAST(o.founded_year AS TEXT), o.website,
+                       CAST(o.lat AS TEXT), CAST(o.lon AS TEXT)
+                FROM organizations o JOIN regions r ON r.code = o.region_code WHERE o.id BETWEEN ? AND ? ORDER BY o.id
+                """, arguments: [ids.lowerBound, ids.upperBound]).map { row in
+                var fields = (1..<13).map { (row[$0] as String?) ?? "" }
+                fields.insert(String(row[0] as Int64), at: 0)
+                change(row[0], &fields)
+                return fields.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ",")
+            }
+        }
+    }
+
+    /// A re-import that changes many stored rows (an address, categories, a move, a change of kind
+    /// that drops a site's programmes) and adds some: the bulk path, which sets the update
+    /// triggers aside too, must leave what the row-by-row path leaves.
+    @Test func aBulkUpdateLeavesWhatTheRowByRowUpdateLeaves() throws {
+        let rowwise = try TestDatabase(demo: true), bulk = try TestDatabase(demo: true)
+        #expect(try bulk.count("SELECT count(*) FROM programmes WHERE organization_id = 1") == 1)
+        let rows = try Self.storedRows(bulk, ids: 1...9) { id, f in
+            switch id {
+            case 1: f[2] = "ngo"  // an internship site no more: its programmes go
+            case 2: f[8] = "культура;спорт"
+            case 3: f[11] = String(Double(f[11])! + 0.01)
+            case 4: f[5] += ", корп. 2"
+            case 5: f[1] += " (новое)"
+            case 6: f[10] = "https://example.org/new"
+            case 7: f[4] = "Новый посёлок"
+            case 8: f[8] = ""
+            default: break
+            }
+        } + [
+            ",АНО «Новая»,ngo,RU-PER,Пермь,,,,культура,,,58.01,56.25",
+            ",ТОС «Новый»,tos,RU-BA,Бирск,,,,ТОС и местные сообщества,,,55.42,55.53",
+        ]
+        let a = try rowwise.importCSV(rows, options: ImportOptions(bulkThreshold: .max))
+        let b = try bulk.importCSV(rows, options: ImportOptions(bulkThreshold: 1))
+        #expect(b.problems.isEmpty, "\(b.problems)")
+        #expect(a.added == 2 && b.added == 2 && a.updated == b.updated && b.updated >= 8)
+        // Only the bulk path rebuilds, and reports the triggers it replayed.
+        #expect(b.seconds.contains { $0.phase == "triggers" } && !a.seconds.contains { $0.phase == "triggers" })
+        let diff = try Self.snapshot(bulk).difference(from: Self.snapshot(rowwise))
+        #expect(diff.isEmpty, "\(diff.prefix(4))")
+        #expect(try bulk.count("SELECT count(*) FROM programmes WHERE organization_id = 1") == 0)
+        #expect(try bulk.count("SELECT count(*) FROM organization_categories WHERE organization_id = 2 AND category = 'спорт'") == 1)
+    }
+
+    /// Rebuilding pays from an eighth of the stored rows written, and never below the threshold.
+    @Test func bulkPathRunsFromAnEighthOfTheStoredRows() throws {
+        let t = try TestDatabase(demo: true)
+        // 23 stored rows; (written, threshold).
+        let bulk = try t.database.writer.read { db in
+            try [(2, 1), (3, 1), (3, 4)].map { try ImportSQL.isBulk(written: $0.0, bulkThreshold: $0.1, in: db) }
+        }
+        #expect(bulk == [false, true, false])
+    }
+
+    @Test func aSmallImportIntoManyRowsGoesRowByRow() throws {
         let t = try TestDatabase(demo: true)
         // 2 new rows against 23 stored: row by row, even with a threshold of 1; the triggers must still be there.
         let summary = try t.importCSV([
@@ -116,6 +180,19 @@ import Testing
         #expect(try t.database.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
         let summary = try t.database.importFiles([Self.demo], options: ImportOptions(bulkThreshold: 1), currentYear: 2026)
         #expect(summary.added == 23 && !summary.rolledBack)
+        #expect(try t.database.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
+    }
+
+    /// An import that may rewrite much of the table (an eighth of its rows or more) goes through
+    /// the rollback journal too; a small one stays in WAL.
+    @Test func aBigImportIntoStoredRowsGoesThroughARollbackJournal() throws {
+        let t = try TestDatabase(demo: true)  // 23 rows
+        let modes = try [2, 3].map { rows in
+            try t.database.withJournalForImport(rows: rows, options: ImportOptions(bulkThreshold: 1)) {
+                try t.database.writer.write { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+            }
+        }
+        #expect(modes == ["wal", "delete"])
         #expect(try t.database.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
     }
 

@@ -66,6 +66,27 @@ struct FeatureCacheTests {
         #expect(text.contains("\"programmes\":[]") && text.contains("\"region_name\":\"Якутия\""))
     }
 
+    /// A bulk import queues updated rows without deleting their Features: the refresh overwrites
+    /// one stored under its key, and moves one stored under another key.
+    @Test func aRefreshOverwritesAQueuedFeatureStillStored() async throws {
+        let t = try TestDatabase(demo: true)
+        try await t.database.writer.write { db in
+            try db.execute(sql: """
+                UPDATE features SET json = CAST('{}' AS BLOB) WHERE id = 2;
+                UPDATE features SET key = (SELECT max(key) + 1 FROM features), json = CAST('{}' AS BLOB) WHERE id = 3;
+                INSERT INTO stale_features (id) VALUES (2), (3);
+                """)
+            #expect(try FeatureCache.refresh(db) == 2)
+        }
+        for id: Int64 in [2, 3] {
+            #expect(try Self.stored(t, id) == (try await Self.fresh(t, id)), "feature \(id)")
+            #expect(try t.count("SELECT count(*) FROM features WHERE id = \(id)") == 1)
+        }
+        let keyed = try await t.database.writer.read { db in try Int64.fetchOne(db, sql: "SELECT key FROM features WHERE id = 3") }
+        let o = try #require(try await t.database.organisation(id: 3))
+        #expect(keyed == FeatureCache.key(o))
+    }
+
     @Test func aNewEncoderFormatRedoesEveryFeature() throws {
         let t = try TestDatabase(demo: true)
         try t.database.writer.write { db in
