@@ -116,6 +116,13 @@ import Testing
             ",АНО «Новая»,ngo,RU-PER,Пермь,,,,культура,,,58.01,56.25",
             ",ТОС «Новый»,tos,RU-BA,Бирск,,,,ТОС и местные сообщества,,,55.42,55.53",
         ]
+        // Created long ago, so an updated row's Feature shows it apart from the import's time.
+        for t in [rowwise, bulk] {
+            try t.database.writer.write { db in
+                try db.execute(sql: "UPDATE organizations SET created_at = '2020-01-01T00:00:00Z', updated_at = '2020-01-01T00:00:00Z'")
+                try FeatureCache.refresh(db)
+            }
+        }
         let a = try rowwise.importCSV(rows, options: ImportOptions(bulkThreshold: .max))
         let b = try bulk.importCSV(rows, options: ImportOptions(bulkThreshold: 1))
         #expect(b.problems.isEmpty, "\(b.problems)")
@@ -126,6 +133,14 @@ import Testing
         #expect(diff.isEmpty, "\(diff.prefix(4))")
         #expect(try bulk.count("SELECT count(*) FROM programmes WHERE organization_id = 1") == 0)
         #expect(try bulk.count("SELECT count(*) FROM organization_categories WHERE organization_id = 2 AND category = 'спорт'") == 1)
+        // The snapshots mask time stamps: each Feature must carry its own row's.
+        #expect(try bulk.count("SELECT count(*) FROM organizations WHERE created_at = '2020-01-01T00:00:00Z' AND updated_at > created_at") >= 8)
+        for t in [rowwise, bulk] {
+            #expect(try t.count("""
+                SELECT count(*) FROM features f JOIN organizations o USING (id)
+                WHERE instr(CAST(f.json AS TEXT), '"created_at":"' || o.created_at || '","updated_at":"' || o.updated_at || '"') = 0
+                """) == 0)
+        }
     }
 
     /// Rebuilding pays from an eighth of the stored rows written, and never below the threshold.
