@@ -63,8 +63,8 @@ enum BulkLoad {
         }
         let known = try insert()
         clock.lap("insert")
-        // The R*Tree anew from every row (the bulk path runs only when the new rows are at least
-        // as many as the stored ones), packed rather than inserted one by one.
+        // The R*Tree anew from every row (the bulk path runs only when the written rows are at
+        // least an eighth of the table), packed rather than inserted one by one.
         let points = try known?.points ?? Row.fetchAll(db, sql: "SELECT id, lon, lat FROM organizations WHERE geom IS NOT NULL").map {
             PackedRTree.Point(id: $0[0], longitude: $0[1], latitude: $0[2])
         }
@@ -78,8 +78,10 @@ enum BulkLoad {
 
     /// What the other triggers would have done, for all written rows at once. The new rows
     /// without a Feature are found by probing `features`, unless the caller knows them. An
-    /// updated row's Feature is queued but not deleted: `FeatureCache.refresh` overwrites it
-    /// in place, which left out 200,000 deletes from `features` and its id index.
+    /// updated row's Feature is queued but not deleted: later in the same transaction the
+    /// import (`storeUpdatedFeatures`) or `FeatureCache.refresh` overwrites it in place, which
+    /// left out 200,000 deletes from `features` and its id index. (Deleting a site's programmes
+    /// on a change of kind deletes its Feature, through the programmes' own trigger.)
     private static func replayTriggers(_ db: Database, newRows: String, updated: UpdatedRows?, withoutFeature: [Int64]?) throws {
         if let updated {
             try db.execute(sql: """

@@ -5,7 +5,9 @@ import GRDBSQLite
 /// The precomputed GeoJSON Features in `features`, stored in space order (`FeatureKey`).
 /// Triggers delete an organisation's Feature and queue its id in `stale_features` whenever what
 /// it shows changes; `refresh` encodes the queued ones with the same encoder the API uses on
-/// the fly, so a precomputed answer equals a computed one byte for byte.
+/// the fly, so a precomputed answer equals a computed one byte for byte. (A bulk import queues
+/// updated rows without deleting their Features; it overwrites or refreshes them before its
+/// transaction ends, so no reader sees an outdated one.)
 enum FeatureCache {
     /// Bump when `GeoJSON.writeFeature` changes what it writes: every stored Feature is redone.
     static let format = 1

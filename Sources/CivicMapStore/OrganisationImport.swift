@@ -28,7 +28,7 @@ public struct ImportOptions: Sendable {
     public var partial = false
     /// Validate and count, write nothing.
     public var dryRun = false
-    /// Imports adding or changing at least this many organisations, and at least a quarter as
+    /// Imports adding or changing at least this many organisations, and at least an eighth as
     /// many as the database holds, rebuild the indexes once instead of row by row (`BulkLoad`).
     public var bulkThreshold = 10_000
     public init(partial: Bool = false, dryRun: Bool = false, bulkThreshold: Int = 10_000) {
@@ -109,7 +109,9 @@ extension CivicMapDatabase {
         do {
             try withJournalForImport(rows: accepted.count, options: options) {
                 try writer.write { db in
-                    let counts = try ImportSQL.write(accepted, in: db, regions: directory, partial: options.partial,
+                    // The regions as this transaction sees them: the Features encoded from memory
+                    // must show what the rows' distances (computed in SQL) are measured from.
+                    let counts = try ImportSQL.write(accepted, in: db, regions: try cachedRegions(db), partial: options.partial,
                                                      bulkThreshold: options.bulkThreshold, clock: &clock)
                     summary.problems += counts.problems
                     summary.added = counts.added
@@ -135,20 +137,20 @@ extension CivicMapDatabase {
 
     private struct RollBack: Error {}
 
-    /// A big import writes much of the file: a first one nearly every page. In WAL mode each
-    /// page is written twice, to the log and again by the checkpoint (2.5 s of a 12 s import of
-    /// 200,000 rows); a rollback journal keeps only the pages that existed before, and the new
-    /// ones reach the file once (0.3–0.6 s; re-importing 200,000 rows with a new address each,
-    /// 14.1 s instead of 14.8–15.5 s). It is as durable, and a failed or killed import is undone
-    /// all the same (by the journal, when the file is next opened). Imports that may take the
-    /// bulk path (`isBulk` of all their rows) use it. SQLite leaves WAL only for the sole
-    /// connection: this process's readers close first, and while another process has the file
-    /// open, the import stays in WAL.
+    /// A first big import into an empty table writes nearly every page of the file. In WAL mode
+    /// each page is written twice, to the log and again by the checkpoint (2.5 s of a 12 s import
+    /// of 200,000 rows); a rollback journal keeps only the pages that existed before, and the new
+    /// ones reach the file once (0.3–0.6 s). It is as durable, and a failed or killed import is
+    /// undone all the same (by the journal, when the file is next opened). Imports into stored
+    /// rows stay in WAL: a server or backup started meanwhile would wait for their commit (it
+    /// gained 0.7–1.4 s of 15 s on 200,000 updated rows, and nothing when few rows change).
+    /// SQLite leaves WAL only for the sole connection: this process's readers close first, and
+    /// while another process has the file open, the import stays in WAL.
     func withJournalForImport<T>(rows: Int, options: ImportOptions, _ body: () throws -> T) throws -> T {
         guard !options.dryRun, let pool = writer as? DatabasePool else { return try body() }
         pool.releaseMemory()
         let switched = try pool.writeWithoutTransaction { db in
-            guard try ImportSQL.isBulk(written: rows, bulkThreshold: options.bulkThreshold, in: db) else { return false }
+            guard try ImportSQL.isFirstBulkImport(rows: rows, bulkThreshold: options.bulkThreshold, in: db) else { return false }
             do {
                 return try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE") == "delete"
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
@@ -211,7 +213,8 @@ enum ImportSQL {
         var problems: [FieldProblem] = []
     }
 
-    /// At least `bulkThreshold` rows into an empty table: `writeIntoEmpty`.
+    /// At least `bulkThreshold` rows into an empty table: `writeIntoEmpty`, through a rollback
+    /// journal (`withJournalForImport` asks before the transaction, `write` again inside it).
     static func isFirstBulkImport(rows: Int, bulkThreshold: Int, in db: Database) throws -> Bool {
         guard rows >= bulkThreshold else { return false }
         return try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM organizations)")!
