@@ -45,21 +45,14 @@ enum FeatureCache {
     /// 200,000 Features took 7.7 s.
     static let refreshBatch = 20_000
 
-    /// One row of `features`.
+    /// One row of `features`: an organisation's Feature, encoded.
     struct Entry: Sendable {
         var key: Int64, id: Int64, kind: String, json: [UInt8]
-
-        init(key: Int64, id: Int64, kind: String, json: [UInt8]) {
-            self.key = key
-            self.id = id
-            self.kind = kind
-            self.json = json
-        }
 
         init(_ o: Organisation) {
             var w = JSONWriter(capacity: 1024)
             GeoJSON.writeFeature(o, to: &w)
-            self.init(key: FeatureCache.key(o), id: o.id ?? 0, kind: o.kind.rawValue, json: w.bytes)
+            (key, id, kind, json) = (FeatureCache.key(o), o.id ?? 0, o.kind.rawValue, w.bytes)
         }
     }
 

@@ -326,21 +326,10 @@ enum ImportSQL {
         counts.updated = staged - counts.added - counts.unchanged
 
         // One time stamp for the whole import (a literal we make, not input), so the Features
-        // encoded here carry exactly what the rows will.
+        // encoded from memory (`storeWrittenFeatures`) carry exactly what the rows do.
         let stamp = TimeStamp.string()
         let now = "'" + stamp + "'"
         clock.lap("resolve")
-        // Before their rows, so the insert trigger finds them and queues nothing.
-        let fresh = try Row.fetchAll(db, sql: "SELECT seq, id FROM import_rows WHERE programmes IS NULL AND is_new")
-            .map { (seq: $0[0] as Int, id: $0[1] as Int64) }
-        let features = Parallel.map(fresh) { row -> FeatureCache.Entry? in
-            let o = rows[row.seq].organisation
-            return regions.region(o.regionCode).map {
-                newFeature(o, id: row.id, region: $0, distance: Geodesic.wgs84.distance(from: o.location, to: $0.centre), stamp: stamp)
-            }
-        }
-        try FeatureCache.store(features.compactMap { $0 }, in: db)
-        clock.lap("encode")
         let differs = contentColumns.map { "organizations.\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")
         let upsert = """
             INSERT INTO organizations (\(insertedColumns))
@@ -366,7 +355,7 @@ enum ImportSQL {
             try db.execute(sql: upsert)
             clock.lap("insert")
         }
-        try storeUpdatedFeatures(rows, regions: regions, stamp: stamp, in: db)
+        try storeWrittenFeatures(rows, regions: regions, stamp: stamp, in: db)
         try db.execute(sql: """
             DELETE FROM programmes WHERE organization_id IN (SELECT id FROM import_rows WHERE programmes_changed);
             \(insertProgrammes(from: "import_rows")) WHERE i.programmes_changed;
@@ -376,14 +365,15 @@ enum ImportSQL {
         return counts
     }
 
-    /// The Features of the updated rows, encoded from the values in memory with their stored
-    /// creation time, and taken off the stale queue: read back and encoded by the refresh,
-    /// 200,000 of them took 4.0–4.4 s. Internship sites, whose Features list their stored
-    /// programmes, are left to the refresh.
-    private static func storeUpdatedFeatures(_ rows: [StagedRow], regions: RegionDirectory, stamp: String, in db: Database) throws {
+    /// The Features of the added and updated rows, encoded from the values in memory with their
+    /// stored creation time, and taken off the stale queue: read back and encoded by the
+    /// refresh, 200,000 updated ones took 4.0–4.4 s. Rows with programmes are left to the
+    /// refresh: new ones that state them (SQLite assigns the programmes' ids), and updated
+    /// internship sites (their Features list the stored programmes).
+    private static func storeWrittenFeatures(_ rows: [StagedRow], regions: RegionDirectory, stamp: String, in db: Database) throws {
         let updated = try Row.fetchAll(db, sql: """
             SELECT i.seq, i.id, o.created_at FROM import_rows i JOIN organizations o ON o.id = i.id
-            WHERE i.content_changed AND o.kind <> 'internship_site'
+            WHERE (i.is_new AND i.programmes IS NULL) OR (i.content_changed AND o.kind <> 'internship_site')
             """).map { (seq: $0[0] as Int, id: $0[1] as Int64, createdAt: $0[2] as String) }
         var dequeue = try RowWriter(db, sql: "DELETE FROM stale_features WHERE id = ?")
         // A batch at a time, as the refresh does, so they are never all in memory at once.
