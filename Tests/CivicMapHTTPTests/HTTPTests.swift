@@ -13,10 +13,17 @@ import Testing
 struct Server {
     static let shared: Result<CivicMapDatabase, any Error> = Result { try demoDatabase() }
 
+    /// Where the tests' databases live; removed when the test process exits, after their last use.
+    static let directory: URL = {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("civicmap-http-\(UUID().uuidString)")
+        atexit { try? FileManager.default.removeItem(at: Server.directory) }
+        return directory
+    }()
+
     /// A new database file with the bundled regions, populated places and demo organisations.
     static func demoDatabase() throws -> CivicMapDatabase {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("civicmap-http-\(UUID().uuidString)")
+        let directory = Self.directory.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let database = try CivicMapDatabase(path: directory.appendingPathComponent("http.sqlite").path)
         let data = repository.appendingPathComponent("data").path

@@ -10,9 +10,7 @@ import Testing
 @Suite("Reads", .timeLimit(.minutes(1)))
 struct ReadsTests {
     @Test func manyMoreReadsThanReadersAllFinish() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("civicmap-reads-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directory = try TestDirectory.make()
         let database = try CivicMapDatabase(path: directory.appendingPathComponent("test.sqlite").path, readers: 2)
         let reads = database.reads
         let sum = try await withThrowingTaskGroup(of: Int.self) { group in

@@ -4,6 +4,23 @@ import Testing
 
 @testable import CivicMapStore
 
+/// The tests' files, in one directory per test process that is removed when the process exits:
+/// databases stay open until then, so nothing is removed beneath an open one.
+enum TestDirectory {
+    private static let root: URL = {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("civicmap-test-\(UUID().uuidString)")
+        atexit { try? FileManager.default.removeItem(at: TestDirectory.root) }
+        return root
+    }()
+
+    /// A new empty directory under the process's own.
+    static func make() throws -> URL {
+        let directory = root.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+}
+
 /// A real SpatiaLite database in a temporary file, with the bundled regions loaded.
 struct TestDatabase {
     let database: CivicMapDatabase
@@ -14,8 +31,7 @@ struct TestDatabase {
     }
 
     init(demo: Bool = false) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("civicmap-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try TestDirectory.make()
         database = try CivicMapDatabase(path: directory.appendingPathComponent("test.sqlite").path)
         let data = Self.repository.appendingPathComponent("data").path
         try database.loadRegions(RegionReader.read(csvPath: data + "/regions.csv", outlinesPath: data + "/regions_ru.geojson"))

@@ -14,6 +14,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -78,6 +79,7 @@ def start_host(port, base):
     handler = functools.partial(QuietHandler, directory=root)
     server = http.server.ThreadingHTTPServer(('127.0.0.1', port), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.root = root  # removed with the server
     return server
 
 
@@ -580,6 +582,7 @@ def main():
         check('browser test ran to the end', False)
     finally:
         host.shutdown()
+        shutil.rmtree(host.root, ignore_errors=True)
     passed, failed = results.count(True), results.count(False)
     print('(%.0f s)' % (time.time() - started))
     print('browser: %d passed, %d failed' % (passed, failed))
