@@ -157,6 +157,49 @@ import Testing
         }
     }
 
+    /// A GeoJSON re-import that changes internship sites' programmes (one site gains a programme and
+    /// a new description, one loses all its programmes and nothing else) and another row's
+    /// description: the bulk path must replace programmes as the row-by-row path does, and the
+    /// sites' Features, which list their programmes, must follow.
+    @Test func aBulkUpdateOfProgrammesLeavesWhatTheRowByRowUpdateLeaves() async throws {
+        let demo = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.demo))) as? [String: Any])
+        let all = try #require(demo["features"] as? [[String: Any]])
+        func programmes(_ feature: [String: Any]) -> [Any] { (feature["properties"] as? [String: Any])?["programmes"] as? [Any] ?? [] }
+        // The two sites with programmes and one other row: two changed rows of three go the bulk way.
+        var features = all.filter { !programmes($0).isEmpty } + [try #require(all.first { programmes($0).isEmpty })]
+        try #require(features.count == 3)
+        func geojson() throws -> String {
+            String(decoding: try JSONSerialization.data(withJSONObject: ["type": "FeatureCollection", "features": features]), as: UTF8.self)
+        }
+        let rowwise = try TestDatabase(), bulk = try TestDatabase()
+        let before = try geojson()
+        for t in [rowwise, bulk] { _ = try t.database.importFiles([try t.file("sites.geojson", before)], currentYear: 2026) }
+        var first = features[0]["properties"] as! [String: Any], second = features[1]["properties"] as! [String: Any]
+        var third = features[2]["properties"] as! [String: Any]
+        first["programmes"] = programmes(features[0]) + [["title": "Зимняя школа НКО", "length_days": 2, "starts_on": "2027-02-01"]]
+        first["description"] = "Новое описание площадки"
+        second["programmes"] = [Any]()
+        third["description"] = "Новое описание"
+        (features[0]["properties"], features[1]["properties"], features[2]["properties"]) = (first, second, third)
+        let ids = try features.prefix(2).map { try #require($0["id"] as? Int64) }
+        let after = try geojson()
+        for (t, threshold) in [(rowwise, Int.max), (bulk, 1)] {
+            let summary = try t.database.importFiles([try t.file("programmes.geojson", after)], options: ImportOptions(bulkThreshold: threshold), currentYear: 2026)
+            #expect(summary.problems.isEmpty && summary.updated == 3 && summary.unchanged == 0, "\(summary)")
+            #expect(summary.seconds.contains { $0.phase == "triggers" } == (threshold == 1))
+        }
+        let diff = try Self.snapshot(bulk).difference(from: Self.snapshot(rowwise))
+        #expect(diff.isEmpty, "\(diff.prefix(4))")
+        #expect(try bulk.count("SELECT count(*) FROM programmes WHERE organization_id = \(ids[0]) AND title = 'Зимняя школа НКО'") == 1)
+        #expect(try bulk.count("SELECT count(*) FROM programmes WHERE organization_id = \(ids[1])") == 0)
+        #expect(try bulk.count("SELECT count(*) FROM stale_features") == 0)
+        for id in ids {
+            let stored = try #require(try FeatureCacheTests.stored(bulk, id))
+            #expect(stored == (try await FeatureCacheTests.fresh(bulk, id)), "feature \(id)")
+            #expect(String(decoding: stored, as: UTF8.self).contains("Зимняя школа НКО") == (id == ids[0]))
+        }
+    }
+
     /// Rebuilding pays from an eighth of the stored rows written, and never below the threshold.
     @Test func bulkPathRunsFromAnEighthOfTheStoredRows() throws {
         let t = try TestDatabase(demo: true)
