@@ -24,7 +24,8 @@ public func buildRouter(
     configuration: CivicMapConfiguration, source: any FeatureSource, editor: (any FeatureEditor)? = nil,
     tiles: any TileSource = NoTiles()
 ) -> Router<BasicRequestContext> {
-    let router = Router(context: BasicRequestContext.self)
+    // HEAD is answered wherever GET is: monitors, link checkers and caches send it.
+    let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
     let metrics = RequestMetrics()
     router.middlewares.add(SecurityHeadersMiddleware())
     router.middlewares.add(ObservabilityMiddleware(metrics: metrics))
@@ -35,17 +36,19 @@ public func buildRouter(
     router.middlewares.add(ProblemMiddleware())
     router.middlewares.add(DeadlineMiddleware(limit: .seconds(configuration.requestTimeoutSeconds)))
     let baseURL = BaseURL(publicURL: configuration.publicURL)
-    OperationsController(source: source, metrics: metrics).addRoutes(to: router)
-    if let editor { EditingController(source: source, editor: editor, baseURL: baseURL).addRoutes(to: router) }
+    let routes = RouteTable(router)
+    OperationsController(source: source, metrics: metrics).addRoutes(to: routes)
+    if let editor { EditingController(source: source, editor: editor, baseURL: baseURL).addRoutes(to: routes) }
     let files = WebFiles(configuration: configuration)
-    LandingController(source: source, baseURL: baseURL, configuration: configuration, files: files).addRoutes(to: router)
-    CollectionsController(source: source, baseURL: baseURL, configuration: configuration).addRoutes(to: router)
-    ExportController(source: source, configuration: configuration).addRoutes(to: router)
-    MapController(source: source, tiles: tiles, configuration: configuration).addRoutes(to: router)
-    MatchingController(source: source, baseURL: baseURL, configuration: configuration).addRoutes(to: router)
-    ProgrammesController(source: source, baseURL: baseURL, configuration: configuration).addRoutes(to: router)
-    ReportsController(source: source, baseURL: baseURL, configuration: configuration, files: files).addRoutes(to: router)
-    WebController(files: files, tiles: tiles).addRoutes(to: router)
+    LandingController(source: source, baseURL: baseURL, configuration: configuration, files: files).addRoutes(to: routes)
+    CollectionsController(source: source, baseURL: baseURL, configuration: configuration).addRoutes(to: routes)
+    ExportController(source: source, configuration: configuration).addRoutes(to: routes)
+    MapController(source: source, tiles: tiles, configuration: configuration).addRoutes(to: routes)
+    MatchingController(source: source, baseURL: baseURL, configuration: configuration).addRoutes(to: routes)
+    ProgrammesController(source: source, baseURL: baseURL, configuration: configuration).addRoutes(to: routes)
+    ReportsController(source: source, baseURL: baseURL, configuration: configuration, files: files).addRoutes(to: routes)
+    WebController(files: files, tiles: tiles).addRoutes(to: routes)
+    routes.refuseOtherMethods()
     return router
 }
 

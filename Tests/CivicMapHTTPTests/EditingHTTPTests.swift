@@ -185,6 +185,11 @@ struct EditingHTTPTests {
                 #expect(allow.contains("GET"))
                 #expect(!allow.contains("POST"))
             }
+            // With the write API, an item answers every method it serves and refuses the rest.
+            try await client.execute(uri: "/collections/organizations/items/1", method: .post, headers: S.headers(server.admin)) { response in
+                try Server.expectProblem(response, status: .methodNotAllowed)
+                #expect(response.headers[.allow] == "GET, HEAD, PUT, PATCH, DELETE")
+            }
         }
     }
 

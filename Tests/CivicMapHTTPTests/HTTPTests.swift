@@ -34,7 +34,7 @@ struct Server {
     }
 
     static func run(
-        _ uri: String, headers: HTTPFields = [:], maximumLimit: Int = 10_000,
+        _ uri: String, method: HTTPRequest.Method = .get, headers: HTTPFields = [:], maximumLimit: Int = 10_000,
         _ check: @escaping @Sendable (TestResponse) async throws -> Void
     ) async throws {
         var configuration = CivicMapConfiguration()
@@ -42,7 +42,7 @@ struct Server {
         configuration.defaultLimit = min(configuration.defaultLimit, maximumLimit)
         let app = buildApplication(configuration: configuration, source: try shared.get(), logger: Logger(label: "test"))
         try await app.test(.router) { client in
-            try await client.execute(uri: uri, method: .get, headers: headers) { response in try await check(response) }
+            try await client.execute(uri: uri, method: method, headers: headers) { response in try await check(response) }
         }
     }
 
@@ -98,6 +98,32 @@ struct HTTPTests {
             let desc = try #require(links.first { $0["rel"] == "service-desc" })
             #expect(desc["type"] == "application/vnd.oai.openapi+json;version=3.0")
             #expect(Set(links.compactMap { $0["rel"] }).isSuperset(of: ["self", "conformance", "data"]))
+        }
+    }
+
+    /// Monitors, link checkers and caches send HEAD: the GET's status and headers, no body.
+    @Test(arguments: ["/health", "/", "/collections/organizations/items?limit=2", "/export/organizations.geojson", "/static/app.js"])
+    func headAnswersAsGetWithoutABody(uri: String) async throws {
+        try await Server.run(uri, method: .head) { response in
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] != nil)
+            #expect(response.body.readableBytes == 0)
+        }
+    }
+
+    /// A path that exists refuses other methods with 405 and says which it answers; the
+    /// read-only server has no write methods anywhere.
+    @Test(arguments: [
+        ("/collections/organizations/items", HTTPRequest.Method.delete), ("/collections/organizations/items", .post),
+        ("/collections/organizations/items/1", .put), ("/api", .post), ("/health", .patch),
+    ])
+    func otherMethodsOfAPathAreNotAllowed(uri: String, method: HTTPRequest.Method) async throws {
+        try await Server.run(uri, method: method) { response in
+            try Server.expectProblem(response, status: .methodNotAllowed)
+            #expect(response.headers[.allow] == "GET, HEAD")
+        }
+        try await Server.run("/no-such-path", method: method) { response in
+            try Server.expectProblem(response, status: .notFound)
         }
     }
 

@@ -8,7 +8,7 @@ struct CollectionsController {
     let baseURL: BaseURL
     let configuration: CivicMapConfiguration
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: RouteTable) {
         router.get("/collections", use: collections)
         router.get("/collections/:collectionId", use: collection)
         router.get("/collections/:collectionId/queryables", use: queryables)

@@ -14,7 +14,7 @@ struct EditingController {
     static let featureTypes = ["application/geo+json", "application/json"]
     static let patchTypes = ["application/merge-patch+json", "application/json", "application/geo+json"]
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: RouteTable) {
         router.post("/collections/:collectionId/items", use: create)
         router.put("/collections/:collectionId/items/:featureId", use: replace)
         router.patch("/collections/:collectionId/items/:featureId", use: update)

@@ -8,7 +8,7 @@ struct ExportController {
     let configuration: CivicMapConfiguration
     static let chunkSize = 2000
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: RouteTable) {
         router.get("/export/:file", use: export)
     }
 

@@ -14,7 +14,7 @@ struct LandingController {
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     ]
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: RouteTable) {
         router.get("/", use: landing)
         router.get("/conformance", use: conformance)
         router.get("/api", use: api)

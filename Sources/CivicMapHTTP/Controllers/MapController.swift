@@ -10,7 +10,7 @@ struct MapController {
     /// Above this many matches in view the page shows aggregated cells instead of features.
     static let detailLimit = 2000
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: RouteTable) {
         router.get("/map-config.json", use: mapConfig)
         router.get("/overview", use: overview)
         router.get("/categories", use: categories)

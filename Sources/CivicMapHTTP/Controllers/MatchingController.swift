@@ -8,7 +8,7 @@ struct MatchingController {
     let baseURL: BaseURL
     let configuration: CivicMapConfiguration
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: RouteTable) {
         router.get("/matching/nearest-sites", use: nearestSites)
         router.get("/matching/remote-organizations", use: remoteOrganisations)
     }

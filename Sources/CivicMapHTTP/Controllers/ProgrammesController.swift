@@ -8,7 +8,7 @@ struct ProgrammesController {
     let baseURL: BaseURL
     let configuration: CivicMapConfiguration
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: RouteTable) {
         router.get("/programmes", use: list)
     }
 

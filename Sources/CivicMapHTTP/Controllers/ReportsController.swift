@@ -10,7 +10,7 @@ struct ReportsController {
     let configuration: CivicMapConfiguration
     let files: WebFiles
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: RouteTable) {
         router.get("/reports/regions/:region", use: region)
     }
 

@@ -6,7 +6,7 @@ struct WebController {
     let files: WebFiles
     let tiles: any TileSource
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: RouteTable) {
         router.get("/embed") { request, _ in try onlyLanguage(request); return try files.page("embed.html") }
         router.get("/embed.js") { _, _ in try files.file(root: files.webDirectory, path: "embed.js") }
         router.get("/static/**") { _, context in

@@ -7,7 +7,7 @@ struct OperationsController {
     let source: any FeatureSource
     let metrics: RequestMetrics
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: RouteTable) {
         router.get("/health", use: health)
         router.get("/metrics", use: exposition)
     }
