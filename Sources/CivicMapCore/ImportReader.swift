@@ -60,14 +60,17 @@ public enum ImportReader {
                 reason: "the header has one column; separate columns with ',', ';' or a tab (read as \(text.dialect.description))"))
         }
         guard result.problems.isEmpty else { return result }
+        let stated = StatedFields(names: names)
         let records = Parallel.map(Array(rows.dropFirst())) { row -> ImportRecord? in
             guard row.fields.count == names.count else { return nil }
             var fields: [String: String] = Dictionary(minimumCapacity: names.count)
             for (name, value) in zip(names, row.fields) where !value.isEmpty { fields[name] = value }
-            return ImportRecord(line: row.line, fields: fields)
+            return ImportRecord(line: row.line, fields: fields, stated: stated)
         }
         result.records.reserveCapacity(records.count)
         for (row, record) in zip(rows.dropFirst(), records) {
+            // Rows without a value (`;;;;` below the data in a spreadsheet's CSV) are no rows.
+            if row.fields.allSatisfy({ $0.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 } }) { continue }
             if let record { result.records.append(record); continue }
             result.problems.append(FieldProblem(line: row.line, field: "*", reason: "has \(row.fields.count) fields; the header has \(names.count)"))
             result.rejectedRows += 1
@@ -104,7 +107,8 @@ public enum ImportReader {
         result.problems += result.ignoredFields.sorted().map {
             FieldProblem(line: 1, field: $0, reason: "unknown property; known: \(ImportColumns.known.sorted().joined(separator: ", "))")
         }
-        guard let record, result.problems.isEmpty else { throw .invalidRecords(result.problems) }
+        guard var record, result.problems.isEmpty else { throw .invalidRecords(result.problems) }
+        record.stated = .all  // a write through the API states the whole organisation
         return record
     }
 
@@ -121,9 +125,9 @@ public enum ImportReader {
             result.rejectedRows += 1
             return nil
         }
-        var record = ImportRecord(line: number, fields: [:])
-        var readable = true
         let properties = feature["properties"] as? [String: Any] ?? [:]
+        var record = ImportRecord(line: number, fields: [:], stated: StatedFields(names: properties.keys))
+        var readable = true
         for (name, value) in properties {
             if name == "programmes" {
                 guard let list = value as? [[String: Any]] else {

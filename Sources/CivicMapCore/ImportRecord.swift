@@ -6,12 +6,16 @@ public struct ImportRecord: Sendable {
     public var fields: [String: String]
     public var lists: [String: [String]]
     public var programmes: [ImportRecord]
+    /// The optional fields the input stated (`StatedFields`); the API's writes state all.
+    public var stated: StatedFields
 
-    public init(line: Int, fields: [String: String], lists: [String: [String]] = [:], programmes: [ImportRecord] = []) {
+    public init(line: Int, fields: [String: String], lists: [String: [String]] = [:], programmes: [ImportRecord] = [],
+                stated: StatedFields = .all) {
         self.line = line
         self.fields = fields
         self.lists = lists
         self.programmes = programmes
+        self.stated = stated
     }
 
     /// A field's text with surrounding white space removed; nil when absent or blank. The
@@ -112,5 +116,44 @@ extension StringProtocol {
                 }
             }
         }
+    }
+}
+
+/// The optional fields an input stated: the columns of a file, the properties of a feature.
+/// An update leaves the fields its input did not state as they are stored, so a file of names
+/// and addresses does not clear the ИНН; an empty cell or a `null` states a field empty.
+public struct StatedFields: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    /// In bit order. Name, kind and position are required; the region follows the position.
+    public static let names = [
+        "settlement", "address", "inn", "ogrn", "categories", "founded_year", "website", "email", "phone", "description", "source",
+    ]
+    public static let all = StatedFields(rawValue: 1 << names.count - 1)
+
+    public init(names stated: some Sequence<String>) {
+        self.init()
+        for name in stated { if let bit = Self.names.firstIndex(of: name) { insert(StatedFields(rawValue: 1 << bit)) } }
+    }
+
+    public func states(_ name: String) -> Bool { Self.names.firstIndex(of: name).map { contains(StatedFields(rawValue: 1 << $0)) } ?? true }
+}
+
+extension Organisation {
+    /// Takes from `stored` every optional field that is not `stated`.
+    public mutating func keepFields(of stored: Organisation, notIn stated: StatedFields) {
+        guard stated != .all else { return }
+        if !stated.states("settlement") { settlement = stored.settlement }
+        if !stated.states("address") { address = stored.address }
+        if !stated.states("inn") { inn = stored.inn }
+        if !stated.states("ogrn") { ogrn = stored.ogrn }
+        if !stated.states("categories") { categories = stored.categories }
+        if !stated.states("founded_year") { foundedYear = stored.foundedYear }
+        if !stated.states("website") { website = stored.website }
+        if !stated.states("email") { email = stored.email }
+        if !stated.states("phone") { phone = stored.phone }
+        if !stated.states("description") { description = stored.description }
+        if !stated.states("source") { source = stored.source }
     }
 }

@@ -22,15 +22,31 @@ public struct OrganisationValidator: Sendable {
         self.currentYear = currentYear
     }
 
+    /// The lines of `text`, trimmed, without empty ones, joined by `separator` (by a space after
+    /// a line that ends in a comma or semicolon).
+    static func joinLines(_ text: String, separator: String) -> String {
+        var joined = ""
+        for line in text.split(whereSeparator: \.isNewline).map({ String($0).trimmedText }) where !line.isEmpty {
+            if !joined.isEmpty { joined += joined.hasSuffix(",") || joined.hasSuffix(";") ? " " : separator }
+            joined += line
+        }
+        return joined
+    }
+
     public func validate(_ record: ImportRecord) -> Outcome {
         var problems: [FieldProblem] = []
         var warnings: [FieldProblem] = []
         func problem(_ field: String, _ reason: String) { problems.append(FieldProblem(line: record.line, field: field, reason: reason)) }
 
         func text(_ field: String, max: Int, required: Bool = false, multiline: Bool = false) -> String? {
-            guard let value = record.text(field) else {
+            guard var value = record.text(field) else {
                 if required { problem(field, "is required") }
                 return nil
+            }
+            // A line break typed into a spreadsheet cell (Alt+Enter) in a one-line field.
+            if !multiline, value.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
+                value = Self.joinLines(value, separator: field == "address" ? ", " : " ")
+                warnings.append(FieldProblem(line: record.line, field: field, reason: "line breaks joined into one line"))
             }
             // A scalar takes at least one byte, so only a long text needs counting. Control
             // characters are single bytes in UTF-8, and no other scalar's bytes are below 0x80.

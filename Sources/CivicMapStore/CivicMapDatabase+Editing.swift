@@ -164,9 +164,9 @@ extension CivicMapDatabase: FeatureEditor {
         guard editor.mayEdit(regionCode: organisation.regionCode) else {
             throw CivicMapError.forbidden("token '\(editor.name)' may not place organisations in region \(organisation.regionCode)")
         }
-        let row = StagedRow(line: 1, organisation: organisation, statesProgrammes: true)
+        var rows = [StagedRow(line: 1, organisation: organisation, statesProgrammes: true)]
         var clock = PhaseClock()  // one row: its phases are not reported
-        let counts = try ImportSQL.write([row], in: db, regions: regions, partial: false, clock: &clock)
+        let counts = try ImportSQL.write(&rows, in: db, regions: regions, partial: false, clock: &clock)
         if let problem = counts.problems.first { throw CivicMapError.conflict(problem.reason) }
         try FeatureCache.refresh(db)
     }

@@ -305,6 +305,10 @@ extension CivicMapDatabase: FeatureSource {
         }
     }
 
+    public func organisationCount() throws -> Int {
+        try writer.read { db in try Int.fetchOne(db, sql: OrganisationSQL.count) ?? 0 }
+    }
+
     public func checkHealth() async throws {
         _ = try await reads.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM regions") }
     }

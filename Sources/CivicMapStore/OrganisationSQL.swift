@@ -13,6 +13,7 @@ enum OrganisationSQL {
         """
     static let columnCount = 22
     static let select = "SELECT \(columns) FROM organizations o JOIN regions r ON r.code = o.region_code"
+    static let count = "SELECT count(*) FROM organizations"
 
     struct Fragment {
         var sql: String

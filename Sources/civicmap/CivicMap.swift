@@ -29,10 +29,17 @@ struct CommonOptions: ParsableArguments {
         try CivicMapConfiguration.resolve(flags: flags.merging(extra) { $1 }, environment: ProcessInfo.processInfo.environment)
     }
 
-    func openDatabase(_ configuration: CivicMapConfiguration) throws -> CivicMapDatabase {
-        let directory = (configuration.databasePath as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        return try CivicMapDatabase(path: configuration.databasePath)
+    /// Only `init` creates the file: a mistyped path must not give a command an empty database
+    /// (a backup or an export of nothing that reports success).
+    func openDatabase(_ configuration: CivicMapConfiguration, creating: Bool = false) throws -> CivicMapDatabase {
+        let path = configuration.databasePath
+        if creating {
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        } else if !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("no database at '\(path)': run `civicmap init --database \(path)` first, or give --database (or CIVICMAP_DATABASE)")
+        }
+        return try CivicMapDatabase(path: path)
     }
 }
 
@@ -95,7 +102,7 @@ struct Initialise: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try common.resolve()
-        let database = try common.openDatabase(configuration)
+        let database = try common.openDatabase(configuration, creating: true)
         let dir = configuration.dataDirectory
         let regions = try RegionReader.read(csvPath: "\(dir)/regions.csv", outlinesPath: "\(dir)/regions_ru.geojson")
         try database.loadRegions(regions)
@@ -103,7 +110,10 @@ struct Initialise: AsyncParsableCommand {
         let settlements = try SettlementReader.read(path: "\(dir)/settlements_ru.csv")
         try database.loadSettlements(settlements)
         print("populated places: \(settlements.count)")
-        if demo {
+        // Once organisations are stored, the bundled ones would overwrite their edits.
+        if demo, case let stored = try database.organisationCount(), stored > 0 {
+            print("organisations: \(stored) stored; the bundled demo organisations are not imported again")
+        } else if demo {
             let summary = try database.importFiles(["\(dir)/organizations.geojson"], actor: Import.actor)
             ImportReport.print(summary)
             if summary.rolledBack { throw ExitCode(1) }
@@ -126,15 +136,18 @@ struct Import: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try common.resolve()
+        // Checked before anything is written: a report that cannot be written after the import
+        // committed would leave the operator unsure whether it did.
+        if let report { try OutputPath.check(report, sparing: OutputPath.databaseFiles(configuration) + files) }
         let database = try common.openDatabase(configuration)
         let meter = ProgressMeter()
-        let summary = try database.importFiles(
-            files, options: ImportOptions(partial: partial, dryRun: dryRun), actor: Self.actor,
-            progress: meter.update)
+        let options = ImportOptions(partial: partial, dryRun: dryRun)
+        let summary = try database.importFiles(files, options: options, actor: Self.actor, progress: meter.update)
         meter.finish()
-        ImportReport.print(summary)
+        ImportReport.print(summary, options: options)
         if let report { try ImportReport.write(summary, to: report) }
-        if summary.rolledBack && !dryRun { throw ExitCode(1) }
+        // A dry run fails as the import would: when rows are rejected and nothing would be written.
+        if summary.rolledBack && (!dryRun || (!partial && summary.rejected > 0)) { throw ExitCode(1) }
     }
 }
 
@@ -160,7 +173,7 @@ struct Export: AsyncParsableCommand {
         let query = try FeatureQueryParser(kinds: kinds, regions: database.regionDirectory())
             .parse(parameters.filter { !dialectNames.contains($0.name) }, collectionKinds: collectionKinds, paged: false)
         let dialect = try CSVDialect.parse(NameValue.values(parameters.filter { dialectNames.contains($0.name) }))
-        let out = try Output(path: output)
+        let out = try Output(path: output, configuration: configuration)
         let count: Int
         switch format {
         case "geojson":
@@ -199,8 +212,9 @@ struct Output {
     let handle: FileHandle
     let isFile: Bool
 
-    init(path: String?) throws {
+    init(path: String?, configuration: CivicMapConfiguration) throws {
         guard let path else { handle = .standardOutput; isFile = false; return }
+        try OutputPath.check(path, sparing: OutputPath.databaseFiles(configuration))
         guard FileManager.default.createFile(atPath: path, contents: nil) else { throw ValidationError("cannot write '\(path)'") }
         handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         isFile = true
@@ -219,6 +233,29 @@ struct Output {
         try write(encoder.tail())
     }
     func close() throws { if isFile { try handle.close() } }
+}
+
+/// Files a command writes: never the database or the command's own input, and refused before
+/// any work when they cannot be written.
+enum OutputPath {
+    static func databaseFiles(_ configuration: CivicMapConfiguration) -> [String] {
+        ["", "-wal", "-shm", "-journal"].map { configuration.databasePath + $0 }
+    }
+
+    static func check(_ path: String, sparing protected: [String]) throws {
+        func identity(_ path: String) -> String { URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path }
+        if let same = protected.first(where: { identity($0) == identity(path) }) {
+            throw ValidationError("'\(path)' is \(same.hasPrefix(protected[0]) ? "the database" : "an input file"); choose another file")
+        }
+        let manager = FileManager.default
+        let directory = (path as NSString).deletingLastPathComponent
+        var isDirectory: ObjCBool = false
+        guard manager.fileExists(atPath: directory.isEmpty ? "." : directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("cannot write '\(path)': the folder '\(directory)' does not exist")
+        }
+        let writable = manager.fileExists(atPath: path) ? manager.isWritableFile(atPath: path) : manager.isWritableFile(atPath: directory.isEmpty ? "." : directory)
+        guard writable else { throw ValidationError("cannot write '\(path)': permission denied") }
+    }
 }
 
 /// `json` or `csv` (GeoJSON is JSON).
@@ -262,7 +299,7 @@ struct Match: AsyncParsableCommand {
         default:
             throw ValidationError("unknown question '\(question)'; use nearest-sites or remote-organizations")
         }
-        let out = try Output(path: output)
+        let out = try Output(path: output, configuration: configuration)
         if format == .csv {
             let all = Chunks(count: organisations.count) { $0 == 0 ? organisations : nil }
             try await out.write(all, encoder: CSVExport(dialect: try CSVDialect.parse(NameValue.values(pairs)), withDistance: true))
@@ -296,7 +333,7 @@ struct Report: AsyncParsableCommand {
                                                 defaultThresholdKm: configuration.remoteThresholdKm)
         let report = try await database.regionReport(query)
         let generatedAt = TimeStamp.string()
-        let out = try Output(path: output)
+        let out = try Output(path: output, configuration: configuration)
         if format == .csv {
             try out.write(RegionReportCSV.encode(report, generatedAt: generatedAt, dialect: try CSVDialect.parse(values)))
         } else {
@@ -325,7 +362,7 @@ struct Programmes: AsyncParsableCommand {
                                              maximumLimit: Int.max)
         if values["limit"] == nil { query.limit = Int.max }
         let page = try await database.programmes(matching: query)
-        let out = try Output(path: output)
+        let out = try Output(path: output, configuration: configuration)
         if format == .csv {
             try out.write(ProgrammeListingEncoding.csv(page.listings, near: query.near, dialect: try CSVDialect.parse(values)))
         } else {

@@ -4,7 +4,7 @@ import Foundation
 
 /// The import's closing summary and its optional CSV report of every problem.
 enum ImportReport {
-    static func print(_ s: ImportSummary) {
+    static func print(_ s: ImportSummary, options: ImportOptions = ImportOptions()) {
         var lines: [String] = []
         for (path, dialect) in s.csvDialects { lines.append("read \(path) as \(dialect.description)") }
         if !s.ignoredFields.isEmpty { lines.append("ignored columns: \(s.ignoredFields.joined(separator: ", "))") }
@@ -12,7 +12,13 @@ enum ImportReport {
         if s.problems.count > 20 { lines.append("… and \(s.problems.count - 20) more problems (use --report FILE for all)") }
         for w in s.warnings.prefix(10) { lines.append("warning: \(w)") }
         if s.warnings.count > 10 { lines.append("… and \(s.warnings.count - 10) more warnings (use --report FILE for all)") }
-        let verb = s.rolledBack ? "nothing written (all-or-nothing; fix the rows or use --partial)" : "written"
+        let allOrNothing = "all-or-nothing; fix the rows or use --partial"
+        let verb = switch (options.dryRun, s.rolledBack) {
+        case (true, _) where s.rejected > 0 && !options.partial: "dry run, nothing written; the import would write nothing (\(allOrNothing))"
+        case (true, _): "dry run, nothing written"
+        case (false, true): "nothing written (\(allOrNothing))"
+        case (false, false): "written"
+        }
         lines.append("added \(s.added), updated \(s.updated), unchanged \(s.unchanged), rejected \(s.rejected), warnings \(s.warnings.count): \(verb)")
         if !s.seconds.isEmpty {
             lines.append("time: " + s.seconds.map { String(format: "%@ %.2f s", $0.phase, $0.seconds) }.joined(separator: ", "))

@@ -84,6 +84,22 @@ struct SpreadsheetTests {
         #expect(OrganisationValidator.spreadsheetNumberProblem("5902293058", digits: [10, 12]) == nil)
     }
 
+    /// Two habits of spreadsheets: rows with no values below the data, and line breaks typed
+    /// into a cell (Alt+Enter). The first are no rows; one-line fields join the second's lines.
+    @Test func emptyRowsAreSkippedAndLineBreaksInOneLineFieldsJoined() throws {
+        let csv = "Название;Вид;Адрес;Описание;Широта;Долгота\r\n\"АНО\n«Ёлка»\";НКО;\"Пермь, ул. Ленина, 5,\r\nкв. 3\nвход со двора\";\"Две\nстроки\";55,5;40,5\r\n;;;;;\r\n ; ;;;;\r\n"
+        let read = try ImportReader.csv(Array(csv.utf8))
+        #expect(read.problems.isEmpty && read.rejectedRows == 0, "\(read.problems)")
+        let record = try #require(read.records.count == 1 ? read.records.first : nil)
+        let validator = OrganisationValidator(kinds: [.ngo], regions: Fixtures.squareRegions, currentYear: 2026)
+        guard case .accepted(let o, let warnings) = validator.validate(record) else { Issue.record("rejected: \(validator.validate(record))"); return }
+        #expect(o.name == "АНО «Ёлка»")
+        #expect(o.address == "Пермь, ул. Ленина, 5, кв. 3, вход со двора")
+        #expect(o.description == "Две\nстроки")  // a multi-line field keeps its lines
+        #expect(Set(warnings.map(\.field)).isSuperset(of: ["name", "address"]))
+        #expect(warnings.allSatisfy { $0.field != "description" })
+    }
+
     @Test func excelFilesKeepIdentifiersAndDoNotRunFormulas() throws {
         var o = Organisation(kind: .ngo, name: "=HYPERLINK(\"http://x\")", regionCode: "01", inn: "0105012345", ogrn: "1020100001234",
                              phone: "+7 342 000", location: Coordinate(trustedLatitude: 44.6, longitude: -40.1))

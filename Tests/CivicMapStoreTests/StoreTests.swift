@@ -90,6 +90,57 @@ struct ImportTests {
         #expect(try t.database.writer.read { db in try String.fetchOne(db, sql: "SELECT updated_at FROM organizations WHERE id = 1") } == stamp)
     }
 
+    /// A column the file lacks leaves the stored value alone; an empty cell clears it. Row by
+    /// row and in bulk alike, and the stored Feature follows the merged row.
+    @Test(arguments: [Int.max, 1]) func columnsAFileLacksKeepTheirStoredValues(bulkThreshold: Int) async throws {
+        let t = try TestDatabase(demo: true)
+        let bulk = bulkThreshold == 1
+        // Alone in the table, one changed row is enough for the bulk path.
+        if bulk { try await t.database.writer.write { db in try db.execute(sql: "DELETE FROM organizations WHERE id <> 20") } }
+        let columns = "id, name, kind, region_code, settlement, address, inn, ogrn, categories, founded_year, website, email, phone, description, source, lat, lon"
+        func row(_ id: Int) throws -> String {
+            try t.database.writer.read { db in try Row.fetchOne(db, sql: "SELECT \(columns) FROM organizations WHERE id = ?", arguments: [id])!.description }
+        }
+        let before = try row(20)
+        func importing(_ text: String) throws -> ImportSummary {
+            try t.database.importFiles([try t.file("part-\(UUID().uuidString).csv", text)], options: ImportOptions(bulkThreshold: bulkThreshold), currentYear: 2026)
+        }
+        // Name, kind and position only: nothing changes.
+        let name = "АНО по развитию социальных технологий и поддержке общественных инициатив «Проектная среда»"
+        let same = try importing("id,name,kind,lat,lon\n20,\"\(name)\",ngo,59.0152,54.6532\n")
+        #expect(same.unchanged == 1 && same.updated == 0, "\(same)")
+        #expect(try row(20) == before)
+        // A new address; an empty website cell clears nothing stored; ИНН, ОГРН and categories stay.
+        let moved = try importing("id,name,kind,lat,lon,address,website\n20,\"\(name)\",ngo,59.0152,54.6532,\"Кудымкар, ул. Ленина, 1\",\n")
+        #expect(moved.updated == 1, "\(moved)")
+        #expect(moved.seconds.contains { $0.phase == "triggers" } == bulk)
+        #expect(try t.count("""
+            SELECT count(*) FROM organizations WHERE id = 20 AND address = 'Кудымкар, ул. Ленина, 1' AND inn = '5981006306'
+              AND ogrn = '1155958122242' AND categories = '["поддержка НКО"]' AND settlement = 'Кудымкар' AND website IS NULL
+              AND description IS NOT NULL AND search_text LIKE '%ленина%' AND search_text LIKE '%кудымкар%'
+            """) == 1)
+        // An empty cell of a stated column clears the field.
+        let cleared = try importing("id,name,kind,lat,lon,inn,categories\n20,\"\(name)\",ngo,59.0152,54.6532,,\n")
+        #expect(cleared.updated == 1, "\(cleared)")
+        #expect(try t.count("SELECT count(*) FROM organizations WHERE id = 20 AND inn IS NULL AND categories = '[]' AND ogrn IS NOT NULL") == 1)
+        #expect(try t.count("SELECT count(*) FROM organization_categories WHERE organization_id = 20") == 0)
+        // Without a settlement column, a row without id or ОГРН still finds its namesake.
+        let byName = try importing("name,kind,region_iso,lat,lon,description\n\"\(name)\",ngo,RU-PER,59.0152,54.6532,Новое описание\n")
+        #expect(byName.updated == 1 && byName.added == 0, "\(byName)")
+        #expect(try t.count("SELECT count(*) FROM organizations WHERE id = 20 AND description = 'Новое описание' AND ogrn = '1155958122242'") == 1)
+        #expect(try t.count("SELECT count(*) FROM stale_features") == 0)
+        #expect(try FeatureCacheTests.stored(t, 20) == (try await FeatureCacheTests.fresh(t, 20)))
+    }
+
+    /// In GeoJSON a property a feature leaves out is kept, and a `null` one cleared.
+    @Test func propertiesAFeatureLeavesOutKeepTheirStoredValues() throws {
+        let t = try TestDatabase(demo: true)
+        let feature = #"{"type":"Feature","id":20,"geometry":{"type":"Point","coordinates":[54.6532,59.0152]},"properties":{"name":"Проектная среда","kind":"ngo","website":null}}"#
+        let summary = try t.database.importFiles([try t.file("one.geojson", #"{"type":"FeatureCollection","features":["# + feature + "]}")], currentYear: 2026)
+        #expect(summary.updated == 1, "\(summary)")
+        #expect(try t.count("SELECT count(*) FROM organizations WHERE id = 20 AND name = 'Проектная среда' AND inn = '5981006306' AND description IS NOT NULL AND website IS NULL") == 1)
+    }
+
     @Test func oneBadRowLeavesTheDatabaseUntouched() throws {
         let t = try TestDatabase()
         _ = try t.importCSV(Self.good)

@@ -142,6 +142,30 @@ PY
 }
 check "reads (civicmap export) work while another process holds the write lock" read_while_locked
 
+cli_files_safe() {  # the CLI never makes, overwrites or half-writes the wrong file
+  local db="$WORK/files.sqlite"
+  cp "$DEMO" "$db"
+  if "$BIN" export --database "$WORK/typo.sqlite" --format csv -o /dev/null 2>"$WORK/typo.txt"; then echo "a missing database was accepted"; return 1; fi
+  grep -q "no database at" "$WORK/typo.txt" && [ ! -e "$WORK/typo.sqlite" ] || { echo "a missing database was created"; return 1; }
+  if "$BIN" export --database "$db" --format csv -o "$db" 2>/dev/null; then echo "export overwrote the database"; return 1; fi
+  "$BIN" backup --database "$db" "$WORK/files-check.sqlite" >/dev/null || { echo "the database was damaged"; return 1; }
+  # An edit, then init again: the bundled organisations must not overwrite it.
+  printf 'id,name,kind,lat,lon,region_iso\n3,Переименованная,ngo,62.03,129.73,RU-SA\n' >"$WORK/rename.csv"
+  "$BIN" import --database "$db" "$WORK/rename.csv" 2>/dev/null || return 1
+  "$BIN" init --database "$db" | grep -q "not imported again" || { echo "init imported the demo again"; return 1; }
+  "$BIN" export --database "$db" --format csv -o "$WORK/after-init.csv" 2>/dev/null && grep -q "Переименованная" "$WORK/after-init.csv" \
+    || { echo "init reverted an edit"; return 1; }
+  # An unwritable report is refused before the import writes anything.
+  printf 'name,kind,lat,lon\nАНО Отчёт,ngo,58.0,56.2\n' >"$WORK/one.csv"
+  if "$BIN" import --database "$db" "$WORK/one.csv" --partial --report /nonexistent/report.csv 2>/dev/null; then echo "an unwritable report was accepted"; return 1; fi
+  if grep -q "АНО Отчёт" <("$BIN" export --database "$db" --format csv 2>/dev/null); then echo "the import committed before failing"; return 1; fi
+  # A dry run with a rejected row fails as the import would.
+  printf 'name,kind,lat,lon\nПлохая,bogus,58.0,56.2\n' >"$WORK/bogus.csv"
+  if "$BIN" import --database "$db" --dry-run "$WORK/bogus.csv" 2>/dev/null; then echo "dry run passed a rejected row"; return 1; fi
+  "$BIN" import --database "$db" --dry-run --partial "$WORK/bogus.csv" 2>/dev/null
+}
+check "CLI: no database made by a typo, no output over the database or an input, no edit reverted by init" cli_files_safe
+
 # ---- the map page and the widget in a real browser ------------------------------------
 browser() {
   printf 'name,kind,region_iso,lat,lon\n"<img src=x onerror=""window.__xss=1""><b>Жирный</b> НКО",ngo,RU-SA,62.03,129.73\n' >"$WORK/html-name.csv"
