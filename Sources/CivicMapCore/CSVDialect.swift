@@ -158,8 +158,10 @@ public enum CSVSniffer {
         public var dialect: CSVDialect
     }
 
-    /// BOMs first (UTF-8, UTF-16 LE/BE); then valid UTF-8; anything else is Windows-1251
-    /// (every byte of which but 0x98 is a character, so Russian ANSI files read correctly).
+    /// BOMs first (UTF-8, UTF-16 LE/BE); then UTF-8, valid or nearly (a stray byte pasted into
+    /// a UTF-8 file becomes U+FFFD, which the validator refuses in its row, instead of the whole
+    /// file turning into mojibake); anything else is Windows-1251 (every byte of which but 0x98
+    /// is a character, so Russian ANSI files read correctly).
     public static func decode(_ bytes: [UInt8]) -> Text {
         var d = CSVDialect()
         var text: [UInt8]
@@ -175,12 +177,34 @@ public enum CSVSniffer {
             text = Array(String(decoding: units, as: UTF16.self).utf8)
         } else if String(validating: bytes, as: UTF8.self) != nil {
             text = bytes
+        } else if case let (valid, invalid) = utf8Sequences(bytes), valid >= 20 * invalid {
+            text = Array(String(decoding: bytes, as: UTF8.self).utf8)
         } else {
             d.encoding = .windows1251
             text = Windows1251.decode(bytes)
         }
         d.delimiter = delimiter(ofFirstLine: text)
         return Text(utf8: text, dialect: d)
+    }
+
+    /// Well-formed multi-byte UTF-8 sequences and bytes outside any. Russian text in
+    /// Windows-1251 is nearly all of the second kind (a letter's byte is rarely followed by
+    /// a continuation byte); UTF-8 text is all of the first.
+    static func utf8Sequences(_ bytes: [UInt8]) -> (valid: Int, invalid: Int) {
+        var valid = 0, invalid = 0, i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            let length = b < 0x80 ? 1 : b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0
+            if length == 1 { i += 1; continue }
+            if length > 1, i + length <= bytes.count, bytes[(i + 1)..<(i + length)].allSatisfy({ $0 & 0xC0 == 0x80 }) {
+                valid += 1
+                i += length
+            } else {
+                invalid += 1
+                i += 1
+            }
+        }
+        return (valid, invalid)
     }
 
     /// The most frequent of `,` `;` tab outside quotes on the header line (comma on a tie).
@@ -219,13 +243,25 @@ public enum Windows1251 {
         return Array(String(scalars).utf8)
     }
 
-    /// Characters the code page lacks become `?`.
-    public static func encode(_ utf8: [UInt8]) -> [UInt8] {
+    /// Characters the code page lacks become `?`; `lost` counts them.
+    public static func encode(_ utf8: [UInt8], lost: inout Int) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(utf8.count)
         for s in String(decoding: utf8, as: UTF8.self).unicodeScalars {
-            out.append(s.value < 0x80 ? UInt8(s.value) : byteOf[s.value] ?? 0x3F)
+            if s.value < 0x80 {
+                out.append(UInt8(s.value))
+            } else if let byte = byteOf[s.value] {
+                out.append(byte)
+            } else {
+                out.append(0x3F)
+                lost += 1
+            }
         }
         return out
+    }
+
+    public static func encode(_ utf8: [UInt8]) -> [UInt8] {
+        var lost = 0
+        return encode(utf8, lost: &lost)
     }
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Encodes an export in pieces: a head, chunks of items, a tail. The CLI's export uses the
 /// same encoders, so a file from the command line equals one from the server.
 public protocol ExportEncoder: Sendable {
@@ -29,6 +31,8 @@ public struct CSVExport: ExportEncoder {
     public var dialect: CSVDialect
     /// Adds `distance_km` (from the query's point) as the last column.
     public var withDistance: Bool
+    /// Characters written as `?` because the dialect's encoding (Windows-1251) lacks them.
+    public let lostCharacters = Counter()
     let table: CSVTable
 
     public init(dialect: CSVDialect = .standard, withDistance: Bool = false) {
@@ -51,7 +55,19 @@ public struct CSVExport: ExportEncoder {
             if withDistance { fields.append(o.distanceToPointMetres.map { CSV.fixed($0 / 1000) } ?? "") }
             table.appendRow(fields, dialect, to: &out)
         }
-        return dialect.encode(out)
+        guard dialect.encoding == .windows1251 else { return out }
+        var lost = 0
+        let encoded = Windows1251.encode(out, lost: &lost)
+        lostCharacters.add(lost)
+        return encoded
     }
     public func tail() -> [UInt8] { [] }
+}
+
+/// A count shared by copies of an encoder, added to from any thread.
+public final class Counter: Sendable {
+    private let value = Mutex(0)
+    public init() {}
+    public func add(_ n: Int) { if n != 0 { value.withLock { $0 += n } } }
+    public var count: Int { value.withLock { $0 } }
 }

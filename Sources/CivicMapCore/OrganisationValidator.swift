@@ -56,6 +56,10 @@ public struct OrganisationValidator: Sendable {
             if value.utf8.contains(where: { $0 < 0x20 && !(multiline && ($0 == 0x0A || $0 == 0x09)) || $0 == 0x7F }) {
                 problem(field, "contains control characters")
             }
+            // U+FFFD is EF BF BD in UTF-8; the byte test spares a scalar walk of every text.
+            if value.utf8.contains(0xEF), value.unicodeScalars.contains("\u{FFFD}") {
+                problem(field, "contains bytes that are not text in the file's encoding (\u{FFFD}); save the file as CSV UTF-8")
+            }
             return value
         }
 

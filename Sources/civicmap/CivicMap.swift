@@ -182,8 +182,16 @@ struct Export: AsyncParsableCommand {
             count = chunks.count
         case "csv":
             let chunks = try await database.chunks(matching: query, chunkSize: 2000)
-            try await out.write(chunks, encoder: CSVExport(dialect: dialect, withDistance: query.near != nil))
+            let encoder = CSVExport(dialect: dialect, withDistance: query.near != nil)
+            try await out.write(chunks, encoder: encoder)
             count = chunks.count
+            if encoder.lostCharacters.count > 0 {
+                FileHandle.standardError.write(Data("""
+                    warning: \(encoder.lostCharacters.count) characters Windows-1251 lacks (such as ҕ, ү, ө, һ) were written as '?'; \
+                    an import of this file refuses those rows; encoding=utf-8 keeps them
+
+                    """.utf8))
+            }
         default: throw ValidationError("unknown format '\(format)'; use geojson or csv")
         }
         try out.close()

@@ -16,6 +16,24 @@ struct SpreadsheetTests {
         #expect(Windows1251.encode(Array("Кун оҕолоро".utf8)) == Windows1251.encode(Array("Кун о?олоро".utf8)))
     }
 
+    /// A Windows-1251 export counts the letters it writes as `?`, and an import of such a file
+    /// refuses the rows, which would overwrite the right spelling; a `?` that ends a word stays.
+    @Test func lettersLostToWindows1251AreCountedAndNotImportedBack() throws {
+        var o = Organisation(kind: .ngo, name: "Творческая группа «Кун оҕолоро»", regionCode: "14",
+                             location: Coordinate(trustedLatitude: 62.03, longitude: 129.73))
+        o.id = 8
+        var quiz = o
+        quiz.name = "Клуб «Что? Где? Когда?»"
+        quiz.id = 9
+        let encoder = CSVExport(dialect: try CSVDialect.parse(["dialect": "excel", "encoding": "windows-1251"]))
+        let bytes = encoder.head(count: 2) + encoder.encode([o, quiz], first: true)
+        #expect(encoder.lostCharacters.count == 1)
+        let read = try ImportReader.csv(bytes)
+        #expect(read.dialect?.encoding == .windows1251)
+        #expect(read.records.map { $0.text("name") } == ["Клуб «Что? Где? Когда?»"])
+        #expect(read.problems.map(\.line) == [2] && read.problems.first?.field == "name" && read.rejectedRows == 1)
+    }
+
     @Test func detectsEncodingAndDelimiter() {
         let bom = CSVSniffer.decode([0xEF, 0xBB, 0xBF] + Array("name;kind\nА;ngo\n".utf8))
         #expect(bom.dialect.encoding == .utf8BOM && bom.dialect.delimiter == 0x3B)
@@ -30,6 +48,19 @@ struct SpreadsheetTests {
         let unicode = CSVSniffer.decode(utf16)
         #expect(unicode.dialect.encoding == .utf16 && unicode.dialect.delimiter == 0x09)
         #expect(String(decoding: unicode.utf8, as: UTF8.self) == "ИНН\tНазвание\n")
+
+        // A UTF-8 file with one stray byte stays UTF-8: the byte becomes U+FFFD, refused in
+        // its row, instead of the whole file read as Windows-1251.
+        let stray = CSVSniffer.decode(Array("Название;Адрес\nФонд «Ёлка»;Пермь\nФонд ".utf8) + [0xB9] + Array("5;Кудымкар\n".utf8))
+        #expect(stray.dialect.encoding == .utf8)
+        #expect(String(decoding: stray.utf8, as: UTF8.self) == "Название;Адрес\nФонд «Ёлка»;Пермь\nФонд \u{FFFD}5;Кудымкар\n")
+        let record = ImportRecord(line: 3, fields: ["name": "Фонд \u{FFFD}5", "kind": "ngo", "lat": "55.5", "lon": "40.5"])
+        let validator = OrganisationValidator(kinds: [.ngo], regions: Fixtures.squareRegions, currentYear: 2026)
+        guard case .rejected(let problems) = validator.validate(record) else { Issue.record("accepted"); return }
+        #expect(problems.map(\.field) == ["name"])
+        // A Windows-1251 file with a letter that happens to be followed by a continuation byte
+        // (Ё is A8, ё is B8) is still Windows-1251.
+        #expect(CSVSniffer.decode(Windows1251.encode(Array("Название\nВЁЛКА — Ёлка и ёж, «Ёж»\n".utf8))).dialect.encoding == .windows1251)
 
         // Separators inside quotes do not count; a tie is a comma.
         #expect(CSVSniffer.decode(Array("\"a;b;c\",d\n".utf8)).dialect.delimiter == 0x2C)
