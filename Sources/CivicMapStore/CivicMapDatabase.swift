@@ -238,7 +238,9 @@ extension CivicMapDatabase: FeatureSource {
                         .map { (id: $0[0], key: FeatureKey.of(id: $0[0], longitude: $0[1], latitude: $0[2])) }
                         .sorted { $0.key < $1.key }
                 }
-                return (keyed.map(\.id), keyed.map(\.key))
+                // `limit` and `offset` cut the export as they cut a page (in this order).
+                let cut = keyed.dropFirst(query.offset).prefix(query.limit ?? .max)
+                return (cut.map(\.id), cut.map(\.key))
             }
             let filter = OrganisationSQL.filter(query, allKinds: try self.cachedKinds(db).map(\.kind))
             let order = OrganisationSQL.inOrder(query, filter: filter, columns: "o.id")

@@ -68,6 +68,10 @@ struct FeatureKeyTests {
         let inCategory = try await exported([("categories", try #require(category))])
         #expect(!inCategory.isEmpty && inCategory == byKey.filter(Set(inCategory).contains))
         #expect(try await exported([("sortby", "id")]) == byKey.sorted())
+        // limit and offset cut every order, as they cut a page.
+        #expect(try await exported([("limit", "5"), ("offset", "3")]) == Array(byKey.dropFirst(3).prefix(5)))
+        #expect(try await exported([("categories", category!), ("limit", "2"), ("offset", "1")]) == Array(inCategory.dropFirst(1).prefix(2)))
+        #expect(try await exported([("sortby", "id"), ("limit", "4"), ("offset", "2")]) == Array(byKey.sorted().dropFirst(2).prefix(4)))
     }
 
     /// A database from before v7 (Features in organizations.feature_json) keeps its Features.
