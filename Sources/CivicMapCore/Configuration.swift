@@ -112,7 +112,7 @@ public struct CivicMapConfiguration: Sendable, Equatable {
         }
         if let (_, v) = value("leaflet-dir") { c.leafletDirectory = v }
         if let (name, v) = value("remote-km") {
-            guard let km = Double(v), km.isFinite, (0...20_000).contains(km) else {
+            guard let km = Double.decimal(v), (0...20_000).contains(km) else {
                 throw .invalidParameter(name: name, reason: "'\(v)' is not a distance in km between 0 and 20000")
             }
             c.remoteThresholdKm = km

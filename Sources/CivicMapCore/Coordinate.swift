@@ -72,7 +72,7 @@ public struct BoundingBox: Sendable, Hashable {
         }
         var numbers: [Double] = []
         for part in parts {
-            guard let value = Double(part.trimmingSpaces), value.isFinite else {
+            guard let value = Double.decimal(part.trimmingSpaces) else {
                 throw .invalidParameter(name: "bbox", reason: "'\(part)' is not a number")
             }
             numbers.append(value)
@@ -99,5 +99,30 @@ extension Substring {
         while let f = s.first, f == " " { s.removeFirst() }
         while let l = s.last, l == " " { s.removeLast() }
         return s
+    }
+}
+
+extension Double {
+    /// A decimal number as people and GIS tools write it (`-40.5`, `.5`, `1e3`). Swift's own
+    /// `Double(_:)` also reads hexadecimal (`0x10` as 16) and `nan`/`inf`, which no client means.
+    public static func decimal(_ text: some StringProtocol) -> Double? {
+        var digits = 0, seenPoint = false, seenExponent = false, previous: UInt8 = 0
+        for (i, b) in text.utf8.enumerated() {
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digits += 1
+            case UInt8(ascii: "+"), UInt8(ascii: "-"):
+                guard i == 0 || previous == UInt8(ascii: "e") || previous == UInt8(ascii: "E") else { return nil }
+            case UInt8(ascii: "."):
+                guard !seenPoint, !seenExponent else { return nil }
+                seenPoint = true
+            case UInt8(ascii: "e"), UInt8(ascii: "E"):
+                guard digits > 0, !seenExponent else { return nil }
+                seenExponent = true
+            default: return nil
+            }
+            previous = b
+        }
+        guard digits > 0, let value = Double(String(text)), value.isFinite else { return nil }
+        return value
     }
 }

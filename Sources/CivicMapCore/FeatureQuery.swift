@@ -163,14 +163,14 @@ public struct FeatureQueryParser: Sendable {
     }
 
     public static func distance(_ value: String, name: String) throws(CivicMapError) -> Double {
-        guard let km = Double(value), km.isFinite else { throw .invalidParameter(name: name, reason: "'\(value)' is not a number of kilometres") }
+        guard let km = Double.decimal(value) else { throw .invalidParameter(name: name, reason: "'\(value)' is not a number of kilometres") }
         guard km >= 0, km <= 20_100 else { throw .invalidParameter(name: name, reason: "must be between 0 and 20100 km") }
         return km
     }
 
     /// `lon,lat` in CRS84 order, as bbox.
     public static func point(_ value: String, name: String) throws(CivicMapError) -> Coordinate {
-        let parts = value.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingSpaces) }
+        let parts = value.split(separator: ",", omittingEmptySubsequences: false).map { Double.decimal($0.trimmingSpaces) }
         guard parts.count == 2, let lon = parts[0], let lat = parts[1] else {
             throw .invalidParameter(name: name, reason: "expected lon,lat (two numbers)")
         }
@@ -203,6 +203,11 @@ public struct FeatureQueryParser: Sendable {
         }
         if ends.count == 2 && (ends[0] == ".." || ends[0].isEmpty) && (ends[1] == ".." || ends[1].isEmpty) {
             throw .invalidParameter(name: "datetime", reason: "an interval needs at least one closed end")
+        }
+        // Dates, and times in UTC, compare as text; an offset could move a time across midnight.
+        if ends.count == 2, ends.allSatisfy({ $0.count == 10 || $0.hasSuffix("Z") || $0.hasSuffix("z") }),
+            ends[0].prefix(10) > ends[1].prefix(10) {
+            throw .invalidParameter(name: "datetime", reason: "the interval ends (\(ends[1])) before it starts (\(ends[0]))")
         }
     }
 

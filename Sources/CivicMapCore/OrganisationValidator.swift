@@ -150,7 +150,7 @@ public struct OrganisationValidator: Sendable {
             guard let raw = record.text(field) else { problem(field, "is required"); continue }
             // Spreadsheets in Russian locales write a decimal comma.
             let number = raw.utf8.contains(0x2C) ? String(raw.map { $0 == "," ? "." : $0 }) : raw
-            guard let value = Double(number), value.isFinite else {
+            guard let value = Double.decimal(number) else {
                 problem(field, "'\(raw)' is not a number"); continue
             }
             assign(value)

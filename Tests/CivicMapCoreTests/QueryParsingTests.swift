@@ -56,6 +56,12 @@ struct QueryParsingTests {
         rejected([("q", "  ")], parameter: "q")
         rejected([("datetime", "yesterday")], parameter: "datetime")
         rejected([("datetime", "../..")], parameter: "datetime")
+        rejected([("datetime", "2024-01-01/2023-01-01")], parameter: "datetime")
+        // Decimal numbers only: Swift's Double(_:) would read hexadecimal, nan and inf.
+        rejected([("bbox", "0x10,60,150,70")], parameter: "bbox")
+        rejected([("min_distance_km", "0x10")], parameter: "min_distance_km")
+        rejected([("min_distance_km", "nan")], parameter: "min_distance_km")
+        rejected([("near", "56.2,inf")], parameter: "near")
         rejected([("colour", "red")], parameter: "colour")
         rejected([("limit", "1"), ("limit", "2")], parameter: "limit")
     }
@@ -78,7 +84,14 @@ struct QueryParsingTests {
         #expect(try parse([("kind", "ngo")], kinds: [.ngo]).kinds == [.ngo])
     }
 
-    @Test(arguments: ["2024-01-05", "2024-01-05T10:00:00Z", "2024-01-05T10:00:00.5+03:00", "../2024-01-05", "2024-01-01/2024-12-31"])
+    @Test func decimalNumbersAreReadAsWritten() {
+        #expect(Double.decimal("-40.5") == -40.5 && Double.decimal(".5") == 0.5 && Double.decimal("1e3") == 1000)
+        #expect(Double.decimal("+7") == 7 && Double.decimal("2.5E-1") == 0.25)
+        for text in ["0x10", "nan", "inf", "-", ".", "1e", "1.2.3", "1-2", "", " 1", "1_000", "٣"] { #expect(Double.decimal(text) == nil, "\(text)") }
+    }
+
+    @Test(arguments: ["2024-01-05", "2024-01-05T10:00:00Z", "2024-01-05T10:00:00.5+03:00", "../2024-01-05", "2024-01-01/2024-12-31",
+                      "2024-01-02T00:30:00+03:00/2024-01-01T23:00:00Z"])
     func validDatetime(_ value: String) throws {
         _ = try parse([("datetime", value)])
     }

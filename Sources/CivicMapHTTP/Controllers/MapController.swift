@@ -124,7 +124,7 @@ struct MapController {
             throw CivicMapError.invalidParameter(name: "region_iso", reason: "unknown region '\(key)'")
         }
         let kmText = values["km"] ?? "50"
-        guard let km = Double(kmText), km > 0, km <= 3000 else {
+        guard let km = Double.decimal(kmText), km > 0, km <= 3000 else {
             throw CivicMapError.invalidParameter(name: "km", reason: "must be a number of kilometres in (0, 3000]")
         }
         // A circle around the pole is no ring on a Web Mercator map: stay short of it.
