@@ -54,6 +54,32 @@ public struct BoundingBox: Sendable, Hashable {
 
     public var crossesAntimeridian: Bool { west > east }
 
+    /// The smallest box holding every span: its longitudes go the short way round, so
+    /// points on both sides of ±180° (Chukotka) give a box that crosses the antimeridian
+    /// (west > east), not one around the world. Spans are `west <= east` within -180…180.
+    public static func enclosing(_ spans: [(west: Double, east: Double)], south: Double, north: Double) -> BoundingBox? {
+        let sorted = spans.sorted { $0.west < $1.west }
+        guard let first = sorted.first else { return nil }
+        // Merge overlapping spans; the widest gap between the merged ones (the one across
+        // ±180° included) is what the box leaves out.
+        var merged = [first]
+        for span in sorted.dropFirst() {
+            if span.west <= merged[merged.count - 1].east {
+                merged[merged.count - 1].east = max(merged[merged.count - 1].east, span.east)
+            } else {
+                merged.append(span)
+            }
+        }
+        var gapAfter = merged.count - 1
+        var widest = merged[0].west + 360 - merged[gapAfter].east
+        for i in 0..<(merged.count - 1) where merged[i + 1].west - merged[i].east > widest {
+            widest = merged[i + 1].west - merged[i].east
+            gapAfter = i
+        }
+        let west = merged[(gapAfter + 1) % merged.count].west, east = merged[gapAfter].east
+        return BoundingBox(west: west, south: south, east: east, north: north)
+    }
+
     /// Longitude ranges to test; two when the box crosses the antimeridian.
     public var longitudeRanges: [ClosedRange<Double>] {
         crossesAntimeridian ? [west...180, -180...east] : [west...east]

@@ -38,6 +38,8 @@ public struct Region: Sendable, Equatable {
 public struct MultiPolygon: Sendable, Equatable {
     public let polygons: [[[Coordinate]]]
     public let bounds: BoundingBox
+    /// Each polygon's own bounds.
+    public var polygonBounds: [BoundingBox] { index.map(\.bounds) }
     /// Per polygon: its bounds and its rings' edges bucketed by latitude band, so a point-in-
     /// polygon test reads only the edges its ray can cross (coastal regions have tens of
     /// thousands of vertices and hundreds of islands).

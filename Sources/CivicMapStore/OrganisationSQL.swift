@@ -14,6 +14,11 @@ enum OrganisationSQL {
     static let columnCount = 22
     static let select = "SELECT \(columns) FROM organizations o JOIN regions r ON r.code = o.region_code"
     static let count = "SELECT count(*) FROM organizations"
+    /// Longitude spans per degree and latitude bounds of the organisations of some kinds.
+    static let extentSpans = """
+        SELECT min(lon), max(lon), min(lat), max(lat) FROM organizations WHERE kind IN (SELECT value FROM json_each(?))
+        GROUP BY CAST(lon + 180 AS INTEGER)
+        """
 
     struct Fragment {
         var sql: String

@@ -147,6 +147,23 @@ struct PointIndex: Sendable {
         return points.sorted { $0.key < $1.key }
     }
 
+    /// The box of the points of `wanted` kinds, from their longitude spans per degree, so it
+    /// goes the short way round the antimeridian (`BoundingBox.enclosing`).
+    func extent(of wanted: Set<OrganisationKind>) -> BoundingBox? {
+        let want = kinds.map(wanted.contains)
+        var spans = [(west: Double, east: Double)?](repeating: nil, count: 361)
+        var south = 90.0, north = -90.0
+        for list in byRegion {
+            for p in list where want[Int(p.kind)] {
+                let degree = Int(p.lon + 180)
+                spans[degree] = spans[degree].map { (min($0.west, p.lon), max($0.east, p.lon)) } ?? (p.lon, p.lon)
+                south = min(south, p.lat)
+                north = max(north, p.lat)
+            }
+        }
+        return BoundingBox.enclosing(spans.compactMap { $0 }, south: south, north: north)
+    }
+
     /// The filters the index holds: all but categories, text and distances from a point.
     static func answersOverview(_ q: FeatureQuery) -> Bool {
         q.categories.isEmpty && q.text == nil && q.near == nil && q.radiusKm == nil

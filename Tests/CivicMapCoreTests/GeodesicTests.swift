@@ -106,3 +106,20 @@ struct GeodesicBoxTests {
         if abs(lat) < 80 { #expect(box.north - box.south < 2.1 * km / 111 + 0.1) }
     }
 }
+
+@Suite("Extents the short way round")
+struct EnclosingBoxTests {
+    @Test func spansOnBothSidesOfTheAntimeridianGiveACrossingBox() throws {
+        // Chukotka: Anadyr at 177.5° E, Uelen at 169.8° W.
+        let chukotka = try #require(BoundingBox.enclosing([(177.5, 177.6), (-169.8, -169.8), (172.0, 175.0)], south: 64, north: 66.2))
+        #expect(chukotka == BoundingBox(west: 172, south: 64, east: -169.8, north: 66.2))
+        #expect(chukotka.crossesAntimeridian)
+        // With Moscow too, the gap left out is the one across Europe's west and the Atlantic.
+        let russia = try #require(BoundingBox.enclosing([(37.6, 37.6), (177.5, 177.6), (-169.8, -169.8)], south: 55, north: 66))
+        #expect(russia.west == 37.6 && russia.east == -169.8)
+        // Without points across ±180°, the plain box; overlapping and nested spans merge.
+        #expect(BoundingBox.enclosing([(50, 60), (30, 40), (35, 55), (36, 37)], south: 1, north: 2) == BoundingBox(west: 30, south: 1, east: 60, north: 2))
+        #expect(BoundingBox.enclosing([(-10, -10)], south: 0, north: 0) == BoundingBox(west: -10, south: 0, east: -10, north: 0))
+        #expect(BoundingBox.enclosing([], south: 0, north: 0) == nil)
+    }
+}

@@ -154,8 +154,16 @@ struct HTTPTests {
             let collections = try #require(try Server.json(response)["collections"] as? [[String: Any]])
             #expect(collections.map { $0["id"] as? String } == ["organizations", "ngo", "tos", "internship_site", "regions"])
             #expect(collections.allSatisfy { $0["itemType"] as? String == "feature" })
-            let extent = try #require((((collections[0]["extent"] as? [String: Any])?["spatial"] as? [String: Any])?["bbox"] as? [[Double]])?.first)
-            #expect(extent.count == 4 && extent[0] < extent[2])
+            func extent(_ c: [String: Any]) throws -> [Double] {
+                try #require((((c["extent"] as? [String: Any])?["spatial"] as? [String: Any])?["bbox"] as? [[Double]])?.first)
+            }
+            // The demo lies between Moscow and Yakutsk.
+            let organisations = try extent(collections[0])
+            #expect(organisations.count == 4 && organisations[0] > 30 && organisations[0] < organisations[2] && organisations[2] < 150)
+            // Russia's outlines cross ±180° (Chukotka): from Kaliningrad east to Chukotka's
+            // western-hemisphere tip, not a box around the world.
+            let regions = try extent(collections[4])
+            #expect(regions[0] > 19 && regions[0] < 21 && regions[2] > -170 && regions[2] < -168, "\(regions)")
         }
     }
 

@@ -141,6 +141,23 @@ struct ImportTests {
         #expect(try t.count("SELECT count(*) FROM organizations WHERE id = 20 AND name = 'Проектная среда' AND inn = '5981006306' AND description IS NOT NULL AND website IS NULL") == 1)
     }
 
+    /// An organisation in Chukotka west of 180° makes the extent cross the antimeridian, from
+    /// the point index and from SQL alike, instead of spanning the world.
+    @Test func theExtentGoesTheShortWayRoundTheAntimeridian() async throws {
+        let t = try TestDatabase(demo: true)
+        let before = try #require(try await t.database.extent(of: [.ngo, .tos, .internshipSite]))
+        #expect(!before.crossesAntimeridian)
+        _ = try t.importCSV([",АНО «Уэлен»,ngo,RU-CHU,Уэлен,,,,,,,66.16,-169.81"])
+        let after = try #require(try await t.database.extent(of: [.ngo, .tos, .internshipSite]))
+        #expect(after == BoundingBox(west: before.west, south: before.south, east: -169.81, north: max(before.north, 66.16)))
+        let rows = try await t.database.writer.read { db in
+            try Row.fetchAll(db, sql: OrganisationSQL.extentSpans, arguments: [OrganisationSQL.jsonArray(["ngo", "tos", "internship_site"])])
+        }
+        let grouped = BoundingBox.enclosing(rows.map { (west: $0[0], east: $0[1]) }, south: rows.map { $0[2] as Double }.min()!, north: rows.map { $0[3] as Double }.max()!)
+        #expect(grouped == after)
+        #expect(try await t.database.extent(of: [.tos]) != after)  // kinds filter
+    }
+
     @Test func oneBadRowLeavesTheDatabaseUntouched() throws {
         let t = try TestDatabase()
         _ = try t.importCSV(Self.good)

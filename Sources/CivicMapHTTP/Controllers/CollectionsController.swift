@@ -74,11 +74,12 @@ struct CollectionsController {
         w.endObject()
     }
 
+    /// The outlines' polygons' bounds, the short way round the antimeridian (Chukotka's
+    /// outline is split at ±180°: as one box it would span the world).
     private func regionsExtent() async throws -> BoundingBox? {
-        let bounds = try await source.regions().compactMap { $0.boundary?.bounds }
-        guard !bounds.isEmpty else { return nil }
-        return BoundingBox(west: bounds.map(\.west).min()!, south: bounds.map(\.south).min()!,
-                           east: bounds.map(\.east).max()!, north: bounds.map(\.north).max()!)
+        let bounds = try await source.regions().flatMap { $0.boundary?.polygonBounds ?? [] }
+        guard let south = bounds.map(\.south).min(), let north = bounds.map(\.north).max() else { return nil }
+        return BoundingBox.enclosing(bounds.map { (west: $0.west, east: $0.east) }, south: south, north: north)
     }
 
     /// Properties clients may filter on as `name=value` (GDAL reads this for server-side filters).
