@@ -127,6 +127,12 @@ struct HTTPTests {
         }
     }
 
+    /// Links are built from `Host` when no public URL is set: a malformed one must not reach them.
+    @Test func onlyWellFormedHostsReachLinks() {
+        for host in ["maps.example.org", "127.0.0.1:8080", "[::1]:8080", "localhost"] { #expect(BaseURL.isHost(host), "\(host)") }
+        for host in ["evil.example\"><script>", "a/b", "a b", "host:port", "host:123456", "", "[::1", "пример.рф"] { #expect(!BaseURL.isHost(host), "\(host)") }
+    }
+
     @Test func conformanceDeclaresCoreAndGeoJSON() async throws {
         try await Server.run("/conformance") { response in
             let classes = try #require(try Server.json(response)["conformsTo"] as? [String])

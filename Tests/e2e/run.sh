@@ -96,6 +96,10 @@ problem() {  # problem URL PARAMETER
 }
 check "bad bbox → 400 problem+json naming bbox" problem "$BASE/collections/organizations/items?bbox=1,2,3" bbox
 check "unknown parameter → 400 naming it" problem "$BASE/collections/ngo/items?colour=red" colour
+host_not_in_links() {  # links come from Host when no public URL is set: a malformed one stays out
+  ! curl -sS -H 'Host: evil.example"><x>' "$BASE/collections" | grep -q evil
+}
+check "a malformed Host header never reaches links" host_not_in_links
 
 gdal_copy() {  # every collection copied by ogr2ogr (small pages, so every next link is followed)
   for collection in organizations ngo tos internship_site regions; do

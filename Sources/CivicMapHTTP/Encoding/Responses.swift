@@ -98,7 +98,22 @@ struct BaseURL {
 
     func callAsFunction(_ request: Request) -> String {
         if let publicURL { return publicURL }
-        let host = request.head.authority ?? "localhost"
+        guard let host = request.head.authority, Self.isHost(host) else { return "http://localhost" }
         return "http://\(host)"
+    }
+
+    /// A name, IPv4 or bracketed IPv6 address with an optional port: anything else in `Host`
+    /// (quotes, markup, a path) must not reach links, which a cache could keep for others.
+    static func isHost(_ text: String) -> Bool {
+        var host = Substring(text)
+        if let colon = host.lastIndex(of: ":"), !host.hasSuffix("]"), host.first != "[" || host[..<colon].hasSuffix("]") {
+            let port = host[host.index(after: colon)...]
+            guard (1...5).contains(port.count), port.allSatisfy(\.isASCII), port.allSatisfy(\.isNumber) else { return false }
+            host = host[..<colon]
+        }
+        if host.first == "[" {
+            return host.count > 2 && host.last == "]" && host.dropFirst().dropLast().allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+        }
+        return !host.isEmpty && host.count <= 253 && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
     }
 }
