@@ -392,6 +392,7 @@
       preferCanvas: false
     });
     map.attributionControl.setPrefix(false);
+    labelZoomControl();
     if (initialView && initialView.bbox) {
       var b = initialView.bbox;
       map.fitBounds([[b[1], b[0]], [b[3], b[2] < b[0] ? b[2] + 360 : b[2]]]);
@@ -822,7 +823,7 @@
         riseOnHover: true
       });
       m.feature = f;
-      m.bindPopup(function (layer) { return buildCard(layer.feature); }, { maxWidth: 340, minWidth: 240, autoPanPadding: [24, 24], className: 'cm-popup' });
+      m.bindPopup(function (layer) { return buildCard(layer.feature); }, popupOptions());
       m.on('popupopen', onPopupOpen);
       markersById[id] = m;
       add.push(m);
@@ -1167,7 +1168,7 @@
     var c = g.geometry.coordinates;
     var at = function () { return L.latLng(c[1], CM.nearLon(c[0], map.getCenter().lng)); };
     var open = function () {
-      var popup = L.popup({ maxWidth: 340, minWidth: 240, autoPanPadding: [24, 24], className: 'cm-popup' })
+      var popup = L.popup(popupOptions())
         .setLatLng(at())
         .setContent(function () { return buildCard(f); });
       map.openPopup(popup);
@@ -1217,9 +1218,24 @@
   var focusReturnId = null;
   var focusCardOnOpen = false;
 
+  /** A card fits the map: on a phone it is narrower than the screen and scrolls inside. */
+  function popupOptions() {
+    var size = map.getSize();
+    return {
+      maxWidth: Math.max(200, Math.min(340, size.x - 70)), minWidth: Math.min(240, size.x - 70),
+      maxHeight: Math.max(160, size.y - 90), autoPanPadding: [16, 16], className: 'cm-popup'
+    };
+  }
+
   function onPopupOpen(e) {
     e.popup.cmReturnId = focusCardOnOpen ? focusReturnId : null;
     var node = e.popup.getElement();
+    var close = node && node.querySelector('.leaflet-popup-close-button');
+    if (close) {
+      close.setAttribute('role', 'button');
+      close.setAttribute('aria-label', t('card.close'));
+      close.title = t('card.close');
+    }
     var title = node && node.querySelector('.cm-card__title');
     if (title && focusCardOnOpen) { title.focus({ preventScroll: true }); }
     focusCardOnOpen = false;
@@ -1605,8 +1621,18 @@
     ui.openFull.href = location.origin + '/?' + CM.query(stateParams(true));
   }
 
+  /** Leaflet's zoom buttons say "Zoom in" and "Zoom out" whatever the page's language. */
+  function labelZoomControl() {
+    if (!map) { return; }
+    [['.leaflet-control-zoom-in', 'map.zoom.in'], ['.leaflet-control-zoom-out', 'map.zoom.out']].forEach(function (b) {
+      var button = map.getContainer().querySelector(b[0]);
+      if (button) { button.title = t(b[1]); button.setAttribute('aria-label', t(b[1])); }
+    });
+  }
+
   function applyLanguage() {
     document.documentElement.lang = CM.lang;
+    labelZoomControl();
     document.title = t(MODE === 'embed' ? 'embed.title' : 'page.title');
     CM.translate(document.body);
     updateFiltersToggle();

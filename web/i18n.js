@@ -114,6 +114,9 @@
       'point.title': 'Точка отсчёта',
 
       'map.label': 'Карта организаций',
+      'map.zoom.in': 'Приблизить',
+      'map.zoom.out': 'Отдалить',
+      'card.close': 'Закрыть карточку',
       'map.layers.osm': 'OpenStreetMap',
       'map.layers.regions': 'Границы регионов',
       'map.wheel.hint': 'Используйте Ctrl + прокрутку для масштабирования',
@@ -347,6 +350,9 @@
       'point.title': 'Reference point',
 
       'map.label': 'Map of organisations',
+      'map.zoom.in': 'Zoom in',
+      'map.zoom.out': 'Zoom out',
+      'card.close': 'Close the card',
       'map.layers.osm': 'OpenStreetMap',
       'map.layers.regions': 'Region outlines',
       'map.wheel.hint': 'Use Ctrl + scroll to zoom the map',

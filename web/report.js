@@ -123,7 +123,9 @@
 
   function buildToolbar() {
     var p = page.params;
-    ui.region = el('select', { id: 'cm-report-region', name: 'region', class: 'cm-input', on: { change: navigate } }, [
+    // Applied with the form's button (or Enter), not on change: arrow keys step through the
+    // options, and a reload on each would throw a keyboard user back to the top (WCAG 3.2.2).
+    ui.region = el('select', { id: 'cm-report-region', name: 'region', class: 'cm-input' }, [
       el('option', { value: '', i18n: 'report.form.region.choose' })
     ]);
     if (page.region) { ui.region.appendChild(el('option', { value: page.region, text: page.region })); }

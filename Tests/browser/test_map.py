@@ -216,6 +216,18 @@ def run(args):
             check('map page: markers and legend counts', False, legend(driver))
             first = None
         check('map page: list is filled', len(driver.find_elements(By.CSS_SELECTOR, '#cm-list button.cm-item')) > 0)
+        zoom = driver.execute_script("var b = document.querySelector('.leaflet-control-zoom-in'); return b && [b.title, b.getAttribute('aria-label')]")
+        check('map page: the zoom buttons are labelled in Russian', zoom == ['Приблизить', 'Приблизить'], zoom)
+        # Leaflet writes an inline outline:none on each key press; the focus ring must survive it.
+        outline = driver.execute_script('''
+            var m = document.querySelector('.leaflet-marker-icon[tabindex]');
+            if (!m) { return 'no marker'; }
+            m.focus();
+            return null;''')
+        if outline is None:
+            ActionChains(driver).send_keys(Keys.SHIFT).perform()
+            outline = driver.execute_script("var a = document.activeElement; return [getComputedStyle(a).outlineStyle, a.style.outline];")
+        check('map page: a focused marker shows its focus ring after a key press', outline and outline[0] == 'solid', outline)
         if args.screenshot:
             os.makedirs(os.path.dirname(os.path.abspath(args.screenshot)), exist_ok=True)
             driver.save_screenshot(args.screenshot)
