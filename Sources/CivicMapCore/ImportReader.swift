@@ -50,6 +50,11 @@ public enum ImportReader {
             throw .invalidRecords([FieldProblem(line: 1, field: "*", reason: "the file is empty; expected a header row")])
         }
         let names = header.fields.map(ImportColumns.canonicalName)
+        // Two headings for one field (Название and name, Широта and lat): which one counts?
+        for (name, count) in Dictionary(names.map { ($0, 1) }, uniquingKeysWith: +) where count > 1 && !name.isEmpty {
+            let headings = zip(header.fields, names).filter { $0.1 == name }.map { "«\($0.0)»" }.joined(separator: ", ")
+            result.problems.append(FieldProblem(line: header.line, field: name, reason: "the columns \(headings) all mean \(name); keep one"))
+        }
         for required in ["name", "kind", "lat", "lon"] where !names.contains(required) {
             result.problems.append(FieldProblem(line: header.line, field: required, reason: "column missing from the header"))
         }
@@ -127,6 +132,8 @@ public enum ImportReader {
         }
         guard var record, result.problems.isEmpty else { throw .invalidRecords(result.problems) }
         record.stated = .all  // a write through the API states the whole organisation
+        // What the server derives (a Feature read with GET and sent back carries them) is not input.
+        for name in ImportColumns.derived { record.fields[name] = nil }
         return record
     }
 

@@ -173,6 +173,16 @@ public struct OrganisationValidator: Sendable {
             stated = regions.region(key)
             if stated == nil { problem("region_iso", "unknown region '\(key)'"); return nil }
         }
+        // The region's name, as exports write it beside the code: a file edited in one of the
+        // two columns must not be read from the other without a word.
+        if let name = record.text("region_name") {
+            guard let named = regions.region(named: name) else { problem("region_name", "unknown region «\(name)»"); return nil }
+            if let stated, stated.code != named.code {
+                problem("region_name", "«\(name)» is not \(label(stated)), which region_iso states; correct one of the two")
+                return nil
+            }
+            stated = named
+        }
         if let stated, stated.boundary?.contains(point) == true { return stated }  // the common case, fast
         if let containing = regions.region(containing: point) {
             guard let stated else { return containing }

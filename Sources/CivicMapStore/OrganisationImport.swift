@@ -117,6 +117,7 @@ extension CivicMapDatabase {
                     let counts = try ImportSQL.write(&accepted, in: db, regions: try cachedRegions(db), partial: options.partial,
                                                      bulkThreshold: options.bulkThreshold, clock: &clock)
                     summary.problems += counts.problems
+                    summary.warnings += counts.warnings
                     summary.added = counts.added
                     summary.updated = counts.updated
                     summary.unchanged = counts.unchanged
@@ -216,6 +217,8 @@ enum ImportSQL {
         /// Rows refused at write time (ОГРН conflicts, two rows for one organisation).
         var refused = 0
         var problems: [FieldProblem] = []
+        /// Updates a coordinator should look at (`surprisingUpdates`).
+        var warnings: [FieldProblem] = []
     }
 
     /// At least `bulkThreshold` rows into an empty table: `writeIntoEmpty`, through a rollback
@@ -329,6 +332,7 @@ enum ImportSQL {
             FROM organizations o WHERE o.id = i.id AND NOT (\(same.joined(separator: " AND ")))
             """)
         try mergeUnstatedFields(&rows, in: db)
+        counts.warnings = try surprisingUpdates(in: db)
         counts.added = try Int.fetchOne(db, sql: "SELECT count(*) FROM import_rows WHERE is_new") ?? 0
         counts.unchanged = try Int.fetchOne(db, sql: """
             SELECT count(*) FROM import_rows WHERE NOT is_new AND NOT content_changed AND NOT programmes_changed
@@ -407,6 +411,34 @@ enum ImportSQL {
     }
 
     private static let settlementBit = StatedFields(names: ["settlement"]).rawValue
+
+    /// Updates that are right only if the file meant that organisation: a move of more than
+    /// 50 km, a new name in a new region (an id or a namesake matched another organisation),
+    /// and a site that stops being one, which loses its programmes.
+    private static func surprisingUpdates(in db: Database) throws -> [FieldProblem] {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT i.line, i.id, o.name, geodesic_distance_m(o.lat, o.lon, i.lat, i.lon) AS metres,
+                   o.name <> i.name AND o.region_code <> i.region_code AS other,
+                   CASE WHEN o.kind = 'internship_site' AND i.kind <> 'internship_site'
+                        THEN (SELECT count(*) FROM programmes p WHERE p.organization_id = o.id) ELSE 0 END AS dropped
+            FROM import_rows i CROSS JOIN organizations o ON o.id = i.id
+            WHERE i.content_changed AND (o.lat IS NOT i.lat OR o.lon IS NOT i.lon OR o.name IS NOT i.name OR o.kind IS NOT i.kind)
+            """)
+        return rows.flatMap { row -> [FieldProblem] in
+            let line: Int = row["line"], id: Int64 = row["id"], name: String = row["name"]
+            var found: [FieldProblem] = []
+            if row["other"] as Bool {
+                found.append(FieldProblem(line: line, field: "name", reason: "updates organisation \(id) «\(name)» with another name in another region; is it the same organisation?"))
+            }
+            if let metres = row["metres"] as Double?, metres > 50_000 {
+                found.append(FieldProblem(line: line, field: "lat", reason: "moves organisation \(id) «\(name)» by \(Int((metres / 1000).rounded())) km"))
+            }
+            if case let dropped = row["dropped"] as Int, dropped > 0 {
+                found.append(FieldProblem(line: line, field: "kind", reason: "organisation \(id) «\(name)» is no longer an internship site: its \(dropped) programme(s) are removed"))
+            }
+            return found
+        }
+    }
 
     /// The Features of the added and updated rows, encoded from the values in memory with their
     /// stored creation time, and taken off the stale queue: read back and encoded by the

@@ -131,6 +131,13 @@ struct SpreadsheetTests {
         #expect(warnings.allSatisfy { $0.field != "description" })
     }
 
+    /// Two headings for one field: which would count? The file is refused, naming both.
+    @Test func twoColumnsForOneFieldAreRefused() throws {
+        let read = try ImportReader.csv(Array("Название;Широта;Долгота;Вид;lat\nФонд;58,0;56,2;НКО;59,0\n".utf8))
+        #expect(read.records.isEmpty)
+        #expect(read.problems.map(\.field) == ["lat"] && read.problems.first?.reason.contains("«Широта», «lat»") == true, "\(read.problems)")
+    }
+
     @Test func excelFilesKeepIdentifiersAndDoNotRunFormulas() throws {
         var o = Organisation(kind: .ngo, name: "=HYPERLINK(\"http://x\")", regionCode: "01", inn: "0105012345", ogrn: "1020100001234",
                              phone: "+7 342 000", location: Coordinate(trustedLatitude: 44.6, longitude: -40.1))

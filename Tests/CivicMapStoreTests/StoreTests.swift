@@ -158,6 +158,37 @@ struct ImportTests {
         #expect(try await t.database.extent(of: [.tos]) != after)  // kinds filter
     }
 
+    /// Updates that are right only if the file meant that organisation are written with a
+    /// warning naming it: a long move, another name in another region, a site's programmes lost.
+    @Test func surprisingUpdatesAreWrittenWithAWarning() throws {
+        let t = try TestDatabase(demo: true)
+        let summary = try t.importCSV([
+            // 20 is «Проектная среда» in Kudymkar: moved to Perm, 150 km.
+            "20,АНО по развитию социальных технологий и поддержке общественных инициатив «Проектная среда»,ngo,RU-PER,Кудымкар,,5981006306,1155958122242,поддержка НКО,,,58.0105,56.2502",
+            // 3, a Yakutian fund, given a Perm organisation's name and region.
+            "3,Пермский фонд,ngo,RU-PER,Пермь,,,,,,,58.0105,56.2502",
+            // 21 is an internship site with a programme.
+            "21,\(try t.database.writer.read { db in try String.fetchOne(db, sql: "SELECT name FROM organizations WHERE id = 21")! }),ngo,RU-BA,Уфа,,,,,,,54.7388,55.9721",
+        ], options: ImportOptions(partial: true))
+        #expect(summary.updated == 3, "\(summary)")
+        let reasons = summary.warnings.map { "\($0.line) \($0.field): \($0.reason)" }
+        #expect(reasons.contains { $0.hasPrefix("2 lat:") && $0.contains("by 1") && $0.contains("km") }, "\(reasons)")
+        #expect(reasons.contains { $0.hasPrefix("3 name:") && $0.contains("organisation 3") }, "\(reasons)")
+        #expect(reasons.contains { $0.hasPrefix("4 kind:") && $0.contains("programme") }, "\(reasons)")
+    }
+
+    /// The region's name, as exports write it beside the code: alone it states the region;
+    /// beside a code that says otherwise, the row is refused.
+    @Test func theRegionNameColumnIsReadAndCheckedAgainstTheCode() throws {
+        let t = try TestDatabase()
+        let header = "name,kind,region_iso,region_name,lat,lon"
+        let file = try t.file("regions.csv", [header, "АНО «Один»,ngo,,Пермский край,58.0105,56.2502",
+                                              "АНО «Два»,ngo,RU-PER,Республика Саха (Якутия),58.0105,56.2502"].joined(separator: "\n") + "\n")
+        let summary = try t.database.importFiles([file], options: ImportOptions(partial: true), currentYear: 2026)
+        #expect(summary.added == 1 && summary.problems.map(\.field) == ["region_name"], "\(summary.problems)")
+        #expect(try t.count("SELECT count(*) FROM organizations WHERE name = 'АНО «Один»' AND region_code = '59'") == 1)
+    }
+
     @Test func oneBadRowLeavesTheDatabaseUntouched() throws {
         let t = try TestDatabase()
         _ = try t.importCSV(Self.good)
