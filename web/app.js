@@ -1061,7 +1061,7 @@
 
   /** A link in a card; the widget opens it in a new tab. */
   function cardLink(href, text, opts) {
-    var a = el('a', { href: href, text: text, class: opts && opts.class });
+    var a = el('a', { href: CM.url(href), text: text, class: opts && opts.class });
     if (opts && opts.download) { a.setAttribute('download', ''); }
     if (MODE === 'embed') { a.target = '_blank'; a.rel = 'noopener'; }
     return a;
@@ -1596,10 +1596,10 @@
     var p = filterParams();
     if (state.exportBbox && map) { p.set('bbox', viewBbox().join(',')); }
     var qs = CM.query(p);
-    ui.exportGeojson.href = '/export/organizations.geojson' + (qs ? '?' + qs : '');
-    ui.exportCsv.href = '/export/organizations.csv' + (qs ? '?' + qs : '');
+    ui.exportGeojson.href = CM.url('/export/organizations.geojson') + (qs ? '?' + qs : '');
+    ui.exportCsv.href = CM.url('/export/organizations.csv') + (qs ? '?' + qs : '');
     p.set('dialect', 'excel');
-    ui.exportExcel.href = '/export/organizations.csv?' + CM.query(p);
+    ui.exportExcel.href = CM.url('/export/organizations.csv') + '?' + CM.query(p);
   }
 
   function updateEmbedSnippet() {
@@ -1608,7 +1608,7 @@
     p.set('controls', builder.controls.join(','));
     p.set('locked', builder.locked ? '1' : '0');
     var qs = CM.query(p);
-    var origin = location.origin;
+    var origin = location.origin + CM.base;
     ui.snippetIframe.value = '<iframe src="' + CM.escapeAttr(origin + '/embed?' + qs) +
       '" width="100%" height="480" loading="lazy" title="' + CM.escapeAttr(t('embed.frame.title')) +
       '" allow="geolocation"></iframe>';
@@ -1618,7 +1618,7 @@
 
   function updateOpenFull() {
     if (!ui.openFull) { return; }
-    ui.openFull.href = location.origin + '/?' + CM.query(stateParams(true));
+    ui.openFull.href = location.origin + CM.base + '/?' + CM.query(stateParams(true));
   }
 
   /** Leaflet's zoom buttons say "Zoom in" and "Zoom out" whatever the page's language. */

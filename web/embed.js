@@ -14,13 +14,16 @@
   if (!script || script.hasAttribute('data-civicmap-loaded')) { return; }
   script.setAttribute('data-civicmap-loaded', '1');
 
-  var origin = new URL(script.src, document.baseURI).origin;
+  var source = new URL(script.src, document.baseURI);
+  var origin = source.origin;
+  // The app's root: where embed.js lies (a proxy may serve the app under a path).
+  var root = origin + source.pathname.replace(/\/embed\.js$/, '');
   var data = (script.getAttribute('data-civicmap') || '').replace(/^[?&]+/, '');
   var height = parseInt(script.getAttribute('data-height'), 10);
   if (!(height >= 200)) { height = 480; }
 
   var iframe = document.createElement('iframe');
-  iframe.src = origin + '/embed' + (data ? '?' + data : '');
+  iframe.src = root + '/embed' + (data ? '?' + data : '');
   iframe.width = '100%';
   iframe.height = String(height);
   iframe.title = script.getAttribute('data-title') || 'CivicMap';

@@ -12,7 +12,7 @@
   var t = CM.t, el = CM.el;
   var KINDS = ['ngo', 'tos', 'internship_site'];
   var SVG_NS = 'http://www.w3.org/2000/svg';
-  var PATH = /^\/reports\/regions\/([^/]+)\/?$/;
+  var PATH = /\/reports\/regions\/([^/]+)\/?$/;  // under the app's base, wherever it is
 
   var root = document.getElementById('cm-report');
   if (!root) { return; }
@@ -50,7 +50,7 @@
     var p = new URLSearchParams(page.params);
     p.set('f', format);
     if (dialect) { p.set('dialect', dialect); }
-    return '/reports/regions/' + encodeURIComponent(page.region) + '?' + CM.query(p);
+    return CM.url('/reports/regions/' + encodeURIComponent(page.region)) + '?' + CM.query(p);
   }
 
   /** The page for a region and parameters, in the current language. */
@@ -58,7 +58,7 @@
     var p = new URLSearchParams(params);
     if (CM.lang === 'en') { p.set('lang', 'en'); } else { p.delete('lang'); }
     var qs = CM.query(p);
-    return '/reports/regions/' + encodeURIComponent(region) + (qs ? '?' + qs : '');
+    return CM.url('/reports/regions/' + encodeURIComponent(region)) + (qs ? '?' + qs : '');
   }
 
   function mapURL(lat, lon) {
@@ -654,7 +654,7 @@
       b.setAttribute('hreflang', CM.lang === 'ru' ? 'en' : 'ru');
       b.setAttribute('lang', CM.lang === 'ru' ? 'en' : 'ru');
     });
-    document.querySelectorAll('a.cm-maplink').forEach(function (a) { a.href = CM.lang === 'en' ? '/?lang=en' : '/'; });
+    document.querySelectorAll('a.cm-maplink').forEach(function (a) { a.href = CM.url(CM.lang === 'en' ? '/?lang=en' : '/'); });
   }
 
   function switchLanguage() {

@@ -135,10 +135,25 @@
     return String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   };
 
+  /** The app's path under its host: "" at the root, "/civicmap" behind a proxy's sub-path
+   *  (the server writes it into the page when --public-url has a path). */
+  CM.base = (function () {
+    var meta = document.querySelector('meta[name="civicmap-base"]');
+    return meta ? meta.getAttribute('content').replace(/\/+$/, '') : '';
+  })();
+
+  /** An app path ("/collections/…") under the app's base; other URLs, and paths already
+   *  under the base, as they are. */
+  CM.url = function (path) {
+    if (path.charAt(0) !== '/' || path.charAt(1) === '/') { return path; }
+    if (CM.base && (path === CM.base || path.indexOf(CM.base + '/') === 0 || path.indexOf(CM.base + '?') === 0)) { return path; }
+    return CM.base + path;
+  };
+
   /** fetch + JSON with an AbortSignal; rejects with an Error carrying .status on HTTP errors, and
    *  from an RFC 9457 problem body its .detail and .invalidParams ([{name, reason}]), to show as text. */
   CM.getJSON = function (url, signal) {
-    return fetch(url, { signal: signal, headers: { Accept: 'application/json' }, credentials: 'same-origin' })
+    return fetch(CM.url(url), { signal: signal, headers: { Accept: 'application/json' }, credentials: 'same-origin' })
       .then(function (r) {
         if (!r.ok) {
           var err = new Error('HTTP ' + r.status + ' for ' + url);

@@ -35,9 +35,10 @@ struct Server {
 
     static func run(
         _ uri: String, method: HTTPRequest.Method = .get, headers: HTTPFields = [:], maximumLimit: Int = 10_000,
-        _ check: @escaping @Sendable (TestResponse) async throws -> Void
+        publicURL: String? = nil, _ check: @escaping @Sendable (TestResponse) async throws -> Void
     ) async throws {
         var configuration = CivicMapConfiguration()
+        configuration.publicURL = publicURL
         configuration.maximumLimit = maximumLimit
         configuration.defaultLimit = min(configuration.defaultLimit, maximumLimit)
         let app = buildApplication(configuration: configuration, source: try shared.get(), logger: Logger(label: "test"))
@@ -320,6 +321,23 @@ struct MapSupportTests {
         try await Server.run("/embed?kind=tos&locked=1") { response in
             #expect(response.status == .ok)
             #expect(response.headers[.contentSecurityPolicy] != nil)
+        }
+    }
+
+    /// Behind a proxy's sub-path (`--public-url https://host/civicmap/`) the pages' links and
+    /// scripts go under it, and the scripts learn the base from the page; at the root, nothing changes.
+    @Test(arguments: ["/", "/embed", "/reports/regions/RU-PER"])
+    func pagesBehindASubPathLinkUnderIt(uri: String) async throws {
+        let html = [HTTPField.Name.accept: "text/html"]
+        try await Server.run(uri, headers: HTTPFields(html.map { HTTPField(name: $0.key, value: $0.value) }), publicURL: "https://maps.example.org/civicmap/") { response in
+            let page = String(buffer: response.body)
+            #expect(page.contains("<meta name=\"civicmap-base\" content=\"/civicmap\">"))
+            #expect(page.contains("src=\"/civicmap/static/app.js\"") || page.contains("src=\"/civicmap/static/report.js\""))
+            #expect(!page.contains(" src=\"/static/") && !page.contains(" href=\"/static/") && !page.contains(" href=\"/api\""))
+        }
+        try await Server.run(uri, headers: HTTPFields(html.map { HTTPField(name: $0.key, value: $0.value) })) { response in
+            let page = String(buffer: response.body)
+            #expect(!page.contains("civicmap-base") && page.contains(" href=\"/static/"))
         }
     }
 

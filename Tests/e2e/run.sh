@@ -171,6 +171,16 @@ cli_files_safe() {  # the CLI never makes, overwrites or half-writes the wrong f
 check "CLI: no database made by a typo, no output over the database or an input, no edit reverted by init" cli_files_safe
 
 # ---- the map page and the widget in a real browser ------------------------------------
+sub_path() {  # behind a reverse proxy that serves the app under /civicmap/
+  local app="$BASE" proxy_port status
+  proxy_port=$(free_port)
+  serve "$DEMO" --public-url "http://127.0.0.1:$proxy_port/civicmap/" --tile-url 'http://127.0.0.2:9/{z}/{x}/{y}.png' || return 1
+  (cd Tests/browser && python3 test_subpath.py --app "$BASE" --port "$proxy_port")
+  status=$?
+  BASE="$app"
+  return $status
+}
+
 browser() {
   printf 'name,kind,region_iso,lat,lon\n"<img src=x onerror=""window.__xss=1""><b>Жирный</b> НКО",ngo,RU-SA,62.03,129.73\n' >"$WORK/html-name.csv"
   "$BIN" import --database "$DEMO" "$WORK/html-name.csv" || return 1
@@ -178,6 +188,7 @@ browser() {
 }
 if [ -f Tests/browser/test_map.py ]; then
   check "map page and widget in headless Chromium" browser
+  check "map page and report behind a proxy's sub-path (--public-url …/civicmap/)" sub_path
 fi
 
 # ---- the benchmark kit on a small generated dataset ----------------------------------

@@ -9,10 +9,13 @@ struct WebFiles {
     let webDirectory: String
     let leafletDirectory: String
     let contentSecurityPolicy: String
+    /// The path of `--public-url` ("/civicmap" behind a proxy's sub-path; "" at the root).
+    let basePath: String
 
     init(configuration: CivicMapConfiguration) {
         webDirectory = configuration.webDirectory
         leafletDirectory = configuration.leafletDirectory
+        basePath = configuration.publicURL.flatMap { URL(string: $0)?.path }.map { String($0.reversed().drop { $0 == "/" }.reversed()) } ?? ""
         // No inline script or style anywhere; images from the basemap's origin; embedding by
         // the configured ancestors only (no X-Frame-Options, which cannot list origins).
         let tileOrigin = URL(string: configuration.tileURL.replacingOccurrences(of: "{", with: "").replacingOccurrences(of: "}", with: ""))
@@ -31,14 +34,29 @@ struct WebFiles {
     ]
 
     /// A page of the app (`index.html`, `embed.html`) with the security policy.
+    /// Behind a sub-path its root-relative links and the app's requests go under it: the page
+    /// names the base in a meta tag, which the scripts read (`CM.base`).
     func page(_ name: String) throws -> Response {
-        var response = try file(root: webDirectory, path: name)
-        response.headers[.contentSecurityPolicy] = contentSecurityPolicy
-        response.headers[.cacheControl] = "no-cache"
-        return response
+        var (type, data) = try contents(root: webDirectory, path: name)
+        if !basePath.isEmpty {
+            let base = basePath.replacingOccurrences(of: "\"", with: "%22")
+            let html = String(decoding: data, as: UTF8.self)
+                .replacingOccurrences(of: " href=\"/", with: " href=\"\(base)/").replacingOccurrences(of: " src=\"/", with: " src=\"\(base)/")
+                .replacingOccurrences(of: "<meta charset=\"utf-8\">", with: "<meta charset=\"utf-8\">\n  <meta name=\"civicmap-base\" content=\"\(base)\">")
+            data = Data(html.utf8)
+        }
+        let headers: HTTPFields = [.contentType: type, .cacheControl: "no-cache", .contentSecurityPolicy: contentSecurityPolicy]
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     func file(root: String, path: String) throws -> Response {
+        let (type, data) = try contents(root: root, path: path)
+        var headers: HTTPFields = [.contentType: type, .cacheControl: "public, max-age=300"]
+        if type.hasPrefix("text/html") { headers[.contentSecurityPolicy] = contentSecurityPolicy }
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    private func contents(root: String, path: String) throws -> (type: String, data: Data) {
         // Only plain relative names: no '..', no hidden files, no odd characters.
         let parts = path.split(separator: "/")
         guard !parts.isEmpty, parts.allSatisfy({ part in
@@ -48,9 +66,7 @@ struct WebFiles {
         guard let type = Self.contentTypes[ext], let data = FileManager.default.contents(atPath: "\(root)/\(path)") else {
             throw CivicMapError.notFound("file '\(path)'")
         }
-        var headers: HTTPFields = [.contentType: type, .cacheControl: "public, max-age=300"]
-        if ext == "html" { headers[.contentSecurityPolicy] = contentSecurityPolicy }
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return (type, data)
     }
 }
 
