@@ -62,7 +62,9 @@ struct Backup: AsyncParsableCommand {
     @Argument(help: "The new file") var destination: String
 
     func run() async throws {
-        let database = try common.openDatabase(try common.resolve())
+        let configuration = try common.resolve()
+        try OutputPath.check(destination, sparing: OutputPath.databaseFiles(configuration))
+        let database = try common.openDatabase(configuration)
         try database.backup(to: destination)
         print("backed up to \(destination)")
     }

@@ -251,6 +251,10 @@ enum OutputPath {
     }
 
     static func check(_ path: String, sparing protected: [String]) throws {
+        var isFolder: ObjCBool = false
+        guard !path.isEmpty, !path.hasSuffix("/"), !(FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue) else {
+            throw ValidationError("'\(path)' is no file name; name the file to write")
+        }
         func identity(_ path: String) -> String { URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path }
         if let same = protected.first(where: { identity($0) == identity(path) }) {
             throw ValidationError("'\(path)' is \(same.hasPrefix(protected[0]) ? "the database" : "an input file"); choose another file")

@@ -166,7 +166,10 @@ cli_files_safe() {  # the CLI never makes, overwrites or half-writes the wrong f
   # A dry run with a rejected row fails as the import would.
   printf 'name,kind,lat,lon\nПлохая,bogus,58.0,56.2\n' >"$WORK/bogus.csv"
   if "$BIN" import --database "$db" --dry-run "$WORK/bogus.csv" 2>/dev/null; then echo "dry run passed a rejected row"; return 1; fi
-  "$BIN" import --database "$db" --dry-run --partial "$WORK/bogus.csv" 2>/dev/null
+  "$BIN" import --database "$db" --dry-run --partial "$WORK/bogus.csv" 2>/dev/null || { echo "a partial dry run failed"; return 1; }
+  # A backup into a folder that does not exist says so.
+  if "$BIN" backup --database "$db" "$WORK/no/such/folder/b.sqlite" 2>"$WORK/backup-err.txt"; then echo "backup into nowhere succeeded"; return 1; fi
+  grep -q "does not exist" "$WORK/backup-err.txt" || { cat "$WORK/backup-err.txt"; return 1; }
 }
 check "CLI: no database made by a typo, no output over the database or an input, no edit reverted by init" cli_files_safe
 
