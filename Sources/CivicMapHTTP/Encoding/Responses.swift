@@ -105,15 +105,20 @@ struct BaseURL {
     /// A name, IPv4 or bracketed IPv6 address with an optional port: anything else in `Host`
     /// (quotes, markup, a path) must not reach links, which a cache could keep for others.
     static func isHost(_ text: String) -> Bool {
-        var host = Substring(text)
-        if let colon = host.lastIndex(of: ":"), !host.hasSuffix("]"), host.first != "[" || host[..<colon].hasSuffix("]") {
-            let port = host[host.index(after: colon)...]
-            guard (1...5).contains(port.count), port.allSatisfy(\.isASCII), port.allSatisfy(\.isNumber) else { return false }
+        var host = Array(text.utf8)[...]
+        func isDigit(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) }
+        if let colon = host.lastIndex(of: 0x3A), host.last != 0x5D, host.first != 0x5B || host[..<colon].last == 0x5D {
+            let port = host[(colon + 1)...]
+            guard (1...5).contains(port.count), port.allSatisfy(isDigit) else { return false }
             host = host[..<colon]
         }
-        if host.first == "[" {
-            return host.count > 2 && host.last == "]" && host.dropFirst().dropLast().allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+        if host.first == 0x5B {  // [IPv6]
+            return host.count > 2 && host.last == 0x5D && host.dropFirst().dropLast().allSatisfy { b in
+                isDigit(b) || (0x61...0x66).contains(b | 0x20) || b == 0x3A || b == 0x2E
+            }
         }
-        return !host.isEmpty && host.count <= 253 && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
+        return !host.isEmpty && host.count <= 253 && host.allSatisfy { b in
+            isDigit(b) || (0x61...0x7A).contains(b | 0x20) || b == 0x2E || b == 0x2D
+        }
     }
 }
