@@ -130,11 +130,44 @@ public enum ImportReader {
         result.problems += result.ignoredFields.sorted().map {
             FieldProblem(line: 1, field: $0, reason: "unknown property; known: \(ImportColumns.known.sorted().joined(separator: ", "))")
         }
+        result.problems += typeProblems(json)
         guard var record, result.problems.isEmpty else { throw .invalidRecords(result.problems) }
         record.stated = .all  // a write through the API states the whole organisation
         // What the server derives (a Feature read with GET and sent back carries them) is not input.
         for name in ImportColumns.derived { record.fields[name] = nil }
         return record
+    }
+
+    /// A Feature sent to the API must have the JSON types its definition (`/api`) gives: text
+    /// as strings (an ИНН sent as a number loses its leading zero), `founded_year` an integer,
+    /// `categories` strings, the point two numbers. Files are read leniently, as tools write them.
+    static func typeProblems(_ json: Any) -> [FieldProblem] {
+        guard let feature = json as? [String: Any] else { return [] }
+        func isNumber(_ v: Any) -> Bool { (v as? NSNumber).map { String(cString: $0.objCType) != "c" } ?? false }
+        var problems: [FieldProblem] = []
+        if let geometry = feature["geometry"] as? [String: Any], let position = geometry["coordinates"] as? [Any],
+            position.count != 2 || !position.allSatisfy(isNumber)
+        {
+            problems.append(FieldProblem(line: 1, field: "geometry", reason: "coordinates must be two numbers, [lon, lat]"))
+        }
+        for (name, value) in feature["properties"] as? [String: Any] ?? [:] where !(value is NSNull) {
+            switch name {
+            case "founded_year":
+                if !isNumber(value) || (value as! NSNumber).doubleValue.rounded() != (value as! NSNumber).doubleValue {
+                    problems.append(FieldProblem(line: 1, field: name, reason: "must be an integer"))
+                }
+            case "categories":
+                if !((value as? [Any])?.allSatisfy { $0 is String } ?? false) {
+                    problems.append(FieldProblem(line: 1, field: name, reason: "must be an array of strings"))
+                }
+            case "programmes": break
+            default:
+                if ImportColumns.known.contains(name) && !(value is String) {
+                    problems.append(FieldProblem(line: 1, field: name, reason: "must be a string"))
+                }
+            }
+        }
+        return problems.sorted { $0.field < $1.field }
     }
 
     /// Parses a request body as JSON, with the error a client can act on.

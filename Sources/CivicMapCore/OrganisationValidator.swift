@@ -184,6 +184,10 @@ public struct OrganisationValidator: Sendable {
             stated = regions.region(key)
             if stated == nil { problem("region_iso", "unknown region '\(key)'"); return nil }
         }
+        if let iso = record.text("region_iso"), let code = record.text("region_code"), let stated, regions.region(code)?.code != stated.code {
+            problem("region_code", "'\(code)' is not \(iso); give one of the two, or both for the same region")
+            return nil
+        }
         // The region's name, as exports write it beside the code: a file edited in one of the
         // two columns must not be read from the other without a word.
         if let name = record.text("region_name") {

@@ -177,6 +177,23 @@ struct EditingHTTPTests {
         }
     }
 
+    /// The write API holds Features to the JSON types of its definition: nothing stored from
+    /// a point given as strings or in 3D, an ИНН as a number, a year as text, a region twice over.
+    @Test(arguments: [
+        ("[\"56.2502\",\"58.0105\"]", "", "geometry"), ("[56.2502,58.0105,120]", "", "geometry"),
+        ("[56.2502,58.0105]", #","inn":5902293058"#, "inn"), ("[56.2502,58.0105]", #","founded_year":"2015""#, "founded_year"),
+        ("[56.2502,58.0105]", #","categories":"экология""#, "categories"), ("[56.2502,58.0105]", #","region_code":"14""#, "region_code"),
+    ])
+    func featuresMustHaveTheDefinitionsTypes(coordinates: String, extra: String, field: String) async throws {
+        try await S.run { client, server in
+            let body = S.feature(name: S.uniqueName("Типы"), coordinates: coordinates, extra: extra)
+            try await client.execute(uri: S.items, method: .post, headers: S.headers(server.admin), body: body) { response in
+                try Server.expectProblem(response, status: .unprocessableContent)
+                #expect(try S.fields(response) == [field])
+            }
+        }
+    }
+
     @Test func regionsAreReadOnly() async throws {
         try await S.run { client, server in
             try await client.execute(uri: "/collections/regions/items", method: .post, headers: S.headers(server.admin), body: S.feature(name: "Регион")) { response in

@@ -256,6 +256,34 @@ def run(args):
             for kind in ('ngo', 'internship_site'):
                 driver.find_element(By.ID, 'cm-kind-' + kind).click()
 
+        # 4c. a failed load: nothing stale stays on the map or in the list, and «Повторить» loads again
+        earlier_errors = severe_errors(driver)
+        if first:
+            try:
+                wait(driver, lambda d: idle(d) and (legend_numbers(d) or {}).get('total') == first['total'], message='all kinds back')
+                driver.execute_cdp_cmd('Network.enable', {})
+                driver.execute_cdp_cmd('Network.setBlockedURLs', {'urls': ['*/overview?*']})
+                driver.find_element(By.ID, 'cm-kind-tos').click()
+                wait(driver, lambda d: d.execute_script(
+                    "return !!document.querySelector('.cm-status.is-error button.cm-status__retry')"), message='«Повторить» offered')
+                stale = driver.execute_script(
+                    "return [document.querySelectorAll('#cm-list button.cm-item').length,"
+                    " document.querySelectorAll('.cm-marker, .marker-cluster, .cm-cell').length]")
+                check('a failed load leaves no list or markers of the old filters, and offers «Повторить»', stale == [0, 0], stale)
+                driver.execute_cdp_cmd('Network.setBlockedURLs', {'urls': []})
+                driver.find_element(By.CSS_SELECTOR, '.cm-status__retry').click()
+                wait(driver, lambda d: idle(d) and (legend_numbers(d) or {}).get('total', 0) > 0, message='after «Повторить»')
+                after = legend_numbers(driver)
+                check('«Повторить» loads the data of the filters chosen (no ТОС)',
+                      after['tos'] == 0 and after['total'] == first['total'] - first['tos'], after)
+            except TimeoutException as e:
+                check('a failed load offers «Повторить»', False, e.msg)
+            finally:
+                driver.execute_cdp_cmd('Network.setBlockedURLs', {'urls': []})
+                severe_errors(driver)  # the blocked request's own error
+                driver.find_element(By.ID, 'cm-kind-tos').click()
+                wait(driver, lambda d: idle(d) and (legend_numbers(d) or {}).get('total') == first['total'], message='ТОС back')
+
         # 4b. region RU-PER, remote only, 50 km
         try:
             wait(driver, lambda d: d.execute_script(
@@ -292,7 +320,7 @@ def run(args):
         except TimeoutException as e:
             check('region RU-PER + remote threshold', False, '%s; list=%r' % (e.msg, list_text(driver)[:200]))
 
-        errors = severe_errors(driver)
+        errors = earlier_errors + severe_errors(driver)
 
         # 5. a name with HTML in it is text
         driver.get(base + '/?lang=ru')

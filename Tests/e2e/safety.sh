@@ -106,7 +106,7 @@ operations() {  # request ids on responses and in the log; Prometheus metrics
   grep -qi "^x-request-id: [0-9a-f]" "$WORK/headers.txt" || return 1
   curl -fsS "$EDIT_BASE/metrics" >"$WORK/metrics.txt" || return 1
   grep -E '^civicmap_http_requests_total\{method="GET",route="/collections/\{collectionId\}/items/\{featureId\}",status="200"\} [0-9]+$' "$WORK/metrics.txt" &&
-    grep -E '^civicmap_http_request_duration_seconds_bucket\{.*le="\+Inf"\} [0-9]+$' "$WORK/metrics.txt" | head -2 &&
+    grep -m2 -E '^civicmap_http_request_duration_seconds_bucket\{.*le="\+Inf"\} [0-9]+$' "$WORK/metrics.txt" &&
     grep -E '^process_resident_memory_bytes [0-9]+$' "$WORK/metrics.txt"
 }
 check "X-Request-Id on responses; /metrics in Prometheus text format" operations
