@@ -227,6 +227,8 @@
         el('option', { value: '', i18n: 'filters.region.all' })
       ]);
       form.appendChild(field('filters.region', ui.region, 'cm-region'));
+      ui.regionsNote = el('p', { class: 'cm-note cm-note--warn', hidden: true, i18n: 'status.regions.error', attrs: { role: 'alert' } });
+      form.appendChild(ui.regionsNote);
 
       ui.category = el('select', { id: 'cm-category', name: 'categories', class: 'cm-input', on: { change: onCategoryChange } }, [
         el('option', { value: '', i18n: 'filters.category.all' })
@@ -716,10 +718,26 @@
         if (ctrl.signal.aborted || err.name === 'AbortError') { return; }
         if (inflight !== ctrl) { return; }
         inflight = null;
-        setStatus('error');
+        showFailure();
         setBusy(false);
         if (window.console) { console.warn('CivicMap:', err.message); }
       });
+  }
+
+  /** A failed load leaves nothing of the previous filters on the map, in the legend or the
+   *  list (they would claim what was not loaded), and offers to try again. */
+  function showFailure() {
+    cellsLayer.clearLayers();
+    clusterGroup.clearLayers();
+    markersById = {};
+    markersKey = null;
+    detailCache = null;
+    renderLegend({}, 0);
+    lastResult.mode = 'error';
+    lastResult.features = [];
+    lastResult.numberMatched = 0;
+    renderList();
+    setStatus('error');
   }
 
   function loadDetail(bbox, fp, ctrl, ov) {
@@ -1294,8 +1312,9 @@
       ? document.activeElement.getAttribute('data-id') : null;
     ui.list.textContent = '';
     var r = lastResult;
-    ui.listCount.textContent = r.mode === 'none' && !state.kinds.length ? '' : '(' + CM.formatNumber(r.numberMatched || 0, 0) + ')';
+    ui.listCount.textContent = (r.mode === 'none' && !state.kinds.length) || r.mode === 'error' ? '' : '(' + CM.formatNumber(r.numberMatched || 0, 0) + ')';
     updatePointInfo();
+    if (r.mode === 'error') { ui.listStatus.textContent = t('status.error'); return; }
     if (r.mode === 'overview') {
       ui.listStatus.textContent = t('list.zoom', { count: t('list.count', { n: r.numberMatched }) });
       return;
@@ -1350,6 +1369,10 @@
     ui.status.classList.toggle('is-error', kind === 'error');
     ui.status.classList.toggle('is-loading', kind === 'loading');
     ui.status.textContent = kind === 'loading' ? t('status.loading') : kind === 'error' ? t('status.error') : '';
+    if (kind === 'error') {
+      ui.status.appendChild(document.createTextNode(' '));
+      ui.status.appendChild(el('button', { type: 'button', class: 'cm-status__retry', text: t('status.retry'), on: { click: refresh } }));
+    }
   }
 
   // ---------------------------------------------------------------- the point
@@ -1746,6 +1769,9 @@
       drawRegions({ type: 'FeatureCollection', features: regions.filter(function (f) { return f.geometry; }) });
       fillRegions();
     }, function (err) {
+      // The active region filter stays visible (by its code) and the page says what failed.
+      fillRegions();
+      if (ui.regionsNote) { ui.regionsNote.hidden = false; }
       if (window.console) { console.warn('CivicMap: regions', err.message); }
     });
 

@@ -67,7 +67,8 @@
       'list.distance': '{d} от точки',
 
       'status.loading': 'Загрузка…',
-      'status.error': 'Не удалось загрузить данные. Попробуйте ещё раз.',
+      'status.error': 'Не удалось загрузить данные.',
+      'status.retry': 'Повторить',
       'status.found': { one: 'В области карты {n} организация', few: 'В области карты {n} организации', many: 'В области карты {n} организаций', other: 'В области карты {n} организации' },
       'status.regions.error': 'Не удалось загрузить границы регионов.',
 
@@ -303,7 +304,8 @@
       'list.distance': '{d} away',
 
       'status.loading': 'Loading…',
-      'status.error': 'Could not load the data. Please try again.',
+      'status.error': 'Could not load the data.',
+      'status.retry': 'Try again',
       'status.found': { one: '{n} organisation in view', other: '{n} organisations in view' },
       'status.regions.error': 'Could not load the region outlines.',
 
