@@ -145,8 +145,9 @@ public enum ImportReader {
         guard let feature = json as? [String: Any] else { return [] }
         func isNumber(_ v: Any) -> Bool { (v as? NSNumber).map { String(cString: $0.objCType) != "c" } ?? false }
         var problems: [FieldProblem] = []
-        if let geometry = feature["geometry"] as? [String: Any], let position = geometry["coordinates"] as? [Any],
-            position.count != 2 || !position.allSatisfy(isNumber)
+        // Only a Point's: other geometries are refused as such (`record(fromFeature:)`).
+        if let geometry = feature["geometry"] as? [String: Any], geometry["type"] as? String == "Point",
+            let position = geometry["coordinates"] as? [Any], position.count != 2 || !position.allSatisfy(isNumber)
         {
             problems.append(FieldProblem(line: 1, field: "geometry", reason: "coordinates must be two numbers, [lon, lat]"))
         }
