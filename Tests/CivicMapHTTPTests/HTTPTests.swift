@@ -341,6 +341,17 @@ struct MapSupportTests {
         }
     }
 
+    /// Representations chosen by `Accept` say so to caches; files with one representation do not.
+    @Test func negotiatedAnswersVaryByAccept() async throws {
+        for (uri, accept) in [("/", "text/html"), ("/", "application/json"), ("/reports/regions/RU-PER", "text/csv")] {
+            try await Server.run(uri, headers: [.accept: accept]) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.vary] == "Accept", "\(uri) \(accept)")
+            }
+        }
+        try await Server.run("/static/app.js") { response in #expect(response.headers[.vary] == nil) }
+    }
+
     @Test func leafletComesFromDebianThroughTheApp() async throws {
         try await Server.run("/vendor/leaflet/leaflet.js") { response in
             #expect(response.status == .ok)

@@ -72,10 +72,18 @@ struct WebFiles {
 
 /// Headers every response carries.
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var negotiable: [String] { ["text/html", "application/json", "application/geo+json", "text/csv", "application/problem+json"] }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.referrerPolicy] = "strict-origin-when-cross-origin"
+        // `/`, reports, matching and programmes answer HTML, JSON or CSV by `Accept`: a cache
+        // in front must not hand a browser's page to an API client. Scripts, styles, images
+        // and tiles are one representation each.
+        if let type = response.headers[.contentType], Self.negotiable.contains(where: type.hasPrefix) {
+            response.headers[.vary] = "Accept"
+        }
         return response
     }
 }
