@@ -99,9 +99,15 @@ public struct CSVDialect: Sendable, Equatable {
     /// A number's text with this dialect's decimal separator (for mixed columns).
     public func decimal(_ text: String) -> String { decimalComma ? String(text.map { $0 == "." ? "," : $0 }) : text }
 
-    /// UTF-8 text in this dialect's encoding (records are appended as UTF-8 and converted once).
+    /// UTF-8 text in this dialect's encoding (records are appended as UTF-8 and converted once);
+    /// `lost` counts the characters the encoding lacks (written as `?`).
+    public func encode(_ utf8: [UInt8], lost: inout Int) -> [UInt8] {
+        encoding == .windows1251 ? Windows1251.encode(utf8, lost: &lost) : utf8
+    }
+
     public func encode(_ utf8: [UInt8]) -> [UInt8] {
-        encoding == .windows1251 ? Windows1251.encode(utf8) : utf8
+        var lost = 0
+        return encode(utf8, lost: &lost)
     }
 
     public var description: String {

@@ -55,9 +55,8 @@ public struct CSVExport: ExportEncoder {
             if withDistance { fields.append(o.distanceToPointMetres.map { CSV.fixed($0 / 1000) } ?? "") }
             table.appendRow(fields, dialect, to: &out)
         }
-        guard dialect.encoding == .windows1251 else { return out }
         var lost = 0
-        let encoded = Windows1251.encode(out, lost: &lost)
+        let encoded = dialect.encode(out, lost: &lost)
         lostCharacters.add(lost)
         return encoded
     }

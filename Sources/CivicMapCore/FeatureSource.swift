@@ -2,7 +2,8 @@
 /// behind which SpatiaLite sits today and a PostGIS backend can sit later.
 public protocol FeatureSource: Sendable {
     func kinds() async throws -> [KindInfo]
-    func regions() async throws -> [Region]
+    /// The regions, indexed (one directory per version of the regions, not one per request).
+    func regions() async throws -> RegionDirectory
     /// One page of organisations and the exact number matching the filters.
     func organisations(matching query: FeatureQuery) async throws -> OrganisationPage
     func organisation(id: Int64) async throws -> Organisation?

@@ -16,21 +16,10 @@ public struct OrganisationValidator: Sendable {
     /// For the regions without a polygon: the largest distance from their centre.
     public var centreOnlyRadiusKm = 300.0
 
-    /// Regions by their Russian and English names as exports write them (any case, ё as е).
-    /// Built here, once per import: a directory is made per request, and hashing 178 Cyrillic
-    /// names there cost W1 6–8% of its throughput.
-    private let regionsByName: [String: Region]
-
     public init(kinds: Set<OrganisationKind>, regions: RegionDirectory, currentYear: Int) {
         self.kinds = kinds
         self.regions = regions
         self.currentYear = currentYear
-        var byName: [String: Region] = [:]
-        for r in regions.regions {
-            byName[SearchText.normalise(r.nameRU)] = r
-            byName[SearchText.normalise(r.nameEN)] = r
-        }
-        regionsByName = byName
     }
 
     /// The lines of `text`, trimmed, without empty ones, joined by `separator` (by a space after
@@ -191,7 +180,7 @@ public struct OrganisationValidator: Sendable {
         // The region's name, as exports write it beside the code: a file edited in one of the
         // two columns must not be read from the other without a word.
         if let name = record.text("region_name") {
-            guard let named = regionsByName[SearchText.normalise(name)] else { problem("region_name", "unknown region «\(name)»"); return nil }
+            guard let named = regions.region(named: name) else { problem("region_name", "unknown region «\(name)»"); return nil }
             if let stated, stated.code != named.code {
                 problem("region_name", "«\(name)» is not \(label(stated)), which region_iso states; correct one of the two")
                 return nil

@@ -160,16 +160,27 @@ public struct RegionDirectory: Sendable {
     public let regions: [Region]
     private let byCode: [String: Int]
     private let byISO: [String: Int]
+    private let byName: [String: Int]
 
+    /// Built once per version of the regions (the store caches it); hashing the names per
+    /// request cost W1 6–8% when the HTTP layer still made a directory for each.
     public init(_ regions: [Region]) {
         self.regions = regions
-        var byCode: [String: Int] = [:], byISO: [String: Int] = [:]
+        var byCode: [String: Int] = [:], byISO: [String: Int] = [:], byName: [String: Int] = [:]
         for (i, r) in regions.enumerated() {
             byCode[r.code] = i
             if let iso = r.iso { byISO[iso.uppercased()] = i }
+            byName[SearchText.normalise(r.nameRU)] = i
+            byName[SearchText.normalise(r.nameEN)] = i
         }
         self.byCode = byCode
         self.byISO = byISO
+        self.byName = byName
+    }
+
+    /// Finds a region by its Russian or English name as exports write it (any case, ё as е).
+    public func region(named name: String) -> Region? {
+        byName[SearchText.normalise(name)].map { regions[$0] }
     }
 
     /// Finds a region by ISO 3166-2 code (`RU-PER`, any case) or two-digit code (`59`).

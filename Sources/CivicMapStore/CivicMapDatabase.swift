@@ -117,8 +117,8 @@ extension CivicMapDatabase: FeatureSource {
         return try await reads.read(quick: true) { db in try self.cachedKinds(db) }
     }
 
-    public func regions() async throws -> [Region] {
-        try await reads.read(quick: true) { db in try self.cachedRegions(db) }.regions
+    public func regions() async throws -> RegionDirectory {
+        try await reads.read(quick: true) { db in try self.cachedRegions(db) }
     }
 
     public func organisations(matching query: FeatureQuery) async throws -> OrganisationPage {
@@ -252,7 +252,7 @@ extension CivicMapDatabase: FeatureSource {
     /// grouped by SQL while the index is being rebuilt.
     public func extent(of kinds: [OrganisationKind]) async throws -> BoundingBox? {
         try await reads.read { db in
-            if let index = try self.pointIndex(db) { return index.extent(of: Set(kinds)) }
+            if let index = try self.pointIndex(db) { return index.extent(of: kinds) }
             let rows = try Row.fetchAll(db, sql: OrganisationSQL.extentSpans, arguments: [OrganisationSQL.jsonArray(kinds.map(\.rawValue))])
             guard let south = rows.compactMap({ $0[2] as Double? }).min(), let north = rows.compactMap({ $0[3] as Double? }).max() else { return nil }
             return BoundingBox.enclosing(rows.map { (west: $0[0], east: $0[1]) }, south: south, north: north)

@@ -149,17 +149,14 @@ struct PointIndex: Sendable {
 
     /// The box of the points of `wanted` kinds, from their longitude spans per degree, so it
     /// goes the short way round the antimeridian (`BoundingBox.enclosing`).
-    func extent(of wanted: Set<OrganisationKind>) -> BoundingBox? {
-        let want = kinds.map(wanted.contains)
+    func extent(of wanted: [OrganisationKind]) -> BoundingBox? {
         var spans = [(west: Double, east: Double)?](repeating: nil, count: 361)
         var south = 90.0, north = -90.0
-        for list in byRegion {
-            for p in list where want[Int(p.kind)] {
-                let degree = Int(p.lon + 180)
-                spans[degree] = spans[degree].map { (min($0.west, p.lon), max($0.east, p.lon)) } ?? (p.lon, p.lon)
-                south = min(south, p.lat)
-                north = max(north, p.lat)
-            }
+        forEachMatch(of: FeatureQuery(kinds: wanted)) { p in
+            let degree = Int(p.lon + 180)
+            spans[degree] = spans[degree].map { (min($0.west, p.lon), max($0.east, p.lon)) } ?? (p.lon, p.lon)
+            south = min(south, p.lat)
+            north = max(north, p.lat)
         }
         return BoundingBox.enclosing(spans.compactMap { $0 }, south: south, north: north)
     }

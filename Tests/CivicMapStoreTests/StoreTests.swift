@@ -365,13 +365,13 @@ struct ImportIntegrityTests {
 
     @Test func aServerSeesRegionsChangedByAnotherProcess() async throws {
         let t = try TestDatabase()
-        let before = try await t.database.regions().first { $0.iso == "RU-PER" }!.centre
+        let before = try await t.database.regions().region("RU-PER")!.centre
         let other = try CivicMapDatabase(path: t.directory.appendingPathComponent("test.sqlite").path)
         var regions = try other.regionDirectory().regions
         let i = regions.firstIndex { $0.iso == "RU-PER" }!
         regions[i].centre = Coordinate(trustedLatitude: 59.0152, longitude: 54.6532)
         try other.loadRegions(regions)
-        let after = try await t.database.regions().first { $0.iso == "RU-PER" }!.centre
+        let after = try await t.database.regions().region("RU-PER")!.centre
         #expect(before.latitude == 58.0105 && after.latitude == 59.0152)
     }
 }

@@ -77,7 +77,7 @@ struct CollectionsController {
     /// The outlines' polygons' bounds, the short way round the antimeridian (Chukotka's
     /// outline is split at ±180°: as one box it would span the world).
     private func regionsExtent() async throws -> BoundingBox? {
-        let bounds = try await source.regions().flatMap { $0.boundary?.polygonBounds ?? [] }
+        let bounds = try await source.regions().regions.flatMap { $0.boundary?.polygonBounds ?? [] }
         guard let south = bounds.map(\.south).min(), let north = bounds.map(\.north).max() else { return nil }
         return BoundingBox.enclosing(bounds.map { (west: $0.west, east: $0.east) }, south: south, north: north)
     }
@@ -136,7 +136,7 @@ struct CollectionsController {
         _ = try FeatureQueryParser.uniqueValues(parameters, allowed: ["f", "bbox", "bbox-crs", "limit", "offset", "datetime"])
         let parser = FeatureQueryParser(kinds: [], regions: RegionDirectory([]), defaultLimit: configuration.defaultLimit, maximumLimit: configuration.maximumLimit)
         let query = try parser.parse(parameters.filter { $0.name != "f" }, collectionKinds: [], paged: true)
-        var regions = try await source.regions()
+        var regions = try await source.regions().regions
         if let box = query.bbox {
             regions = regions.filter { r in r.boundary?.boundsIntersect(box) ?? box.contains(r.centre) }
         }
@@ -162,7 +162,7 @@ struct CollectionsController {
         let featureID = context.parameters.get("featureId") ?? ""
         let base = baseURL(request)
         if c.kinds == nil {
-            guard let region = try await source.regions().first(where: { $0.code == featureID }) else {
+            guard let region = try await source.regions().regions.first(where: { $0.code == featureID }) else {
                 throw CivicMapError.notFound("feature '\(featureID)' in collection '\(c.id)'")
             }
             var w = JSONWriter(capacity: 2048)

@@ -120,7 +120,7 @@ struct MapController {
         let values = try FeatureQueryParser.uniqueValues(parameters, allowed: ["region_iso", "km", "f"])
         _ = try Format.negotiate(request, parameters: parameters)
         guard let key = values["region_iso"] else { throw CivicMapError.invalidParameter(name: "region_iso", reason: "is required") }
-        guard let region = RegionDirectory(try await source.regions()).region(key) else {
+        guard let region = try await source.regions().region(key) else {
             throw CivicMapError.invalidParameter(name: "region_iso", reason: "unknown region '\(key)'")
         }
         let kmText = values["km"] ?? "50"

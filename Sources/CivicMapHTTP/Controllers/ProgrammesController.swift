@@ -19,7 +19,7 @@ struct ProgrammesController {
         let dialect = format == .csv ? try CSVDialect.parse(values) : .standard
         // A download holds every match unless a limit is given; pages are clamped as items are.
         var query = try ProgrammeQuery.parse(
-            values, regions: RegionDirectory(try await source.regions()), today: TimeStamp.today(),
+            values, regions: try await source.regions(), today: TimeStamp.today(),
             maximumLimit: format == .csv ? Int.max : configuration.maximumLimit)
         if values["limit"] == nil { query.limit = format == .csv ? Int.max : configuration.defaultLimit }
         let page = try await source.programmes(matching: query)

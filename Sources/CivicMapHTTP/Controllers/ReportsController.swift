@@ -21,7 +21,7 @@ struct ReportsController {
         let values = try FeatureQueryParser.uniqueValues(parameters, allowed: Set(RegionReportQuery.parameters + ["f"] + CSVDialect.parameters))
         let raw = context.parameters.get("region") ?? ""
         let key = raw.removingPercentEncoding ?? raw
-        guard let region = RegionDirectory(try await source.regions()).region(key) else {
+        guard let region = try await source.regions().region(key) else {
             throw CivicMapError.notFound("region '\(key)' (use an ISO 3166-2 code such as RU-PER or a two-digit code such as 59)")
         }
         let query = try RegionReportQuery.parse(

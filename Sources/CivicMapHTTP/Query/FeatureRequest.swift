@@ -13,7 +13,7 @@ struct FeatureRequest {
     ) async throws -> FeatureQuery {
         let parameters = try QueryParameters.parse(request)
         let parser = FeatureQueryParser(
-            kinds: kinds, regions: RegionDirectory(try await source.regions()),
+            kinds: kinds, regions: try await source.regions(),
             defaultLimit: configuration.defaultLimit, maximumLimit: configuration.maximumLimit)
         return try parser.parse(parameters, collectionKinds: collection.kinds ?? [], alsoAllowed: alsoAllowed, paged: paged)
     }
