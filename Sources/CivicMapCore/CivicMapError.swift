@@ -27,14 +27,20 @@ public struct FieldProblem: Error, Equatable, Sendable, CustomStringConvertible 
     public var line: Int
     public var field: String
     public var reason: String
+    /// The input file, when an import reads several.
+    public var file: String?
 
-    public init(line: Int, field: String, reason: String) {
+    public init(line: Int, field: String, reason: String, file: String? = nil) {
         self.line = line
         self.field = field
         self.reason = reason
+        self.file = file
     }
 
-    public var description: String { "line \(line), \(field): \(reason)" }
+    /// "line 4", or "b.csv, line 4" when the problem names its file.
+    public var place: String { (file.map { "\($0), " } ?? "") + "line \(line)" }
+
+    public var description: String { "\(place), \(field): \(reason)" }
 }
 
 extension CivicMapError: CustomStringConvertible {

@@ -134,10 +134,15 @@ public struct StatedFields: OptionSet, Sendable, Hashable {
 
     public init(names stated: some Sequence<String>) {
         self.init()
-        for name in stated { if let bit = Self.names.firstIndex(of: name) { insert(StatedFields(rawValue: 1 << bit)) } }
+        for name in stated { if let field = Self.field(name) { insert(field) } }
     }
 
-    public func states(_ name: String) -> Bool { Self.names.firstIndex(of: name).map { contains(StatedFields(rawValue: 1 << $0)) } ?? true }
+    /// The bit of an optional field; nil for a required one, which every input states.
+    public static func field(_ name: String) -> StatedFields? {
+        names.firstIndex(of: name).map { StatedFields(rawValue: 1 << $0) }
+    }
+
+    public func states(_ name: String) -> Bool { Self.field(name).map(contains) ?? true }
 }
 
 extension Organisation {

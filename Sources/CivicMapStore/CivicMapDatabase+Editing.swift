@@ -166,7 +166,7 @@ extension CivicMapDatabase: FeatureEditor {
         }
         var rows = [StagedRow(line: 1, organisation: organisation, statesProgrammes: true)]
         var clock = PhaseClock()  // one row: its phases are not reported
-        let counts = try ImportSQL.write(&rows, in: db, regions: regions, partial: false, clock: &clock)
+        let counts = try ImportSQL.write(&rows, in: db, regions: regions, partial: false, warns: false, clock: &clock)
         if let problem = counts.problems.first { throw CivicMapError.conflict(problem.reason) }
         try FeatureCache.refresh(db)
     }

@@ -34,7 +34,7 @@ extension ImportSQL {
                 for p in prepared {
                     let row = rows[p.index], o = row.organisation
                     guard let distance = p.distance else {
-                        throw CivicMapError.invalidRecords([FieldProblem(line: row.line, field: "region_iso", reason: "unknown region")])
+                        throw CivicMapError.invalidRecords([row.problem("region_iso", "unknown region")])
                     }
                     insert.bind(p.id)
                     bindContent(o, categories: p.texts.categories, to: &insert)

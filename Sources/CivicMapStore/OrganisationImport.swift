@@ -60,12 +60,16 @@ extension CivicMapDatabase {
         var records: [ImportRecord] = []
         var rowsUnread = 0
         var ignored: Set<String> = []
+        // Problems name their file when there are several; `fileOfRecord` says whose a record is.
+        func file(_ path: String) -> String? { paths.count > 1 ? path : nil }
+        var fileOfRecord: [String?] = []
         for path in paths {
             progress(ImportProgress(phase: .reading, rowsDone: records.count, rowsTotal: 0))
-            let read = try ImportReader.read(path: path)
+            let read = try Self.read(path, naming: file(path))
             records += read.records
+            fileOfRecord += repeatElement(file(path), count: read.records.count)
             rowsUnread += read.rejectedRows
-            summary.problems += read.problems.map { FieldProblem(line: $0.line, field: $0.field, reason: paths.count > 1 ? "\(path): \($0.reason)" : $0.reason) }
+            summary.problems += read.problems.map { FieldProblem(line: $0.line, field: $0.field, reason: $0.reason, file: file(path)) }
             ignored.formUnion(read.ignoredFields)
             if let dialect = read.dialect { summary.csvDialects.append((path, dialect)) }
         }
@@ -80,14 +84,15 @@ extension CivicMapDatabase {
         var accepted: [StagedRow] = []
         accepted.reserveCapacity(records.count)
         progress(ImportProgress(phase: .validating, rowsDone: 0, rowsTotal: records.count))
-        for (record, outcome) in zip(records, validator.validate(records)) {
+        for ((record, outcome), file) in zip(zip(records, validator.validate(records)), fileOfRecord) {
+            func inFile(_ problems: [FieldProblem]) -> [FieldProblem] { problems.map { var p = $0; p.file = file; return p } }
             switch outcome {
             case .accepted(let organisation, let warnings):
-                accepted.append(StagedRow(line: record.line, organisation: organisation, statesProgrammes: record.lists["programmes"] != nil,
-                                          stated: record.stated))
-                summary.warnings += warnings
+                accepted.append(StagedRow(line: record.line, file: file, organisation: organisation,
+                                          statesProgrammes: record.lists["programmes"] != nil, stated: record.stated))
+                summary.warnings += inFile(warnings)
             case .rejected(let problems):
-                summary.problems += problems
+                summary.problems += inFile(problems)
             }
         }
         let validated = accepted.count
@@ -141,6 +146,16 @@ extension CivicMapDatabase {
 
     private struct RollBack: Error {}
 
+    /// Reads one input; a file that cannot be read at all says which it is (`name`).
+    private static func read(_ path: String, naming name: String?) throws -> ImportReader.Result {
+        do {
+            return try ImportReader.read(path: path)
+        } catch {
+            guard case .invalidRecords(let problems) = error, let name else { throw error }
+            throw CivicMapError.invalidRecords(problems.map { var p = $0; p.file = name; return p })
+        }
+    }
+
     /// A first big import into an empty table writes nearly every page of the file. In WAL mode
     /// each page is written twice, to the log and again by the checkpoint (2.5 s of a 12 s import
     /// of 200,000 rows); a rollback journal keeps only the pages that existed before, and the new
@@ -182,6 +197,8 @@ extension CivicMapDatabase {
 /// An accepted row on its way into the staging table.
 struct StagedRow {
     var line: Int
+    /// The input file, when an import reads several (`FieldProblem.file`).
+    var file: String? = nil
     var organisation: Organisation
     /// The input listed programmes (possibly none), so the stored ones are replaced.
     var statesProgrammes: Bool
@@ -191,23 +208,27 @@ struct StagedRow {
     /// Rejects later rows that repeat an earlier row's id, ОГРН or natural key.
     static func duplicates(in rows: inout [StagedRow]) -> [FieldProblem] {
         var problems: [FieldProblem] = []
-        var byID: [Int64: Int] = [:], byOGRN: [String: Int] = [:], byKey: [String: Int] = [:]
+        var byID: [Int64: String] = [:], byOGRN: [String: String] = [:], byKey: [String: String] = [:]
         rows.removeAll { row in
             let o = row.organisation
             let key = o.id == nil && o.ogrn == nil ? "\(o.kind.rawValue)|\(o.regionCode)|\(o.name)|\(o.settlement ?? "")" : nil
             for (field, seen) in [("id", o.id.flatMap { byID[$0] }), ("ogrn", o.ogrn.flatMap { byOGRN[$0] }), ("name", key.flatMap { byKey[$0] })] {
                 if let first = seen {
-                    problems.append(FieldProblem(line: row.line, field: field, reason: "repeats the organisation of line \(first)"))
+                    problems.append(row.problem(field, "repeats the organisation of \(first)"))
                     return true
                 }
             }
-            if let id = o.id { byID[id] = row.line }
-            if let ogrn = o.ogrn { byOGRN[ogrn] = row.line }
-            if let key { byKey[key] = row.line }
+            if let id = o.id { byID[id] = row.place }
+            if let ogrn = o.ogrn { byOGRN[ogrn] = row.place }
+            if let key { byKey[key] = row.place }
             return false
         }
         return problems
     }
+
+    func problem(_ field: String, _ reason: String) -> FieldProblem { FieldProblem(line: line, field: field, reason: reason, file: file) }
+    /// "line 4", or "b.csv, line 4".
+    var place: String { problem("", "").place }
 }
 
 /// The SQL of the import, in one place: stage every row, resolve ids, count, upsert.
@@ -241,11 +262,12 @@ enum ImportSQL {
         "website", "email", "phone", "description", "source", "lat", "lon",
     ]
 
-    /// `bulkThreshold`: see `isBulk`.
+    /// `bulkThreshold`: see `isBulk`. `warns`: look for `surprisingUpdates` (the API's writes,
+    /// which have no report to show them in, do not).
     /// `rows` in: the accepted rows; out: with the stored values of the fields they did not state.
     static func write(
         _ rows: inout [StagedRow], in db: Database, regions: RegionDirectory, partial: Bool, bulkThreshold: Int = .max,
-        clock: inout PhaseClock
+        warns: Bool = true, clock: inout PhaseClock
     ) throws -> Counts {
         var counts = Counts()
         // A larger page cache keeps the indexes' pages hot while 200,000 rows go in (the default
@@ -284,7 +306,7 @@ enum ImportSQL {
             UPDATE import_rows SET id = (SELECT o.id FROM organizations o
                     WHERE o.kind = import_rows.kind AND o.region_code = import_rows.region_code
                       AND o.name = import_rows.name
-                      AND (o.settlement IS import_rows.settlement OR import_rows.stated & \(settlementBit) = 0) ORDER BY o.id LIMIT 1)
+                      AND (o.settlement IS import_rows.settlement OR NOT \(stated("settlement", by: "import_rows")!)) ORDER BY o.id LIMIT 1)
                 WHERE id IS NULL AND ogrn IS NULL;
             UPDATE import_rows SET id = numbered.base + numbered.n
                 FROM (SELECT seq AS rid, row_number() OVER (ORDER BY seq) AS n,
@@ -298,17 +320,18 @@ enum ImportSQL {
         // rows may not resolve to one organisation (say, one by id, the other by its ОГРН).
         var refused: [(seq: Int64, problem: FieldProblem)] = []
         for row in try Row.fetchAll(db, sql: """
-            SELECT i.seq, i.line, i.ogrn, o.id FROM import_rows i JOIN organizations o ON o.ogrn = i.ogrn AND o.id <> i.id
+            SELECT i.seq, i.ogrn, o.id FROM import_rows i JOIN organizations o ON o.ogrn = i.ogrn AND o.id <> i.id
             """) {
-            refused.append((row[0], FieldProblem(line: row[1], field: "ogrn", reason: "ОГРН \(row[2] as String) already belongs to organisation \(row[3] as Int64)")))
+            let seq: Int = row[0]
+            refused.append((row[0], rows[seq].problem("ogrn", "ОГРН \(row[1] as String) already belongs to organisation \(row[2] as Int64)")))
         }
         for row in try Row.fetchAll(db, sql: """
-            SELECT later.seq, later.line, later.id, first.line
+            SELECT later.seq, later.id, repeated.first_seq
             FROM (SELECT id, min(seq) AS first_seq FROM import_rows GROUP BY id HAVING count(*) > 1) repeated
             JOIN import_rows later ON later.id = repeated.id AND later.seq > repeated.first_seq
-            JOIN import_rows first ON first.seq = repeated.first_seq
             """) {
-            refused.append((row[0], FieldProblem(line: row[1], field: "id", reason: "resolves to the same organisation (\(row[2] as Int64)) as line \(row[3] as Int)")))
+            let seq: Int = row[0], first: Int = row[2]
+            refused.append((row[0], rows[seq].problem("id", "resolves to the same organisation (\(row[1] as Int64)) as \(rows[first].place)")))
         }
         counts.problems = refused.map(\.problem)
         counts.refused = Set(refused.map(\.seq)).count
@@ -325,14 +348,14 @@ enum ImportSQL {
         try db.execute(sql: "UPDATE import_rows SET is_new = 1 WHERE id NOT IN (SELECT id FROM organizations)")
         // A field the input did not state is the same as stored (it is kept).
         let same = contentColumns.map { column in
-            StatedFields.names.firstIndex(of: column).map { "(i.stated & \(1 << $0) = 0 OR o.\(column) IS i.\(column))" } ?? "o.\(column) IS i.\(column)"
+            stated(column, by: "i").map { "(NOT \($0) OR o.\(column) IS i.\(column))" } ?? "o.\(column) IS i.\(column)"
         }
         try db.execute(sql: """
             UPDATE import_rows AS i SET content_changed = 1, categories_changed = NOT \(same[contentColumns.firstIndex(of: "categories")!])
             FROM organizations o WHERE o.id = i.id AND NOT (\(same.joined(separator: " AND ")))
             """)
         try mergeUnstatedFields(&rows, in: db)
-        counts.warnings = try surprisingUpdates(in: db)
+        if warns { counts.warnings = try surprisingUpdates(rows, in: db) }
         counts.added = try Int.fetchOne(db, sql: "SELECT count(*) FROM import_rows WHERE is_new") ?? 0
         counts.unchanged = try Int.fetchOne(db, sql: """
             SELECT count(*) FROM import_rows WHERE NOT is_new AND NOT content_changed AND NOT programmes_changed
@@ -383,8 +406,13 @@ enum ImportSQL {
     /// A content column's value as the import writes it: a field the row's input did not state
     /// (`StatedFields`) keeps the stored organisation's value (`o`, left-joined; none for a new row).
     static func merged(_ column: String) -> String {
-        guard let bit = StatedFields.names.firstIndex(of: column) else { return "i.\(column)" }
-        return "CASE WHEN i.stated & \(1 << bit) OR o.id IS NULL THEN i.\(column) ELSE o.\(column) END"
+        guard let stated = stated(column, by: "i") else { return "i.\(column)" }
+        return "CASE WHEN \(stated) OR o.id IS NULL THEN i.\(column) ELSE o.\(column) END"
+    }
+
+    /// SQL that is true when the staged row `alias` stated `column`; nil for a required column.
+    static func stated(_ column: String, by alias: String) -> String? {
+        StatedFields.field(column).map { "(\(alias).stated & \($0.rawValue) <> 0)" }
     }
 
     /// Changed rows whose input left fields out: their values in memory take the stored ones,
@@ -404,10 +432,11 @@ enum ImportSQL {
         var searchText = try RowWriter(db, sql: "UPDATE import_rows SET search_text = ? WHERE seq = ?")
         while let row = try stored.next() {
             let seq: Int = row[0], stated = rows[seq].stated
-            var o = rows[seq].organisation  // the stored values of the fields that may be kept
-            o.settlement = row[1]; o.address = row[2]; o.inn = row[3]; o.ogrn = row[4]
-            o.categories = JSONText.stringArray(row[5]); o.foundedYear = row[6]; o.website = row[7]; o.email = row[8]
-            o.phone = row[9]; o.description = row[10]; o.source = row[11]
+            var o = rows[seq].organisation  // the stored values of the fields that may be kept, by name
+            o.settlement = row["settlement"]; o.address = row["address"]; o.inn = row["inn"]; o.ogrn = row["ogrn"]
+            o.categories = JSONText.stringArray(row["categories"]); o.foundedYear = row["founded_year"]
+            o.website = row["website"]; o.email = row["email"]; o.phone = row["phone"]
+            o.description = row["description"]; o.source = row["source"]
             rows[seq].organisation.keepFields(of: o, notIn: stated)
             if !stated.states("settlement") || !stated.states("address") {
                 searchText.bind(SearchText.of(rows[seq].organisation)); searchText.bind(seq)
@@ -416,14 +445,12 @@ enum ImportSQL {
         }
     }
 
-    private static let settlementBit = StatedFields(names: ["settlement"]).rawValue
-
     /// Updates that are right only if the file meant that organisation: a move of more than
     /// 50 km, a new name in a new region (an id or a namesake matched another organisation),
     /// and a site that stops being one, which loses its programmes.
-    private static func surprisingUpdates(in db: Database) throws -> [FieldProblem] {
+    private static func surprisingUpdates(_ staged: [StagedRow], in db: Database) throws -> [FieldProblem] {
         let rows = try Row.fetchAll(db, sql: """
-            SELECT i.line, i.id, o.name, geodesic_distance_m(o.lat, o.lon, i.lat, i.lon) AS metres,
+            SELECT i.seq, i.id, o.name, geodesic_distance_m(o.lat, o.lon, i.lat, i.lon) AS metres,
                    o.name <> i.name AND o.region_code <> i.region_code AS other,
                    CASE WHEN o.kind = 'internship_site' AND i.kind <> 'internship_site'
                         THEN (SELECT count(*) FROM programmes p WHERE p.organization_id = o.id) ELSE 0 END AS dropped
@@ -431,16 +458,16 @@ enum ImportSQL {
             WHERE i.content_changed AND (o.lat IS NOT i.lat OR o.lon IS NOT i.lon OR o.name IS NOT i.name OR o.kind IS NOT i.kind)
             """)
         return rows.flatMap { row -> [FieldProblem] in
-            let line: Int = row["line"], id: Int64 = row["id"], name: String = row["name"]
+            let input = staged[row["seq"] as Int], id: Int64 = row["id"], name: String = row["name"]
             var found: [FieldProblem] = []
             if row["other"] as Bool {
-                found.append(FieldProblem(line: line, field: "name", reason: "updates organisation \(id) «\(name)» with another name in another region; is it the same organisation?"))
+                found.append(input.problem("name", "updates organisation \(id) «\(name)» with another name in another region; is it the same organisation?"))
             }
             if let metres = row["metres"] as Double?, metres > 50_000 {
-                found.append(FieldProblem(line: line, field: "lat", reason: "moves organisation \(id) «\(name)» by \(Int((metres / 1000).rounded())) km"))
+                found.append(input.problem("lat", "moves organisation \(id) «\(name)» by \(Int((metres / 1000).rounded())) km"))
             }
             if case let dropped = row["dropped"] as Int, dropped > 0 {
-                found.append(FieldProblem(line: line, field: "kind", reason: "organisation \(id) «\(name)» is no longer an internship site: its \(dropped) programme(s) are removed"))
+                found.append(input.problem("kind", "organisation \(id) «\(name)» is no longer an internship site: its \(dropped) programme(s) are removed"))
             }
             return found
         }

@@ -63,7 +63,7 @@ struct Backup: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try common.resolve()
-        try OutputPath.check(destination, sparing: OutputPath.databaseFiles(configuration))
+        try OutputPath.check(destination, database: configuration)
         let database = try common.openDatabase(configuration)
         try database.backup(to: destination)
         print("backed up to \(destination)")

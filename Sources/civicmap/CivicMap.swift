@@ -138,7 +138,7 @@ struct Import: AsyncParsableCommand {
         let configuration = try common.resolve()
         // Checked before anything is written: a report that cannot be written after the import
         // committed would leave the operator unsure whether it did.
-        if let report { try OutputPath.check(report, sparing: OutputPath.databaseFiles(configuration) + files) }
+        if let report { try OutputPath.check(report, database: configuration, inputs: files) }
         let database = try common.openDatabase(configuration)
         let meter = ProgressMeter()
         let options = ImportOptions(partial: partial, dryRun: dryRun)
@@ -222,7 +222,7 @@ struct Output {
 
     init(path: String?, configuration: CivicMapConfiguration) throws {
         guard let path else { handle = .standardOutput; isFile = false; return }
-        try OutputPath.check(path, sparing: OutputPath.databaseFiles(configuration))
+        try OutputPath.check(path, database: configuration)
         guard FileManager.default.createFile(atPath: path, contents: nil) else { throw ValidationError("cannot write '\(path)'") }
         handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         isFile = true
@@ -246,18 +246,20 @@ struct Output {
 /// Files a command writes: never the database or the command's own input, and refused before
 /// any work when they cannot be written.
 enum OutputPath {
-    static func databaseFiles(_ configuration: CivicMapConfiguration) -> [String] {
-        ["", "-wal", "-shm", "-journal"].map { configuration.databasePath + $0 }
-    }
-
-    static func check(_ path: String, sparing protected: [String]) throws {
+    /// Checks that `path` names a file that can be written and is neither the database (with its
+    /// WAL, shared-memory and journal files) nor one of `inputs`.
+    static func check(_ path: String, database configuration: CivicMapConfiguration, inputs: [String] = []) throws {
         var isFolder: ObjCBool = false
         guard !path.isEmpty, !path.hasSuffix("/"), !(FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue) else {
             throw ValidationError("'\(path)' is no file name; name the file to write")
         }
         func identity(_ path: String) -> String { URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path }
-        if let same = protected.first(where: { identity($0) == identity(path) }) {
-            throw ValidationError("'\(path)' is \(same.hasPrefix(protected[0]) ? "the database" : "an input file"); choose another file")
+        let databaseFiles = ["", "-wal", "-shm", "-journal"].map { configuration.databasePath + $0 }
+        if databaseFiles.contains(where: { identity($0) == identity(path) }) {
+            throw ValidationError("'\(path)' is the database; choose another file")
+        }
+        if inputs.contains(where: { identity($0) == identity(path) }) {
+            throw ValidationError("'\(path)' is an input file; choose another file")
         }
         let manager = FileManager.default
         let directory = (path as NSString).deletingLastPathComponent

@@ -26,11 +26,16 @@ enum ImportReport {
         FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
+    /// Columns severity, line, field, reason; an import of several files adds a file column first.
     static func write(_ s: ImportSummary, to path: String) throws {
+        let named = (s.problems + s.warnings).contains { $0.file != nil }
         var out: [UInt8] = []
-        CSV.appendRecord(["severity", "line", "field", "reason"], to: &out)
-        for p in s.problems { CSV.appendRecord(["error", String(p.line), p.field, p.reason], to: &out) }
-        for w in s.warnings { CSV.appendRecord(["warning", String(w.line), w.field, w.reason], to: &out) }
+        func append(_ severity: String, _ p: FieldProblem) {
+            CSV.appendRecord((named ? [p.file ?? ""] : []) + [severity, String(p.line), p.field, p.reason], to: &out)
+        }
+        CSV.appendRecord((named ? ["file"] : []) + ["severity", "line", "field", "reason"], to: &out)
+        for p in s.problems { append("error", p) }
+        for w in s.warnings { append("warning", w) }
         try Data(out).write(to: URL(fileURLWithPath: path))
     }
 }

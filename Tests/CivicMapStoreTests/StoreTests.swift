@@ -341,6 +341,26 @@ struct ImportIntegrityTests {
         #expect(try t.count("SELECT count(*) FROM organizations WHERE id = 2") == 1)
     }
 
+    @Test func problemsOfSeveralFilesNameTheirFile() throws {
+        let t = try TestDatabase()
+        _ = try t.importCSV(["1,АНО Одна,ngo,RU-PER,,,,1155958122242,,,,58.0105,56.2502"])
+        let header = "id,name,kind,region_iso,settlement,address,inn,ogrn,categories,founded_year,website,lat,lon\n"
+        let a = try t.file("a.csv", header + "2,АНО Две,ngo,RU-PER,,,,,,,,58.0105,56.2502\n")
+        let b = try t.file("b.csv", header + [
+            "2,АНО Две ещё раз,ngo,RU-PER,,,,,,,,58.0105,56.2502",  // the id of a.csv's line 2
+            "3,АНО Три,ngo,RU-PER,,,,1155958122242,,,,58.0105,56.2502",  // the ОГРН of 1 (write stage)
+            "4,АНО Четыре,ngo,RU-PER,,,,,,,,95.0,56.2502",  // validation
+        ].joined(separator: "\n") + "\n")
+        let summary = try t.database.importFiles([a, b], options: ImportOptions(partial: true), currentYear: 2026)
+        let places = Set(summary.problems.map(\.place))
+        #expect(places == ["\(b), line 2", "\(b), line 3", "\(b), line 4"], "\(summary.problems)")
+        #expect(summary.problems.contains { $0.line == 2 && $0.reason.contains("repeats the organisation of \(a), line 2") })
+        #expect(summary.problems.allSatisfy { $0.description.hasPrefix(b + ", line ") })
+        // One file: the problems say only the line, as before.
+        let one = try t.database.importFiles([b], options: ImportOptions(dryRun: true), currentYear: 2026)
+        #expect(!one.problems.isEmpty && one.problems.allSatisfy { $0.file == nil })
+    }
+
     @Test func invalidCalendarDatesAreRejectedByTheValidator() throws {
         let t = try TestDatabase()
         let doc = """
