@@ -104,7 +104,8 @@ public enum ImportReader {
     public static func geoJSON(_ data: Data) throws(CivicMapError) -> Result {
         let root: Any
         do { root = try JSONSerialization.jsonObject(with: data) } catch {
-            throw .invalidRecords([FieldProblem(line: 0, field: "*", reason: "not valid JSON: \(error.localizedDescription)")])
+            let at = syntaxError(error, in: data)
+            throw .invalidRecords([FieldProblem(line: at.line, field: "*", reason: "not valid JSON (RFC 8259): \(at.reason)")])
         }
         guard let collection = root as? [String: Any], collection["type"] as? String == "FeatureCollection",
             let features = collection["features"] as? [Any]
@@ -174,8 +175,25 @@ public enum ImportReader {
     /// Parses a request body as JSON, with the error a client can act on.
     public static func json(_ bytes: [UInt8]) throws(CivicMapError) -> Any {
         do { return try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) } catch {
-            throw .invalidRecords([FieldProblem(line: 1, field: "*", reason: "the body is not valid JSON (RFC 8259)")])
+            throw .invalidRecords([FieldProblem(line: 1, field: "*", reason: "the body is not valid JSON (RFC 8259): \(syntaxError(error, in: bytes).reason)")])
         }
+    }
+
+    /// Where JSON broke, as an editor shows it: Foundation says "around character N" (a byte
+    /// offset), which is of no help in a 100 MB file; a line and column are.
+    static func syntaxError(_ error: Error, in bytes: some Collection<UInt8>) -> (line: Int, reason: String) {
+        let message = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
+        if message.contains("end of file") {
+            return (bytes.count { $0 == 10 } + 1, "the text ends before the JSON does (is the file cut short?)")
+        }
+        guard let range = message.range(of: #" around character \d+"#, options: .regularExpression),
+            let offset = Int(message[range].split(separator: " ").last!)
+        else { return (0, message) }
+        let before = bytes.prefix(offset)
+        let line = before.count { $0 == 10 } + 1
+        let column = before.reversed().prefix { $0 != 10 }.count { $0 & 0xC0 != 0x80 } + 1  // characters, not bytes
+        let what = message[..<range.lowerBound].lowercased()
+        return (line, "\(what) at line \(line), column \(column)")
     }
 
     private static func record(fromFeature item: Any, number: Int, into result: inout Result) -> ImportRecord? {

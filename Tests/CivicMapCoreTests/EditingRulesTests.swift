@@ -226,6 +226,14 @@ struct EditingRulesTests {
         #expect(Self.problems { _ = try ImportReader.json([]) }.count == 1)
     }
 
+    @Test func brokenJSONSaysWhereByLineAndColumn() {
+        // "around character 25" from Foundation is a byte offset; Cyrillic takes two bytes a letter.
+        let body = Self.problems { _ = try ImportReader.json(Array("{\"name\": \"Жжж\",\n  \"kind\": x}".utf8)) }
+        #expect(body.first?.reason.contains("at line 2, column 11") == true, "\(body)")
+        let file = Self.problems { _ = try ImportReader.geoJSON(Data("{\"type\":\"FeatureCollection\",\n\"features\":[{".utf8)) }
+        #expect(file.first?.line == 2 && file.first?.reason.contains("ends before") == true, "\(file)")
+    }
+
     @Test func bodiesMayBeAnyJSONValue() throws {
         #expect(try ImportReader.json(Array("3".utf8)) as? Int == 3)
         #expect(try ImportReader.json(Array("null".utf8)) is NSNull)
