@@ -190,6 +190,11 @@ public struct OrganisationValidator: Sendable {
         if let stated, stated.boundary?.contains(point) == true { return stated }  // the common case, fast
         if let containing = regions.region(containing: point) {
             guard let stated else { return containing }
+            // Both ways round the point lies in Russia; only the stated region tells a swap.
+            if let swapped = try? Coordinate(latitude: point.longitude, longitude: point.latitude), stated.boundary?.contains(swapped) == true {
+                problem("lat", "the point lies in \(label(containing)), not in the stated \(label(stated)); lat and lon look swapped")
+                return nil
+            }
             if stated.boundary == nil {
                 let km = Geodesic.wgs84.distance(from: point, to: stated.centre) / 1000
                 guard km <= centreOnlyRadiusKm else {

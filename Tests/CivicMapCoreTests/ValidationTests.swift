@@ -107,4 +107,19 @@ struct ValidationTests {
         #expect(directory.region(containing: try Coordinate(latitude: 62.0311, longitude: 129.7229))?.iso == "RU-SA")
         #expect(directory.region(containing: try Coordinate(latitude: 48.85, longitude: 2.35)) == nil)  // Paris
     }
+
+    @Test func aSwapInsideRussiaIsToldByTheStatedRegion() throws {
+        let regions = try RegionReader.read(
+            csvPath: Fixtures.dataDirectory + "/regions.csv", outlinesPath: Fixtures.dataDirectory + "/regions_ru.geojson")
+        let validator = OrganisationValidator(kinds: [.ngo], regions: RegionDirectory(regions), currentYear: 2026)
+        // Kudymkar (Perm Krai) with lat and lon swapped lies in Chelyabinsk Oblast.
+        let swapped = ImportRecord(line: 3, fields: ["name": "АНО", "kind": "ngo", "region_iso": "RU-PER", "lat": "54.6532", "lon": "59.0152"])
+        guard case .rejected(let found) = validator.validate(swapped) else { Issue.record("accepted"); return }
+        #expect(found.contains { $0.field == "lat" && $0.reason.contains("swapped") && $0.reason.contains("RU-PER") }, "\(found)")
+        // Without a stated region either reading is a place in Russia: the point is taken as given.
+        var unstated = swapped
+        unstated.fields["region_iso"] = nil
+        guard case .accepted(let o, _) = validator.validate(unstated) else { Issue.record("rejected"); return }
+        #expect(o.regionCode != "59")
+    }
 }
