@@ -15,6 +15,9 @@ public struct OrganisationValidator: Sendable {
     public var boundaryToleranceKm = 10.0
     /// For the regions without a polygon: the largest distance from their centre.
     public var centreOnlyRadiusKm = 300.0
+    /// How far outside its stated region a point must lie for "lat and lon swapped" when the
+    /// swapped point lies inside it: farther than a simplified border or a generous geocoder.
+    public var swapDistanceKm = 50.0
 
     public init(kinds: Set<OrganisationKind>, regions: RegionDirectory, currentYear: Int) {
         self.kinds = kinds
@@ -190,8 +193,12 @@ public struct OrganisationValidator: Sendable {
         if let stated, stated.boundary?.contains(point) == true { return stated }  // the common case, fast
         if let containing = regions.region(containing: point) {
             guard let stated else { return containing }
-            // Both ways round the point lies in Russia; only the stated region tells a swap.
-            if let swapped = try? Coordinate(latitude: point.longitude, longitude: point.latitude), stated.boundary?.contains(swapped) == true {
+            // Both ways round the point lies in Russia; only the stated region tells a swap. A
+            // point just over the stated region's border is not one, even near the diagonal (lat ≈
+            // lon, as in Bashkortostan), where the swapped point lands back inside.
+            if let boundary = stated.boundary, let swapped = try? Coordinate(latitude: point.longitude, longitude: point.latitude),
+                boundary.contains(swapped), boundary.approximateDistanceKm(to: point) > swapDistanceKm
+            {
                 problem("lat", "the point lies in \(label(containing)), not in the stated \(label(stated)); lat and lon look swapped")
                 return nil
             }

@@ -121,5 +121,10 @@ struct ValidationTests {
         unstated.fields["region_iso"] = nil
         guard case .accepted(let o, _) = validator.validate(unstated) else { Issue.record("rejected"); return }
         #expect(o.regionCode != "59")
+        // Near the diagonal (Oktyabrsky, Bashkortostan, by Tatarstan's border) the swapped point lands
+        // back in the stated region too: a point just over a border keeps it, with a warning.
+        let nearBorder = ImportRecord(line: 4, fields: ["name": "АНО", "kind": "ngo", "region_iso": "RU-BA", "lat": "54.477284", "lon": "53.429595"])
+        guard case .accepted(let kept, let warnings) = validator.validate(nearBorder) else { Issue.record("rejected"); return }
+        #expect(kept.regionCode == "02" && warnings.map(\.field) == ["region_iso"])
     }
 }
