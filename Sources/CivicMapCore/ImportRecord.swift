@@ -34,11 +34,21 @@ public struct ImportRecord: Sendable {
     }
 
     /// A list field: an array in GeoJSON, or `;`-separated text in CSV.
+    /// The items of a list field, trimmed; of items that differ only in case or ё, the first
+    /// («Волонтёрство; волонтерство» is one category to filters and counts).
     public func list(_ name: String) -> [String] {
-        if let items = lists[name] { return items.map(\.trimmedText).filter { !$0.isEmpty } }
-        guard let text = text(name) else { return [] }
-        // Split on scalars: splitting Characters runs grapheme breaking over every byte.
-        return text.unicodeScalars.split(separator: ";").map { String($0).trimmedText }.filter { !$0.isEmpty }
+        let items: [String]
+        if let listed = lists[name] {
+            items = listed.map(\.trimmedText).filter { !$0.isEmpty }
+        } else if let text = text(name) {
+            // Split on scalars: splitting Characters runs grapheme breaking over every byte.
+            items = text.unicodeScalars.split(separator: ";").map { String($0).trimmedText }.filter { !$0.isEmpty }
+        } else {
+            return []
+        }
+        guard items.count > 1 else { return items }
+        var seen: Set<String> = []
+        return items.filter { seen.insert(SearchText.normalise($0)).inserted }
     }
 }
 

@@ -85,7 +85,7 @@ enum OpenAPIDocument {
             query("datetime", "RFC 3339 instant or interval. Organisations have no time of validity, so any valid value selects all.", ["type": "string"]),
             query("kind", "Kinds, comma-separated.", ["type": "array", "items": ["type": "string", "enum": kinds]]),
             query("region_iso", "Regions as ISO 3166-2 codes (RU-PER) or two-digit codes (59), comma-separated.", ["type": "array", "items": ["type": "string", "pattern": "^(RU-[A-Z]{2,3}|[0-9]{1,2})$"]]),
-            query("categories", "Social areas, comma-separated; any of them matches.", ["type": "array", "items": ["type": "string", "minLength": 1]]),
+            query("categories", "Social areas, comma-separated; any of them matches, whatever its case and ё/е.", ["type": "array", "items": ["type": "string", "minLength": 1]]),
             query("q", "Text searched in name, settlement and address (case-insensitive, ё = е).", ["type": "string", "minLength": 1, "maxLength": 200]),
             query("min_distance_km", "Remote organisations: at least this geodesic distance (WGS84) to the regional centre.", ["type": "number", "minimum": 0, "maximum": 20100]),
             query("max_distance_km", "At most this geodesic distance to the regional centre.", ["type": "number", "minimum": 0, "maximum": 20100]),
@@ -155,7 +155,7 @@ enum OpenAPIDocument {
             ] + dialect, jsonContent.merging(csvContent) { a, _ in a }.merging(htmlContent) { a, _ in a }),
             "/overview": get("Counts of matching organisations on a grid (the map's low zooms)", "getOverview",
                 [f, query("zoom", "Map zoom; cells are about 64 px wide.", ["type": "integer", "minimum": 0, "maximum": 22, "default": 4])] + filterParameters, jsonContent),
-            "/categories": get("Categories in use, most used first", "getCategories", [f], jsonContent),
+            "/categories": get("Categories in use, most used first (spellings differing only in case or ё/е counted as one)", "getCategories", [f], jsonContent),
             "/rings": get("Geodesic circle around a region's administrative centre", "getRing", [
                 ["name": "region_iso", "in": "query", "required": true, "schema": ["type": "string"]],
                 query("km", "Radius in km.", ["type": "number", "exclusiveMinimum": true, "minimum": 0, "maximum": 3000, "default": 50]), f,

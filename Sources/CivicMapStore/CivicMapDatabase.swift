@@ -295,10 +295,17 @@ extension CivicMapDatabase: FeatureSource {
         })
     }
 
+    /// Categories by use. Spellings that differ only in case or ё are one category (as the filter
+    /// has them), named by the most used; an organisation holds one spelling of each (`list`).
     public func categories() async throws -> [(name: String, count: Int)] {
-        try await reads.read { db in
+        let spellings = try await reads.read { db in
             try Row.fetchAll(db, sql: OrganisationSQL.categories).map { (name: $0[0] as String, count: $0[1] as Int) }
         }
+        var merged: [String: (name: String, count: Int)] = [:]
+        for spelling in spellings {  // most used first: its spelling names the category
+            merged[SearchText.normalise(spelling.name), default: (spelling.name, 0)].count += spelling.count
+        }
+        return merged.values.sorted { ($0.count, $1.name) > ($1.count, $0.name) }
     }
 
     private static func measureDistances(from point: Coordinate?, in organisations: inout [Organisation]) {

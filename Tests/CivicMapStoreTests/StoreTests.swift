@@ -71,6 +71,24 @@ struct StoreTests {
         #expect(abs(moved.distanceToCentreMetres! - 145_552.7) < 1)
         #expect(try t.count("SELECT count(*) FROM organizations WHERE ST_Equals(geom, MakePoint(54.6532, 59.0152, 4326))") == 1)
     }
+
+    @Test func categoriesAreOneWhateverTheirCaseAndЁ() async throws {
+        let t = try TestDatabase()
+        _ = try t.importCSV([
+            "1,АНО Один,ngo,RU-PER,,,,,Волонтёрство,,,58.0105,56.2502",
+            "2,АНО Два,ngo,RU-PER,,,,,волонтерство; ВОЛОНТЁРСТВО; экология,,,58.0105,56.2502",
+            "3,АНО Три,ngo,RU-PER,,,,,волонтерство,,,58.0105,56.2502",
+            "4,АНО Четыре,ngo,RU-PER,,,,,экология,,,58.0105,56.2502",
+        ])
+        // One spelling per organisation: the first of those a row gives.
+        #expect(try await t.database.organisation(id: 2)?.categories == ["волонтерство", "экология"])
+        for asked in ["ВОЛОНТЕРСТВО", "Волонтёрство", "волонтерство"] {
+            #expect(try await t.query([("categories", asked)]).numberMatched == 3, "\(asked)")
+        }
+        #expect(try await t.query([("categories", "волонтерство,экология")]).numberMatched == 4)
+        let listed = try await t.database.categories()
+        #expect(listed.map(\.name) == ["волонтерство", "экология"] && listed.map(\.count) == [3, 2], "\(listed)")
+    }
 }
 
 @Suite("Import")
