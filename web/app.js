@@ -53,6 +53,8 @@
   var inflight = null;
   var ringRequest = null;
   var tilesLoaded = 0, tileErrors = 0;
+  var tileTimeoutMs = 8000;     // no tile by then: the basemap is taken as missing (tile_timeout=s in the URL)
+  var tilesTimedOut = false, tileTimer = null;
 
   // ---------------------------------------------------------------- URL state
 
@@ -70,6 +72,8 @@
     state.remote = p.get('remote') === '1' || p.has('min_distance_km');
     var km = parseFloat(p.get('km') || p.get('min_distance_km'));
     if (isFinite(km) && km >= 0) { state.km = km; }
+    var tt = parseFloat(p.get('tile_timeout'));
+    if (isFinite(tt) && tt > 0) { tileTimeoutMs = Math.min(tt, 60) * 1000; }
     var near = parsePair(p.get('near'));
     if (near && Math.abs(near[1]) <= 90) { state.near = near; }
     var lat = parseFloat(p.get('lat')), lon = parseFloat(p.get('lon')), z = parseFloat(p.get('z'));
@@ -166,6 +170,7 @@
     ui.mapWrap = el('div', { class: 'cm-mapwrap' }, [
       ui.map = el('div', { id: 'cm-map', class: 'cm-map', i18nAttrs: { 'aria-label': 'map.label' }, attrs: { role: 'region' } }),
       ui.status = el('div', { class: 'cm-status', attrs: { role: 'status', 'aria-live': 'polite' } }),
+      ui.tilesNote = el('p', { class: 'cm-tiles-note', hidden: true, i18n: 'map.tiles.none', attrs: { role: 'status' } }),
       ui.hint = el('div', { class: 'cm-hint', attrs: { 'aria-hidden': 'true' } })
     ]);
     root.appendChild(ui.mapWrap);
@@ -223,7 +228,10 @@
       });
       form.appendChild(kinds);
 
-      ui.region = el('select', { id: 'cm-region', name: 'region_iso', class: 'cm-input', on: { change: onRegionChange } }, [
+      ui.region = el('select', {
+        id: 'cm-region', name: 'region_iso', class: 'cm-input',
+        on: { change: onRegionChange, keydown: onRegionKey, pointerdown: function () { regionByKeys = false; }, blur: applyRegion }
+      }, [
         el('option', { value: '', i18n: 'filters.region.all' })
       ]);
       form.appendChild(field('filters.region', ui.region, 'cm-region'));
@@ -360,6 +368,8 @@
 
   function buildList() {
     ui.nearButton = el('button', { type: 'button', class: 'cm-button', id: 'cm-near', i18n: 'list.near', on: { click: nearMe } });
+    // the keyboard's way to what a click on the map does
+    ui.centreButton = el('button', { type: 'button', class: 'cm-button', id: 'cm-point-centre', i18n: 'list.point.centre', on: { click: nearCentre } });
     ui.pointInfo = el('span', { class: 'cm-point__text' });
     ui.pointClear = el('button', {
       type: 'button', class: 'cm-button cm-button--ghost cm-button--small', i18n: 'list.point.clear', hidden: true,
@@ -372,7 +382,7 @@
       el('div', { class: 'cm-panel__head' }, [
         el('h2', { id: 'cm-list-heading', class: 'cm-panel__title', tabIndex: -1 }, [el('span', { i18n: 'list.heading' }), ' ', ui.listCount])
       ]),
-      el('div', { class: 'cm-point' }, [ui.nearButton, ui.pointClear]),
+      el('div', { class: 'cm-point' }, [ui.nearButton, ui.centreButton, ui.pointClear]),
       el('p', { class: 'cm-note cm-point__info' }, [ui.pointInfo]),
       ui.listStatus,
       ui.list
@@ -424,14 +434,37 @@
 
     map.on('moveend', onMoveEnd);
     map.on('click', onMapClick);
+    map.on('popupopen', onCardOpen);
     map.on('popupclose', onPopupClose);
+    map.getContainer().addEventListener('keydown', onBubbleKey);
+  }
+
+  /** Space on a bubble (a cluster or a server cell) does what Enter and a click do, as on any
+   *  button; the focus then stays on the map (markercluster does the same for Enter). */
+  function onBubbleKey(e) {
+    if (e.key !== ' ' && e.key !== 'Spacebar') { return; }
+    var icon = e.target;
+    if (!icon.classList || !icon.classList.contains('cm-bubble')) { return; }
+    e.preventDefault();
+    icon.click();
+    map.getContainer().focus({ preventScroll: true });
   }
 
   var lastPopupClose = 0;
 
+  /** A divIcon whose element also gets attrs (bubbles are buttons with a name). */
+  var AttrIcon = L.DivIcon.extend({
+    createIcon: function (old) {
+      var div = L.DivIcon.prototype.createIcon.call(this, old);
+      var attrs = this.options.attrs || {};
+      Object.keys(attrs).forEach(function (a) { div.setAttribute(a, attrs[a]); });
+      return div;
+    }
+  });
+
   /** A bubble with the count, ringed by the share of each kind (a donut: colour is not the only
    *  cue — the count and the title carry the numbers). Used for client clusters and server cells. */
-  function bubble(n, byKind, size, extraClass) {
+  function bubble(n, byKind, size, extraClass, attrs) {
     var inner = el('span', { class: 'cm-bubble__count', text: CM.formatCount(n) });
     var outer = el('span', { class: 'cm-bubble__ring' }, [inner]);
     var total = 0, stops = [], at = 0;
@@ -446,10 +479,11 @@
       outer.style.backgroundImage = 'conic-gradient(' + stops.join(', ') + ')';
     }
     var cls = n < 100 ? 's' : n < 1000 ? 'm' : n < 10000 ? 'l' : 'xl';
-    return L.divIcon({
+    return new AttrIcon({
       html: outer,
       className: 'cm-bubble cm-bubble--' + cls + (extraClass ? ' ' + extraClass : ''),
-      iconSize: [size, size]
+      iconSize: [size, size],
+      attrs: attrs
     });
   }
 
@@ -460,21 +494,33 @@
       byKind[k] = (byKind[k] || 0) + 1;
     });
     var n = cluster.getChildCount();
-    return bubble(n, byKind, n < 10 ? 34 : n < 100 ? 40 : 46, 'marker-cluster');
+    var label = t(spiderfies(cluster) ? 'cluster.label.spread' : 'cluster.label', { n: n });
+    return bubble(n, byKind, n < 10 ? 34 : n < 100 ? 40 : 46, 'marker-cluster', { role: 'button', tabindex: '0', 'aria-label': label });
+  }
+
+  /** Whether a click on the cluster spreads its markers out (they lie at one place, no zoom parts
+   *  them) rather than zooming in: markercluster's own test. */
+  function spiderfies(cluster) {
+    var bottom = cluster;
+    while (bottom._childClusters && bottom._childClusters.length === 1) { bottom = bottom._childClusters[0]; }
+    return bottom._zoom === map.getMaxZoom() && bottom._childCount === cluster._childCount;
   }
 
   function addBaseLayers() {
-    var layers = {};
+    var layers = {}, raw = {};
     var osm = L.tileLayer(config.tiles.url, {
-      attribution: config.tiles.attribution || '',
+      attribution: tileAttribution(config.tiles.attribution),
       maxZoom: config.tiles.maxZoom || 19,
       minZoom: config.tiles.minZoom || 0,
       crossOrigin: false
     });
     layers[config.tiles.name || t('map.layers.osm')] = osm;
+    raw[config.tiles.name || t('map.layers.osm')] = config.tiles.attribution;
     (config.localTiles || []).forEach(function (lt, i) {
-      layers[lt.name || lt.title || ('MBTiles ' + (i + 1))] = L.tileLayer(lt.url, {
-        attribution: lt.attribution || '',
+      var name = lt.name || lt.title || ('MBTiles ' + (i + 1));
+      raw[name] = lt.attribution;
+      layers[name] = L.tileLayer(lt.url, {
+        attribution: tileAttribution(lt.attribution),
         maxZoom: lt.maxZoom || 18,
         minZoom: lt.minZoom || 0,
         maxNativeZoom: lt.maxNativeZoom || lt.maxZoom || undefined
@@ -484,30 +530,63 @@
     layers[names[0]].addTo(map);
     names.forEach(function (n, i) {
       var layer = layers[n];
-      baseLayers.push({ layer: layer, local: i > 0 });
+      baseLayers.push({ layer: layer, local: i > 0, attribution: raw[n] });
       layer.on('tileload', function () { tilesLoaded += 1; updateNoTiles(); });
       layer.on('tileerror', function () { tileErrors += 1; updateNoTiles(); });
     });
-    map.on('baselayerchange', function () { tilesLoaded = 0; tileErrors = 0; updateNoTiles(); });
+    watchTiles();
+    map.on('baselayerchange', function () { watchTiles(); updateNoTiles(); });
     if (names.length > 1) {
       ui.layersControl = L.control.layers(layers, null, { position: 'topright' }).addTo(map);
     }
   }
 
-  /** Without any tile (offline, blocked), the region outlines become the map; on a closed network
-   *  with local MBTiles configured, the map switches to them by itself. */
+  /** Counts the tiles of the basemap shown from now on; tiles that neither load nor fail (a tile
+   *  server that hangs) count as missing once tileTimeoutMs has passed without any. */
+  function watchTiles() {
+    tilesLoaded = 0;
+    tileErrors = 0;
+    tilesTimedOut = false;
+    clearTimeout(tileTimer);
+    tileTimer = setTimeout(function () { tilesTimedOut = true; updateNoTiles(); }, tileTimeoutMs);
+  }
+
+  /** Without any tile (offline, blocked, hanging), the region outlines become the map and a note
+   *  says why; on a closed network with local MBTiles configured, the map switches to them by itself.
+   *  A tile that loads later takes the note away. */
   function updateNoTiles() {
-    var noTiles = tilesLoaded === 0 && tileErrors >= 4;
+    var noTiles = tilesLoaded === 0 && (tileErrors >= 4 || tilesTimedOut);
     if (noTiles && baseLayers.length > 1 && map.hasLayer(baseLayers[0].layer)) {
       map.removeLayer(baseLayers[0].layer);
       baseLayers[1].layer.addTo(map);
-      tilesLoaded = 0;
-      tileErrors = 0;
+      watchTiles();
       return;
     }
     if (noTiles === root.classList.contains('cm-no-tiles')) { return; }
     root.classList.toggle('cm-no-tiles', noTiles);
+    ui.tilesNote.hidden = !noTiles;
     if (regionsLayer) { regionsLayer.setStyle(regionStyle()); }
+  }
+
+  /** An attribution that only credits OpenStreetMap (the server's default is in Russian) is shown
+   *  in the page's language with its link; any other text stays as the operator wrote it. */
+  function tileAttribution(text) {
+    text = String(text || '');
+    var rest = text.replace(/<[^>]*>/g, '')
+      .replace(/&copy;|©|openstreetmap\.org\/copyright|openstreetmap|участники|contributors|[()\s]/gi, '');
+    if (!/openstreetmap/i.test(text) || rest) { return text; }
+    return '<a href="https://www.openstreetmap.org/copyright" target="_blank" rel="noopener noreferrer">' +
+      CM.escapeAttr(t('map.attribution.osm')) + '</a>';
+  }
+
+  function translateAttributions() {
+    baseLayers.forEach(function (b) {
+      var now = tileAttribution(b.attribution), shown = map.hasLayer(b.layer);
+      if (now === b.layer.options.attribution) { return; }
+      if (shown) { map.attributionControl.removeAttribution(b.layer.options.attribution); }
+      b.layer.options.attribution = now;
+      if (shown) { map.attributionControl.addAttribution(now); }
+    });
   }
 
   function regionStyle() {
@@ -829,7 +908,7 @@
           m.feature = f;
           var ll = featureLatLng(f);
           if (!m.getLatLng().equals(ll)) { m.setLatLng(ll); }
-          if (changed) { m.setPopupContent(buildCard(f)); }
+          if (changed) { m.getPopup().update(); }
         }
         return;
       }
@@ -841,6 +920,7 @@
         riseOnHover: true
       });
       m.feature = f;
+      m.on('keypress', onMarkerKey);      // before bindPopup's own: Enter opens the card after this
       m.bindPopup(function (layer) { return buildCard(layer.feature); }, popupOptions());
       m.on('popupopen', onPopupOpen);
       markersById[id] = m;
@@ -921,14 +1001,15 @@
       if (!n || !isFinite(c.lat) || !isFinite(c.lon)) { return; }
       var size = bubbleSize(n, max);
       var bk = c.byKind || {};
+      var title = t('cell.title', {
+        count: t('list.count', { n: n }),
+        ngo: CM.formatNumber(bk.ngo || 0, 0),
+        tos: CM.formatNumber(bk.tos || 0, 0),
+        internship_site: CM.formatNumber(bk.internship_site || 0, 0)
+      });
       var m = L.marker([c.lat, c.lon], {
-        icon: bubble(n, bk, size, 'cm-cell'),
-        title: t('cell.title', {
-          count: t('list.count', { n: n }),
-          ngo: CM.formatNumber(bk.ngo || 0, 0),
-          tos: CM.formatNumber(bk.tos || 0, 0),
-          internship_site: CM.formatNumber(bk.internship_site || 0, 0)
-        }),
+        icon: bubble(n, bk, size, 'cm-cell', { role: 'button', 'aria-label': title }),
+        title: title,
         keyboard: true,
         riseOnHover: true
       });
@@ -1025,9 +1106,6 @@
     if (nearby) { card.appendChild(nearby); }
     var report = reportLink(p);
     if (report) { card.appendChild(report); }
-    card.addEventListener('keydown', function (e) {
-      if (e.key === 'Escape') { map.closePopup(); }
-    });
     return card;
   }
 
@@ -1231,10 +1309,12 @@
     ]);
   }
 
-  // A card opened from the list takes the focus; when it closes (Escape, ×) the focus goes back
-  // to that list item, unless the user has already moved it elsewhere.
+  // A card opened from the list or with Enter on its marker takes the focus; when it closes
+  // (Escape, ×) the focus goes back to that list item or marker, unless the user has already
+  // moved it elsewhere.
   var focusReturnId = null;
   var focusCardOnOpen = false;
+  var openCard = null;          // the popup shown, whatever opened it
 
   /** A card fits the map: on a phone it is narrower than the screen and scrolls inside. */
   function popupOptions() {
@@ -1245,34 +1325,78 @@
     };
   }
 
+  function onMarkerKey(e) {
+    var key = e.originalEvent && e.originalEvent.key;
+    if (key === 'Enter' && !e.target.isPopupOpen()) { focusReturnId = null; focusCardOnOpen = true; }
+  }
+
+  /** A marker's card (after onCardOpen): remembers what to give the focus back to. */
   function onPopupOpen(e) {
     e.popup.cmReturnId = focusCardOnOpen ? focusReturnId : null;
-    var node = e.popup.getElement();
-    var close = node && node.querySelector('.leaflet-popup-close-button');
-    if (close) {
-      close.setAttribute('role', 'button');
-      close.setAttribute('aria-label', t('card.close'));
-      close.title = t('card.close');
-    }
-    var title = node && node.querySelector('.cm-card__title');
+    e.popup.cmMarker = e.target;
+    var title = e.popup.getElement().querySelector('.cm-card__title');
     if (title && focusCardOnOpen) { title.focus({ preventScroll: true }); }
     focusCardOnOpen = false;
   }
 
-  function onPopupClose(e) {
-    lastPopupClose = Date.now();
-    var id = e.popup && e.popup.cmReturnId;
-    if (!id || !ui.list) { return; }
-    e.popup.cmReturnId = null;
-    var node = e.popup.getElement(), ae = document.activeElement;
-    if (ae && ae !== document.body && !(node && node.contains(ae)) && ae !== map.getContainer()) { return; }
-    var b = ui.list.querySelector('button[data-id="' + CSS.escape(id) + '"]');
-    if (b) { b.focus({ preventScroll: true }); }
+  /** Any card, a marker's or one of its own (showFeatureCard). */
+  function onCardOpen(e) {
+    openCard = e.popup;
+    var node = e.popup.getElement();
+    labelCloseButton(node);
+    if (!node.hasAttribute('data-cm-escape')) {       // the same node for each opening of this popup
+      node.setAttribute('data-cm-escape', '');
+      node.addEventListener('keydown', function (ev) { if (ev.key === 'Escape') { map.closePopup(); } });
+    }
   }
 
-  /** From the list: pan to the organisation and open its card. Markers at the same place (one
-   *  town, one address) never uncluster by zooming, so a small cluster is spiderfied instead of
-   *  zooming to the street level. */
+  function labelCloseButton(node) {
+    var close = node && node.querySelector('.leaflet-popup-close-button');
+    if (!close) { return; }
+    close.setAttribute('role', 'button');
+    close.setAttribute('aria-label', t('card.close'));
+    close.title = t('card.close');
+  }
+
+  /** The focus goes back where the card came from when it was in the card (the card's node is
+   *  still there, fading out) or lost; from the list also when it is on the map. */
+  function onPopupClose(e) {
+    lastPopupClose = Date.now();
+    if (openCard === e.popup) { openCard = null; }
+    var id = e.popup.cmReturnId;
+    e.popup.cmReturnId = null;
+    var node = e.popup.getElement(), ae = document.activeElement;
+    var lost = !ae || ae === document.body || (node && node.contains(ae));
+    if (!lost && !(id && ae === map.getContainer())) { return; }
+    var back = id ? listButton(id) : markerElement(e.popup.cmMarker);
+    if (back) { back.focus({ preventScroll: true }); } else if (lost) { map.getContainer().focus({ preventScroll: true }); }
+  }
+
+  function listButton(id) {
+    return ui.list ? ui.list.querySelector('button[data-id="' + CSS.escape(id) + '"]') : null;
+  }
+
+  /** The marker's icon, or the cluster's that holds it now. */
+  function markerElement(m) {
+    if (!m || !clusterGroup.hasLayer(m)) { return null; }
+    var shown = clusterGroup.getVisibleParent(m);
+    return shown && shown._icon ? shown._icon : null;
+  }
+
+  /** The open card again, in the page's language (its content is a function of its feature). */
+  function retranslateCard() {
+    if (!openCard || !openCard.isOpen()) { return; }
+    var node = openCard.getElement(), focused = node.contains(document.activeElement);
+    openCard.update();
+    labelCloseButton(node);
+    var title = node.querySelector('.cm-card__title');
+    if (focused && title) { title.focus({ preventScroll: true }); }
+  }
+
+  /** From the list: open the organisation's card, zooming in only as far as needed to show its
+   *  marker, and not at all when it is drawn at the current zoom (then the map pans at most).
+   *  Markers at the same place (one town, one address) never uncluster by zooming, so a small
+   *  cluster is spiderfied instead of zooming to the street level. */
   function openFeature(id) {
     var m = markersById[id];
     if (!m) { return; }
@@ -1299,9 +1423,29 @@
       }
       clusterGroup.zoomToShowLayer(m, open);
     };
-    if (clusterGroup.getVisibleParent(m) === m && map.getBounds().contains(m.getLatLng())) { open(); return; }
+    var shown = clusterGroup.getVisibleParent(m);
+    if (shown === m && map.getBounds().contains(m.getLatLng())) { open(); return; }
+    var at = revealZoom(m);
+    var zoom = at == null ? Math.max(map.getZoom(), 13) : Math.max(map.getZoom(), Math.min(at, map.getMaxZoom()));
+    if (zoom === map.getZoom() && shown && map.getBounds().contains(shown.getLatLng())) { reveal(0); return; }
     map.once('moveend', function () { reveal(0); });
-    map.setView(m.getLatLng(), Math.max(map.getZoom(), 13));
+    map.setView(m.getLatLng(), zoom);
+  }
+
+  /** The lowest zoom at which the marker is drawn by itself, or in a cluster of organisations at its
+   *  very place (which no zoom parts); null while markercluster has not placed it yet. */
+  function revealZoom(m) {
+    var c = m.__parent;
+    if (!c || typeof c._zoom !== 'number') { return null; }
+    if (c._zoom < map.getMinZoom()) { return map.getMinZoom(); }          // never clustered
+    if (!onePlace(c)) { return c._zoom + 1; }
+    while (c.__parent && c.__parent._zoom >= map.getMinZoom() && onePlace(c.__parent)) { c = c.__parent; }
+    return c._zoom;
+  }
+
+  function onePlace(cluster) {
+    var b = cluster.getBounds();
+    return b.isValid() && b.getNorthEast().equals(b.getSouthWest());
   }
 
   // ---------------------------------------------------------------- the list
@@ -1420,6 +1564,11 @@
     setNear([e.latlng.lng, e.latlng.lat]);
   }
 
+  function nearCentre() {
+    var c = map.getCenter();
+    setNear([c.lng, c.lat]);
+  }
+
   function nearMe() {
     if (!navigator.geolocation) { ui.pointInfo.textContent = t('list.near.unsupported'); return; }
     ui.nearButton.disabled = true;
@@ -1471,7 +1620,32 @@
     if (state.remote) { filtersChanged(); } else { writeURL(); updateEmbedSnippet(); }
   }
 
+  // A closed <select> changes (and Chrome fires change) at each arrow key: a keyboard user walking
+  // the regions gets the one they stop at (after a pause, or at once with Enter or on leaving the
+  // field), not a fit and a request per region passed. A choice with the mouse applies at once.
+  var regionByKeys = false, regionPending = false;
+  var applyRegionLater = CM.debounce(applyRegion, 400);
+
+  function onRegionKey(e) {
+    regionByKeys = true;
+    if (e.key === 'Enter') { applyRegion(); }
+  }
+
   function onRegionChange() {
+    if (!regionByKeys) { applyRegion(); return; }
+    regionPending = true;
+    setBusy(true);
+    applyRegionLater();
+  }
+
+  function applyRegion() {
+    applyRegionLater.cancel();
+    var pending = regionPending;
+    regionPending = false;
+    if (ui.region.value === state.region) {
+      if (pending) { scheduleRefresh(); }       // walked back to where it was: settle the busy state
+      return;
+    }
     state.region = ui.region.value;
     drawRegionDecor({ fit: true });
     writeURL();
@@ -1479,6 +1653,8 @@
   }
 
   function resetFilters() {
+    applyRegionLater.cancel();
+    regionPending = false;
     state.kinds = KINDS.slice();
     state.region = '';
     state.category = '';
@@ -1679,6 +1855,8 @@
     drawRegionDecor();
     drawPoint();
     renderList();
+    translateAttributions();
+    retranslateCard();
     writeURL();
     updateEmbedSnippet();
     updateOpenFull();
@@ -1690,11 +1868,14 @@
   function reportHeight() {
     if (MODE !== 'embed' || window.parent === window) { return; }
     var last = 0;
-    // The page is exactly as tall as its frame (the map fills what is left), so what it needs is
-    // the app's scrollHeight: its rows overflow it when the frame is too short.
+    // The page is exactly as tall as its frame and the map fills what is left, so the frame's own
+    // height is taken out: what the widget needs is its other rows plus the map at its minimum
+    // (--cm-embed-map-min). That does not change when the frame does, so the loader can shrink
+    // the frame as well as grow it without the two chasing each other.
     var send = function () {
-      var h = Math.ceil(Math.max(root.scrollHeight, root.getBoundingClientRect().height));
-      if (h === last) { return; }
+      var mapMin = parseFloat(getComputedStyle(root).getPropertyValue('--cm-embed-map-min')) || 300;
+      var h = Math.ceil(root.scrollHeight - ui.mapWrap.getBoundingClientRect().height + mapMin);
+      if (Math.abs(h - last) < 2) { return; }       // sub-pixel rounding
       last = h;
       window.parent.postMessage({ type: 'civicmap:height', height: h }, '*');
     };

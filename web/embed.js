@@ -1,7 +1,9 @@
 /* CivicMap embed loader: <script src="https://HOST/embed.js" data-civicmap="kind=ngo&region_iso=RU-PER" async></script>
  * puts the map widget (HOST/embed?…) in an iframe right after itself and keeps the iframe as tall
- * as the widget says it needs (postMessage {type: "civicmap:height", height}) — only messages
- * from HOST and from this iframe are believed. */
+ * as the widget says it needs (postMessage {type: "civicmap:height", height}), growing and
+ * shrinking with it but never below data-height (default 480) — only messages from HOST and from
+ * this iframe are believed. The widget's figure does not depend on the frame's height, so
+ * following it both ways cannot loop. */
 (function () {
   'use strict';
   var script = document.currentScript;
@@ -19,13 +21,13 @@
   // The app's root: where embed.js lies (a proxy may serve the app under a path).
   var root = origin + source.pathname.replace(/\/embed\.js$/, '');
   var data = (script.getAttribute('data-civicmap') || '').replace(/^[?&]+/, '');
-  var height = parseInt(script.getAttribute('data-height'), 10);
-  if (!(height >= 200)) { height = 480; }
+  var minHeight = parseInt(script.getAttribute('data-height'), 10);
+  if (!(minHeight >= 200)) { minHeight = 480; }
 
   var iframe = document.createElement('iframe');
   iframe.src = root + '/embed' + (data ? '?' + data : '');
   iframe.width = '100%';
-  iframe.height = String(height);
+  iframe.height = String(minHeight);
   iframe.title = script.getAttribute('data-title') || 'CivicMap';
   iframe.setAttribute('loading', 'lazy');
   iframe.setAttribute('allow', 'geolocation');
@@ -41,8 +43,9 @@
     var d = event.data;
     if (!d || d.type !== 'civicmap:height') { return; }
     var h = Math.ceil(Number(d.height));
-    if (!isFinite(h) || h < 200) { return; }
-    h = Math.min(h, 4000);
+    if (!isFinite(h)) { return; }
+    h = Math.max(minHeight, Math.min(h, 4000));
+    if (String(h) === iframe.height) { return; }
     iframe.height = String(h);
     iframe.style.height = h + 'px';
   });

@@ -274,20 +274,7 @@
     ui.content.textContent = '';
     ui.status.textContent = '';
     if (page.error) {
-      var err = page.error;
-      var box = el('div', { class: 'cm-report__error', attrs: { role: 'alert' } }, [
-        el('p', { class: 'cm-report__error-title', text: t('report.error') }),
-        err.detail ? el('p', { text: String(err.detail) }) : null
-      ]);
-      if (Array.isArray(err.invalidParams) && err.invalidParams.length) {
-        var ul = el('ul');
-        err.invalidParams.forEach(function (ip) {
-          if (!ip) { return; }
-          ul.appendChild(el('li', { text: String(ip.name || '') + (ip.reason ? ': ' + String(ip.reason) : '') }));
-        });
-        box.appendChild(ul);
-      }
-      ui.content.appendChild(box);
+      ui.content.appendChild(errorBox(page.error));
       return;
     }
     var d = page.data;
@@ -296,6 +283,54 @@
     [totalsSection, kindsSection, distancesSection, mostRemoteSection, coverageSection].forEach(function (fn) {
       ui.content.appendChild(fn(d));
     });
+  }
+
+  var PROBLEM_KEYS = {
+    'not-found': 'report.problem.not-found', 'invalid-parameter': 'report.problem.invalid',
+    'not-ready': 'report.problem.unavailable', timeout: 'report.problem.unavailable', unhealthy: 'report.problem.unavailable'
+  };
+  var PARAM_LABELS = {
+    threshold_km: 'report.form.threshold', coverage_radius_km: 'report.form.radius', kind: 'report.form.kinds',
+    top: 'report.param.top', region: 'report.form.region'
+  };
+
+  /** What went wrong, in the page's language: by the problem's type, else by the HTTP status
+   *  (none: the server was not reached). null when nothing more than the title can be said. */
+  function problemKey(err) {
+    if (own(PROBLEM_KEYS, err.type)) { return PROBLEM_KEYS[err.type]; }
+    var s = err.status;
+    if (!s) { return err.name === 'TypeError' ? 'report.problem.network' : null; }
+    return s === 404 ? 'report.problem.not-found' : s === 400 ? 'report.problem.invalid'
+      : s === 503 ? 'report.problem.unavailable' : s >= 500 ? 'report.problem.server' : 'report.problem.other';
+  }
+
+  function own(table, key) { return Object.prototype.hasOwnProperty.call(table, key); }
+
+  /** The server's own words (English) as secondary text, marked as English for screen readers. */
+  function serverWords(text) {
+    return el('span', { class: 'cm-report__error-server', text: String(text), attrs: { lang: 'en' } });
+  }
+
+  function errorBox(err) {
+    var key = problemKey(err);
+    var params = (Array.isArray(err.invalidParams) ? err.invalidParams : []).filter(Boolean);
+    var box = el('div', { class: 'cm-report__error', attrs: { role: 'alert', 'data-problem': err.type || String(err.status || '') } }, [
+      el('p', { class: 'cm-report__error-title', text: t('report.error') }),
+      key ? el('p', { class: 'cm-report__error-message', text: t(key, { region: page.region, status: err.status }) }) : null
+    ]);
+    if (params.length) {
+      box.appendChild(el('ul', {}, params.map(function (ip) {
+        var name = String(ip.name || '');
+        return el('li', {}, [
+          el('span', { text: own(PARAM_LABELS, name) ? t(PARAM_LABELS[name]) : name }),
+          ip.reason ? ': ' : null,
+          ip.reason ? serverWords(ip.reason) : null
+        ]);
+      })));
+    } else if (err.detail) {
+      box.appendChild(el('p', { class: 'cm-report__error-detail' }, [t('report.problem.detail') + ' ', serverWords(err.detail)]));
+    }
+    return box;
   }
 
   function renderHead() {

@@ -151,7 +151,8 @@
   };
 
   /** fetch + JSON with an AbortSignal; rejects with an Error carrying .status on HTTP errors, and
-   *  from an RFC 9457 problem body its .detail and .invalidParams ([{name, reason}]), to show as text. */
+   *  from an RFC 9457 problem body its .type (the last part: "not-found", "invalid-parameter"…),
+   *  .detail and .invalidParams ([{name, reason}]), to show as text. */
   CM.getJSON = function (url, signal) {
     return fetch(CM.url(url), { signal: signal, headers: { Accept: 'application/json' }, credentials: 'same-origin' })
       .then(function (r) {
@@ -159,6 +160,7 @@
           var err = new Error('HTTP ' + r.status + ' for ' + url);
           err.status = r.status;
           return r.json().then(function (body) {
+            if (body && typeof body.type === 'string') { err.type = body.type.replace(/^.*:/, ''); }
             if (body && typeof body.detail === 'string') { err.detail = body.detail; }
             if (body && Array.isArray(body['invalid-params'])) { err.invalidParams = body['invalid-params']; }
             throw err;

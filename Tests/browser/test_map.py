@@ -149,6 +149,32 @@ def nearby_state(driver, which):
         "return s ? s.getAttribute('data-state') : null;", which)
 
 
+def url_param(driver, name):
+    return driver.execute_script("return new URLSearchParams(location.search).get(arguments[0])", name)
+
+
+def popup_title(driver):
+    return driver.execute_script(
+        "var t = document.querySelector('.leaflet-popup .cm-card__title'); return t ? t.textContent : ''") or ''
+
+
+def count_fetches(driver):
+    """From now on the page records the URLs it fetches (window.__fetched)."""
+    driver.execute_script('''
+        window.__fetched = [];
+        var f = window.fetch;
+        window.fetch = function (u) { window.__fetched.push(String(u)); return f.apply(this, arguments); };''')
+
+
+def fetched(driver, part):
+    return [u for u in driver.execute_script('return window.__fetched || []') if part in u]
+
+
+def load_map(driver, url):
+    driver.get(url)
+    wait(driver, lambda d: (legend_numbers(d) or {}).get('total', 0) > 0 and idle(d), message='map page loaded')
+
+
 def wait(driver, fn, timeout=20, message=''):
     return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: fn(d), message)
 
@@ -179,8 +205,9 @@ def add_tile_hosts(base):
         print('note: /map-config.json not read (%s)' % e)
 
 
-def make_driver():
+def make_driver(page_load='normal'):
     opts = webdriver.ChromeOptions()
+    opts.page_load_strategy = page_load
     opts.binary_location = os.environ.get('CHROMIUM', '/usr/bin/chromium')
     for a in ('--headless=new', '--no-sandbox', '--window-size=1280,900', '--disable-gpu',
               '--disable-dev-shm-usage', '--lang=ru-RU',
@@ -218,6 +245,17 @@ def run(args):
         check('map page: list is filled', len(driver.find_elements(By.CSS_SELECTOR, '#cm-list button.cm-item')) > 0)
         zoom = driver.execute_script("var b = document.querySelector('.leaflet-control-zoom-in'); return b && [b.title, b.getAttribute('aria-label')]")
         check('map page: the zoom buttons are labelled in Russian', zoom == ['Приблизить', 'Приблизить'], zoom)
+        clusters = driver.execute_script('''
+            return Array.from(document.querySelectorAll('.marker-cluster')).map(function (c) {
+                return [c.getAttribute('role'), c.getAttribute('tabindex'), c.getAttribute('aria-label'), c.textContent]; });''')
+        check('map page: %d cluster(s), each a focusable button named «Группа из N организаций, …»' % len(clusters),
+              clusters and all(c[0] == 'button' and c[1] == '0' and c[2]
+                               and re.match(r'Группа из %s организаци[йи](, | в одном месте, )' % c[3], c[2]) for c in clusters),
+              clusters)
+        attribution = driver.execute_script(
+            "var a = document.querySelector('.leaflet-control-attribution a'); return a && [a.textContent, a.href]")
+        check('map page: the attribution credits OpenStreetMap in Russian, linked',
+              attribution == ['© участники OpenStreetMap', 'https://www.openstreetmap.org/copyright'], attribution)
         # Leaflet writes an inline outline:none on each key press; the focus ring must survive it.
         outline = driver.execute_script('''
             var m = document.querySelector('.leaflet-marker-icon[tabindex]');
@@ -331,6 +369,7 @@ def run(args):
             wait(driver, lambda d: idle(d) and 'Жирный' in list_text(d) and 'q=' in d.current_url, message='search result')
             item = driver.find_element(By.XPATH, "//ol[@id='cm-list']//button[contains(., 'Жирный')]")
             check('search q=Жирный lists the organisation with its name as text', XSS_NAME in item.text, item.text)
+            item_id = item.get_attribute('data-id')
             item.click()
             wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '.leaflet-popup .cm-card'), message='card')
             # the card is complete (its nearest sites are in) and the map has stopped moving
@@ -347,6 +386,11 @@ def run(args):
                   state['xss'] == 'undefined' and state['b'] == 0 and state['img'] == 0, state)
             focused = driver.execute_script("return document.activeElement && document.activeElement.className")
             check('keyboard: the card takes the focus', focused == 'cm-card__title', focused)
+            ActionChains(driver).send_keys(Keys.ESCAPE).perform()
+            wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, '.leaflet-popup'), timeout=5, message='card closed')
+            back = driver.execute_script("return document.activeElement.getAttribute('data-id')")
+            check('keyboard: Esc closes the card and gives the focus back to its list item',
+                  back == item_id, (back, item_id))
         except (TimeoutException, WebDriverException) as e:
             check('card of the HTML-named organisation', False, getattr(e, 'msg', e))
 
@@ -355,6 +399,7 @@ def run(args):
 
         # 7. the card: nearest internship sites of an NGO, remote organisations around a site
         card_checks(driver, base)
+        keyboard_checks(driver, base)
         errors = severe_errors(driver)
         check('map card matching: no severe console errors', not errors, errors[:5])
 
@@ -409,6 +454,23 @@ def run(args):
             check('widget: plain wheel shows the Ctrl hint and does not zoom',
                   'Ctrl' in hint and zoom_before is not None and zoom_before == zoom_after, (hint, zoom_before, zoom_after))
             driver.switch_to.default_content()
+
+            # no kind chosen: a note makes the filters taller; all kinds again: the frame shrinks back
+            frame_px = lambda d: int(d.find_element(By.CSS_SELECTOR, 'iframe.civicmap-embed').get_attribute('height'))
+            heights = [frame_px(driver)]
+            for state in ('off', 'on'):
+                driver.switch_to.frame(frame)
+                for kind in ('ngo', 'tos', 'internship_site'):
+                    driver.find_element(By.ID, 'cm-kind-' + kind).click()
+                driver.switch_to.default_content()
+                try:
+                    wait(driver, lambda d: (frame_px(d) > heights[0]) if state == 'off' else (frame_px(d) < heights[-1]),
+                         timeout=5, message='iframe ' + state)
+                except TimeoutException:
+                    pass
+                heights.append(frame_px(driver))
+            check('embed.js grows and shrinks the iframe with the widget (%s px)' % ' → '.join(map(str, heights)),
+                  heights[1] > heights[0] and abs(heights[2] - heights[0]) <= 2, heights)
         except (TimeoutException, WebDriverException) as e:
             driver.switch_to.default_content()
             check('widget on a second origin', False, getattr(e, 'msg', e))
@@ -416,6 +478,9 @@ def run(args):
         check('widget: no severe console errors', not errors, errors[:5])
     finally:
         driver.quit()
+
+    # 9. tiles that hang (never load nor fail) are taken as missing after tile_timeout seconds
+    tiles_hang_check(base)
 
 
 def card_checks(driver, base):
@@ -470,8 +535,127 @@ def card_checks(driver, base):
               (line, remote.get('numberMatched'), len(remote.get('features', []))))
         focused = driver.execute_script("return document.activeElement && document.activeElement.className")
         check('site card takes the focus', focused == 'cm-card__title', focused)
+
+        # the language switch redraws the open card (and the attribution) in English
+        driver.find_element(By.CSS_SELECTOR, '.cm-langswitch').click()
+        wait(driver, lambda d: nearby_state(d, 'remote') == 'idle' and d.execute_script(
+            "var h = document.querySelector('.leaflet-popup .cm-nearby--remote h4'); return h && h.textContent")
+            == 'Remote organisations nearby', timeout=5, message='card in English')
+        card = driver.execute_script('''
+            var p = document.querySelector('.leaflet-popup');
+            return {title: p.querySelector('.cm-card__title').textContent,
+                    report: (p.querySelector('a.cm-card__report') || {}).textContent,
+                    close: p.querySelector('.leaflet-popup-close-button').getAttribute('aria-label'),
+                    attribution: document.querySelector('.leaflet-control-attribution').textContent};''')
+        check('language switch: the open card is redrawn in English', card['title'] == site['properties']['name']
+              and card['report'] == 'Region report' and card['close'] == 'Close the card', card)
+        check('language switch: the attribution says «© OpenStreetMap contributors»',
+              card['attribution'] == '© OpenStreetMap contributors', card['attribution'])
     except (TimeoutException, WebDriverException, urllib.error.URLError, KeyError, IndexError) as e:
         check('map card: matching sections', False, getattr(e, 'msg', e))
+
+
+def keyboard_checks(driver, base):
+    """Clusters, markers, the region list and the reference point with the keyboard; a card opened
+    from the list zooms in no further than its marker needs."""
+    url = base + '/?lang=ru'
+    try:
+        load_map(driver, url)
+        z0 = int(url_param(driver, 'z'))
+        label = driver.execute_script('''
+            var c = Array.from(document.querySelectorAll('.marker-cluster'))
+                .filter(function (e) { return /приблизить/.test(e.getAttribute('aria-label') || ''); })
+                .sort(function (a, b) { return Number(b.textContent) - Number(a.textContent); })[0];
+            if (!c) { return null; }
+            c.focus();
+            return c.getAttribute('aria-label');''')
+        if check('keyboard: a cluster to zoom into is named (%s)' % label, label):
+            ActionChains(driver).send_keys(Keys.SPACE).perform()
+            wait(driver, lambda d: int(url_param(d, 'z') or 0) > z0 and idle(d), timeout=5, message='zoom by Space')
+            check('keyboard: Space on the cluster zooms in (z %d → %s)' % (z0, url_param(driver, 'z')), True)
+    except (TimeoutException, WebDriverException) as e:
+        check('keyboard: Space on a cluster zooms in', False, getattr(e, 'msg', e))
+
+    try:
+        load_map(driver, url)
+        title = driver.execute_script(
+            "var m = document.querySelector('.leaflet-marker-icon.cm-marker'); if (!m) { return null; } m.focus(); return m.title;")
+        ActionChains(driver).send_keys(Keys.ENTER).perform()
+        wait(driver, lambda d: popup_title(d) == title, timeout=5, message='card by Enter')
+        in_card = driver.execute_script('return document.activeElement.className') == 'cm-card__title'
+        ActionChains(driver).send_keys(Keys.ESCAPE).perform()
+        wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, '.leaflet-popup'), timeout=5, message='card closed by Esc')
+        back = driver.execute_script(
+            "var a = document.activeElement; return a.classList.contains('cm-marker') ? a.title : a.tagName;")
+        check('keyboard: Enter on a marker opens its card with the focus in it, Esc gives the focus back to the marker',
+              in_card and back == title, (in_card, back, title))
+    except (TimeoutException, WebDriverException) as e:
+        check('keyboard: Esc in a marker\'s card gives the focus back to the marker', False, getattr(e, 'msg', e))
+
+    try:
+        load_map(driver, url)
+        z0 = int(url_param(driver, 'z'))
+        name = 'Проектная среда'
+        driver.find_element(By.XPATH, "//ol[@id='cm-list']//button[contains(., '%s')]" % name).click()
+        wait(driver, lambda d: name in popup_title(d) and idle(d), message='card from the list')
+        z1 = int(url_param(driver, 'z'))
+        check('list: the card of a clustered organisation opens zoomed in only as far as needed (z %d → %d, not 13)'
+              % (z0, z1), z0 < z1 < 13, (z0, z1))
+        name = 'Фонд грантов губернатора Пермского края'
+        driver.find_element(By.XPATH, "//ol[@id='cm-list']//button[contains(., '%s')]" % name).click()
+        wait(driver, lambda d: name in popup_title(d) and idle(d), message='second card from the list')
+        check('list: a card whose marker shows at this zoom keeps the zoom (z %s)' % url_param(driver, 'z'),
+              int(url_param(driver, 'z')) == z1, url_param(driver, 'z'))
+    except (TimeoutException, WebDriverException) as e:
+        check('list: a card opens without zooming to z13', False, getattr(e, 'msg', e))
+
+    try:
+        load_map(driver, url)
+        wait(driver, lambda d: d.execute_script(
+            "return !!document.querySelector('#cm-region option[value=\"RU-PER\"]')"), message='regions loaded')
+        count_fetches(driver)
+        region = driver.find_element(By.ID, 'cm-region')
+        driver.execute_script('arguments[0].focus()', region)
+        ActionChains(driver).send_keys(Keys.ARROW_DOWN * 4).perform()
+        wait(driver, lambda d: idle(d) and url_param(d, 'region_iso'), message='region applied')
+        chosen = Select(region).first_selected_option.get_attribute('value')
+        rings = fetched(driver, '/rings?')
+        check('region list: 4 arrow keys apply only the region stopped at (%s): %d ring request(s)' % (chosen, len(rings)),
+              url_param(driver, 'region_iso') == chosen and len(rings) == 1 and 'region_iso=' + chosen in rings[0], rings)
+
+        button = driver.find_element(By.ID, 'cm-point-centre')
+        driver.execute_script('arguments[0].focus()', button)
+        ActionChains(driver).send_keys(Keys.ENTER).perform()
+        wait(driver, lambda d: url_param(d, 'near') and idle(d), message='point at the centre')
+        near = [float(x) for x in url_param(driver, 'near').split(',')]
+        centre = [float(url_param(driver, 'lon')), float(url_param(driver, 'lat'))]
+        info = driver.find_element(By.CSS_SELECTOR, '.cm-point__info').text
+        check('keyboard: «%s» sets the reference point at the map centre (near=%s)' % (button.text, url_param(driver, 'near')),
+              button.text == 'Точка в центре карты' and abs(near[0] - centre[0]) < 1e-3 and abs(near[1] - centre[1]) < 1e-3
+              and info.startswith('Расстояния от точки'), (near, centre, info))
+    except (TimeoutException, WebDriverException) as e:
+        check('region list and reference point with the keyboard', False, getattr(e, 'msg', e))
+
+
+def tiles_hang_check(base):
+    """Tile requests held by the browser (never answered): with tile_timeout=1 the map says within
+    about a second that the basemap did not load. A browser of its own that does not wait for the
+    page's load event, which the held tiles would hold up."""
+    pattern = urllib.parse.urlsplit(get_json(base + '/map-config.json')['tiles']['url'].split('{')[0])
+    driver = make_driver(page_load='eager')
+    try:
+        driver.execute_cdp_cmd('Fetch.enable', {'patterns': [{'urlPattern': '%s://%s/*' % (pattern.scheme, pattern.netloc)}]})
+        driver.get(base + '/?lang=ru&tile_timeout=1')
+        started = time.time()
+        note = wait(driver, lambda d: d.execute_script('''
+            var n = document.querySelector('.cm-tiles-note');
+            return n && !n.hidden && document.getElementById('cm-app').classList.contains('cm-no-tiles') ? n.textContent : '';'''),
+                    timeout=6, message='the note')
+        check('tiles that hang: after %.1f s the map says «%s»' % (time.time() - started, note), 'Подложка карты' in note, note)
+    except (TimeoutException, WebDriverException) as e:
+        check('tiles that hang are taken as missing', False, getattr(e, 'msg', e))
+    finally:
+        driver.quit()
 
 
 def report_checks(driver, base):
@@ -604,6 +788,42 @@ def report_checks(driver, base):
               state['xss'] == 'undefined' and state['b'] == 0 and state['img'] == 0 and 'Якутия' in state['h1'], state)
     except (TimeoutException, WebDriverException, urllib.error.URLError, KeyError) as e:
         check('report page RU-SA', False, getattr(e, 'msg', e))
+
+    # the server's problems in the page's language, its own (English) words as secondary text
+    try:
+        driver.get(base + '/reports/regions/RU-XXX')
+        wait(driver, lambda d: report_state(d) == 'idle', message='report of an unknown region')
+        box = report_error(driver)
+        check('report RU-XXX: «%s»' % (box or {}).get('message'),
+              box and box['title'] == 'Не удалось построить отчёт.' and box['message'].startswith('Региона «RU-XXX» нет.')
+              and box['server'].endswith('does not exist') and box['serverLang'] == 'en', box)
+        driver.get(base + '/reports/regions/RU-PER?threshold_km=-5&lang=en')
+        wait(driver, lambda d: report_state(d) == 'idle', message='report with a bad threshold')
+        box = report_error(driver)
+        check('report threshold_km=-5, lang=en: «%s» %s' % ((box or {}).get('message'), (box or {}).get('params')),
+              box and box['message'].startswith('Some report settings are not valid')
+              and len(box['params']) == 1 and box['params'][0].startswith('Remoteness threshold, km: '), box)
+        driver.find_element(By.CSS_SELECTOR, '.cm-langswitch').click()
+        box = report_error(driver)
+        check('report: the problem follows the language switch («%s»)' % (box or {}).get('message'),
+              box and box['message'].startswith('Параметры отчёта заданы неверно')
+              and box['params'][0].startswith('Порог удалённости, км: '), box)
+        unexpected = [e for e in severe_errors(driver) if 'RU-XXX' not in e and 'threshold_km=-5' not in e]
+        check('report problems: no console errors but the failed answers\' own', not unexpected, unexpected[:3])
+    except (TimeoutException, WebDriverException) as e:
+        check('report problems in the page\'s language', False, getattr(e, 'msg', e))
+
+
+def report_error(driver):
+    """The report's error box: title, message, the server's words and their lang, the parameters listed."""
+    return driver.execute_script('''
+        var b = document.querySelector('#cm-report .cm-report__error');
+        if (!b) { return null; }
+        var s = b.querySelector('.cm-report__error-detail [lang], .cm-report__error-server');
+        return {title: b.querySelector('.cm-report__error-title').textContent,
+                message: (b.querySelector('.cm-report__error-message') || {}).textContent || '',
+                server: s ? s.textContent : '', serverLang: s ? s.getAttribute('lang') : '',
+                params: Array.from(b.querySelectorAll('li')).map(function (li) { return li.textContent; })};''')
 
 
 def main():
