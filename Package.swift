@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         // NIOCore's body-limit error, mapped to 413 (Hummingbird already builds it).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // HTTP/1 parts as HTTPTypes, to answer requests NIO's parser refuses (Hummingbird builds it).
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
     ],
     targets: [
         // PROJ's C API (geodesic.h: Karney's algorithms) from Debian's libproj-dev.
@@ -48,6 +50,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

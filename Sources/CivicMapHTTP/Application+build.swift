@@ -11,7 +11,8 @@ public func buildApplication(
     Application(
         router: buildRouter(configuration: configuration, source: source, editor: editor, tiles: tiles),
         // A client that sends nothing for this long loses its connection (slow-header attacks).
-        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [UnreadableRequestHandler()], idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "CivicMap"),
         logger: logger)
 }

@@ -66,20 +66,27 @@ struct Problem: Error {
     }
 
     func response(instance: String) -> Response {
+        Response(status: status, headers: headerFields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body(instance: instance))))
+    }
+
+    var headerFields: HTTPFields {
+        var fields = headers
+        fields[.contentType] = Self.mediaType
+        return fields
+    }
+
+    /// The JSON document; `instance` is the request's path, nil when it could not be read.
+    func body(instance: String?) -> [UInt8] {
         var w = JSONWriter(capacity: 512)
         w.beginObject()
         w.key("type"); w.string("tag:civicmap,2026:problem:" + type)
         w.key("title"); w.string(title)
         w.key("status"); w.int(Int(status.code))
         w.key("detail"); w.string(detail)
-        w.key("instance"); w.string(instance)
+        if let instance { w.key("instance"); w.string(instance) }
         extensions(&w)
         w.endObject()
-        var fields = headers
-        fields[.contentType] = Self.mediaType
-        return Response(
-            status: status, headers: fields,
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: w.bytes)))
+        return w.bytes
     }
 }
 

@@ -1,0 +1,73 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+
+/// NIO's HTTP/1 parser refuses a request it cannot read before any route or middleware sees
+/// it, and Hummingbird then answers an empty 400. The usual cause is a URL with raw Cyrillic
+/// (curl and scripts send it unencoded; browsers encode it), so this answers with a problem
+/// that says how to send it. Sits after the HTTP/1 codec, where the parser's error passes first.
+final class UnreadableRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    /// Requests read whose responses have not ended: a pipelining client gets those first.
+    private var unanswered = 0
+    /// A request's head is read and its end is not: the parser failed inside its body, which
+    /// its route may be reading, so the error goes on to Hummingbird as before.
+    private var readingBody = false
+    /// The answer to an unreadable request that waits for the responses before it.
+    private var deferred: Problem?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: unanswered += 1; readingBody = true
+        case .end: readingBody = false
+        case .body: break
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        context.write(data, promise: promise)
+        guard case .end = unwrapOutboundIn(data) else { return }
+        unanswered -= 1
+        if unanswered == 0, let problem = deferred {
+            deferred = nil
+            answer(problem, context: context)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard let parserError = error as? HTTPParserError, !readingBody else {
+            context.fireErrorCaught(error)
+            return
+        }
+        if unanswered == 0 { answer(Self.problem(parserError), context: context) } else { deferred = Self.problem(parserError) }
+    }
+
+    private func answer(_ problem: Problem, context: ChannelHandlerContext) {
+        var fields = problem.headerFields
+        let body = problem.body(instance: nil)
+        fields[.contentLength] = String(body.count)
+        fields[.connection] = "close"
+        fields[.xContentTypeOptions] = "nosniff"  // as SecurityHeadersMiddleware sets on every routed answer
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: problem.status, headerFields: fields))), promise: nil)
+        context.write(wrapOutboundOut(.body(ByteBuffer(bytes: body))), promise: nil)
+        // The connection cannot be read further: closed once the answer is out.
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    }
+
+    static func problem(_ error: HTTPParserError) -> Problem {
+        let detail = switch error {
+        case .invalidCharactersUsed, .invalidURL, .invalidPath, .invalidQueryString:
+            "the request target must be ASCII: percent-encode other characters (RFC 3986), as browsers do; "
+                + "q=Пермь is sent as q=%D0%9F%D0%B5%D1%80%D0%BC%D1%8C (with curl: -G --data-urlencode 'q=Пермь')"
+        case .headerOverflow: "the request's headers are too large"
+        default: "the request is not valid HTTP/1.1 (\(error))"
+        }
+        return Problem(status: .badRequest, type: "unreadable-request", title: "Unreadable request", detail: detail)
+    }
+}
