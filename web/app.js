@@ -174,9 +174,37 @@
       ui.hint = el('div', { class: 'cm-hint', attrs: { 'aria-hidden': 'true' } })
     ]);
     root.appendChild(ui.mapWrap);
+    if (MODE === 'embed') {
+      ui.credit = el('p', { class: 'cm-credit' });
+      fillCredit();
+      root.appendChild(ui.credit);
+    }
 
     if (showList) { root.appendChild(buildList()); }
     else { root.classList.add('cm-app--no-list'); }
+  }
+
+  /** The widget has no footer: a line under its map credits the data sources whose licences ask for
+   *  it wherever the data is shown (GeoNames: CC BY 4.0), linked (new tab). The full page's footer
+   *  credits them. The basemap's credit stays in the map's attribution. */
+  var CREDIT_LINKS = {
+    geonames: function () { return ['https://www.geonames.org/', 'GeoNames']; },
+    licence: function () { return ['https://creativecommons.org/licenses/by/4.0/' + (CM.lang === 'ru' ? 'deed.ru' : ''), 'CC BY 4.0']; },
+    dcw: function () { return ['https://www.soest.hawaii.edu/pwessel/dcw/', 'DCW-GMT']; }
+  };
+
+  function fillCredit() {
+    if (!ui.credit) { return; }
+    ui.credit.textContent = '';
+    t('embed.credit').split(/(\{\w+\})/).forEach(function (part) {
+      var m = /^\{(\w+)\}$/.exec(part);
+      if (m && Object.prototype.hasOwnProperty.call(CREDIT_LINKS, m[1])) {
+        var l = CREDIT_LINKS[m[1]]();
+        ui.credit.appendChild(CM.externalLink(l[0], l[1]));
+      } else if (part) {
+        ui.credit.appendChild(document.createTextNode(part));
+      }
+    });
   }
 
   function field(labelKey, control, id, extra) {
@@ -440,14 +468,32 @@
   }
 
   /** Space on a bubble (a cluster or a server cell) does what Enter and a click do, as on any
-   *  button; the focus then stays on the map (markercluster does the same for Enter). */
+   *  button; the focus then stays on the map (markercluster does the same for Enter). Space on an
+   *  organisation's marker does what Enter does: its card opens (or closes) with the focus in it. */
   function onBubbleKey(e) {
     if (e.key !== ' ' && e.key !== 'Spacebar') { return; }
     var icon = e.target;
-    if (!icon.classList || !icon.classList.contains('cm-bubble')) { return; }
+    if (!icon.classList) { return; }
+    if (icon.classList.contains('cm-marker')) {
+      var m = markerOfIcon(icon);
+      if (!m) { return; }
+      e.preventDefault();
+      if (!m.isPopupOpen()) { focusReturnId = null; focusCardOnOpen = true; }
+      m.togglePopup();
+      return;
+    }
+    if (!icon.classList.contains('cm-bubble')) { return; }
     e.preventDefault();
     icon.click();
     map.getContainer().focus({ preventScroll: true });
+  }
+
+  function markerOfIcon(icon) {
+    var ids = Object.keys(markersById);
+    for (var i = 0; i < ids.length; i++) {
+      if (markersById[ids[i]]._icon === icon) { return markersById[ids[i]]; }
+    }
+    return null;
   }
 
   var lastPopupClose = 0;
@@ -879,14 +925,17 @@
     return L.latLng(c[1], CM.nearLon(c[0], map.getCenter().lng));
   }
 
-  function markerIcon(kind) {
+  /** A marker is a button named by the organisation's name and kind (its letter is aria-hidden). */
+  function markerIcon(f) {
+    var kind = f.properties.kind;
     if (KINDS.indexOf(kind) < 0) { kind = 'ngo'; }
-    return L.divIcon({
+    return new AttrIcon({
       className: 'cm-marker cm-marker--' + kind,
-      html: el('span', { class: 'cm-marker__letter', text: t('kind.letter.' + kind) }),
+      html: el('span', { class: 'cm-marker__letter', text: t('kind.letter.' + kind), attrs: { 'aria-hidden': 'true' } }),
       iconSize: [22, 22],
       iconAnchor: [11, 11],
-      popupAnchor: [0, -10]
+      popupAnchor: [0, -10],
+      attrs: { role: 'button', 'aria-label': t('marker.label', { name: String(f.properties.name || ''), kind: t('kind.' + kind) }) }
     });
   }
 
@@ -905,7 +954,9 @@
         if (m.feature !== f) {
           // an open card is rebuilt only when its data changed (a rebuild loses the focus in it)
           var changed = m.isPopupOpen() && JSON.stringify(m.feature.properties) !== JSON.stringify(f.properties);
+          var renamed = String(m.feature.properties.name || '') !== String(f.properties.name || '');
           m.feature = f;
+          if (renamed) { m.setIcon(markerIcon(f)); }
           var ll = featureLatLng(f);
           if (!m.getLatLng().equals(ll)) { m.setLatLng(ll); }
           if (changed) { m.getPopup().update(); }
@@ -914,7 +965,7 @@
       }
       if (m) { remove.push(m); }
       m = L.marker(featureLatLng(f), {
-        icon: markerIcon(f.properties.kind),
+        icon: markerIcon(f),
         title: String(f.properties.name || ''),
         keyboard: true,
         riseOnHover: true
@@ -1220,10 +1271,13 @@
       keepCardInView(section);
     }, function (err) {
       if (!section.isConnected) { return; }
-      status.textContent = t('card.nearby.error') + (err && err.detail ? ' ' + err.detail : '');
+      // in the page's language by the problem's type or status; the server's English detail only in the console
+      var kind = CM.problemKind(err);
+      status.textContent = t('card.nearby.error') + (kind ? ' ' + t('card.nearby.problem.' + kind, { status: err.status }) : '');
       status.classList.add('cm-note--warn');
       section.setAttribute('data-state', 'error');
-      if (window.console) { console.warn('CivicMap: matching', err && err.message); }
+      section.setAttribute('data-problem', kind || '');
+      if (window.console) { console.warn('CivicMap: matching', err && err.message, err && err.detail || ''); }
     });
     return section;
   }
@@ -1835,6 +1889,7 @@
     document.title = t(MODE === 'embed' ? 'embed.title' : 'page.title');
     CM.translate(document.body);
     updateFiltersToggle();
+    fillCredit();
     document.querySelectorAll('.cm-langswitch').forEach(function (b) {
       b.setAttribute('hreflang', CM.lang === 'ru' ? 'en' : 'ru');
       b.setAttribute('lang', CM.lang === 'ru' ? 'en' : 'ru');
@@ -1848,7 +1903,7 @@
     // markers carry letters of the language
     Object.keys(markersById).forEach(function (id) {
       var m = markersById[id];
-      m.setIcon(markerIcon(m.feature.properties.kind));
+      m.setIcon(markerIcon(m.feature));
     });
     clusterGroup.refreshClusters();
     if (lastResult.byKind) { renderLegend(lastResult.byKind, lastResult.legendTotal || 0); }

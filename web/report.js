@@ -285,23 +285,16 @@
     });
   }
 
-  var PROBLEM_KEYS = {
-    'not-found': 'report.problem.not-found', 'invalid-parameter': 'report.problem.invalid',
-    'not-ready': 'report.problem.unavailable', timeout: 'report.problem.unavailable', unhealthy: 'report.problem.unavailable'
-  };
   var PARAM_LABELS = {
     threshold_km: 'report.form.threshold', coverage_radius_km: 'report.form.radius', kind: 'report.form.kinds',
     top: 'report.param.top', region: 'report.form.region'
   };
 
-  /** What went wrong, in the page's language: by the problem's type, else by the HTTP status
-   *  (none: the server was not reached). null when nothing more than the title can be said. */
+  /** What went wrong, in the page's language (CM.problemKind: by the problem's type, else by the
+   *  HTTP status, or no connection). null when nothing more than the title can be said. */
   function problemKey(err) {
-    if (own(PROBLEM_KEYS, err.type)) { return PROBLEM_KEYS[err.type]; }
-    var s = err.status;
-    if (!s) { return err.name === 'TypeError' ? 'report.problem.network' : null; }
-    return s === 404 ? 'report.problem.not-found' : s === 400 ? 'report.problem.invalid'
-      : s === 503 ? 'report.problem.unavailable' : s >= 500 ? 'report.problem.server' : 'report.problem.other';
+    var kind = CM.problemKind(err);
+    return kind ? 'report.problem.' + kind : null;
   }
 
   function own(table, key) { return Object.prototype.hasOwnProperty.call(table, key); }

@@ -170,6 +170,26 @@
       });
   };
 
+  var PROBLEM_KINDS = {
+    'not-found': 'not-found', 'invalid-parameter': 'invalid',
+    'not-ready': 'unavailable', timeout: 'unavailable', unhealthy: 'unavailable'
+  };
+
+  /** What went wrong with a request of CM.getJSON, to be told in the page's language: by the
+   *  problem's type (RFC 9457), else by the HTTP status — 'not-found', 'invalid', 'unavailable',
+   *  'server', 'other' —, 'network' when the server was not reached, null when nothing can be said
+   *  (an aborted request). Each page has its own sentence per kind ('report.problem.<kind>',
+   *  'card.nearby.problem.<kind>'); the server's English words are never the message. */
+  CM.problemKind = function (err) {
+    if (!err) { return null; }
+    if (typeof err.type === 'string' && Object.prototype.hasOwnProperty.call(PROBLEM_KINDS, err.type)) {
+      return PROBLEM_KINDS[err.type];
+    }
+    var s = err.status;
+    if (!s) { return err.name === 'TypeError' ? 'network' : null; }
+    return s === 404 ? 'not-found' : s === 400 ? 'invalid' : s === 503 ? 'unavailable' : s >= 500 ? 'server' : 'other';
+  };
+
   /** URLSearchParams as a query string that keeps commas readable (kind=ngo,tos; bbox=…). */
   CM.query = function (params) {
     return params.toString().replace(/%2C/gi, ',');

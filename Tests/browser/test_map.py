@@ -39,6 +39,8 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 XSS_NAME = '<img src=x onerror="window.__xss=1"><b>Жирный</b> НКО'
+KIND_NAMES = {'ru': {'ngo': 'НКО', 'tos': 'ТОС', 'internship_site': 'Стажировочная площадка'},
+              'en': {'ngo': 'Non-profit (NGO)', 'tos': 'Territorial self-government (TOS)', 'internship_site': 'Internship site'}}
 # Tile images cannot load without outside network: their failures are not the page's errors.
 TILE_HOSTS = {'tile.openstreetmap.org'}
 
@@ -147,6 +149,20 @@ def nearby_state(driver, which):
     return driver.execute_script(
         "var s = document.querySelector('.leaflet-popup .cm-nearby--' + arguments[0]);"
         "return s ? s.getAttribute('data-state') : null;", which)
+
+
+def data_credit(driver):
+    """The widget's data credit: its text, {link text: href}, whether every link opens a new tab,
+    whether it lies inside the window, and the map's attribution (the basemap's credit)."""
+    return driver.execute_script('''
+        var c = document.querySelector('.cm-credit'), a = document.querySelector('.leaflet-control-attribution');
+        if (!c) { return null; }
+        var links = {}, all = Array.from(c.querySelectorAll('a')), r = c.getBoundingClientRect();
+        all.forEach(function (l) { links[l.textContent] = l.href; });
+        return {text: c.textContent, links: links, blank: all.length > 0 && all.every(function (l) {
+                    return l.target === '_blank' && /noopener/.test(l.rel); }),
+                inView: r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight + 0.5,
+                attribution: a ? a.textContent : ''};''')
 
 
 def url_param(driver, name):
@@ -402,6 +418,7 @@ def run(args):
         keyboard_checks(driver, base)
         errors = severe_errors(driver)
         check('map card matching: no severe console errors', not errors, errors[:5])
+        nearby_problem_checks(driver, base)
 
         # 8. the printable region report
         report_checks(driver, base)
@@ -421,6 +438,13 @@ def run(args):
             markers = driver.execute_script("return document.querySelectorAll('.cm-marker, .marker-cluster, .cm-cell').length")
             check('widget: map with legend counts (total %d) and markers' % n['total'], n['total'] > 0 and markers > 0)
             check('widget: no header or footer', not driver.find_elements(By.CSS_SELECTOR, 'header, footer'))
+            credit = data_credit(driver)
+            check('widget: a line under the map credits the data sources, linked («%s»)' % (credit or {}).get('text'),
+                  credit and credit['text'] == 'Данные: © GeoNames (CC BY 4.0), границы — DCW-GMT (LGPL)'
+                  and credit['attribution'] == '© участники OpenStreetMap'
+                  and credit['links'].get('GeoNames') == 'https://www.geonames.org/'
+                  and credit['links'].get('CC BY 4.0', '').startswith('https://creativecommons.org/licenses/by/4.0/')
+                  and credit['links'].get('DCW-GMT', '').startswith('https://') and credit['blank'], credit)
             z0 = driver.execute_script("return new URLSearchParams(location.search).get('z')")
             fmap = driver.find_element(By.ID, 'cm-map')
             ActionChains(driver).key_down(Keys.CONTROL).scroll_from_origin(ScrollOrigin.from_element(fmap), 0, -200) \
@@ -449,6 +473,8 @@ def run(args):
             check('host page scrolls with the wheel over the widget (scrollY %d → %d)'
                   % (y0, driver.execute_script('return window.scrollY')), True)
             driver.switch_to.frame(frame)
+            credit = data_credit(driver)
+            check('widget: the data credit is in view in the frame embed.js sized', credit and credit['inView'], credit)
             hint = driver.execute_script("var h = document.querySelector('.cm-hint'); return h ? h.textContent : ''")
             zoom_after = driver.execute_script("return new URLSearchParams(location.search).get('z')")
             check('widget: plain wheel shows the Ctrl hint and does not zoom',
@@ -476,6 +502,14 @@ def run(args):
             check('widget on a second origin', False, getattr(e, 'msg', e))
         errors = severe_errors(driver)
         check('widget: no severe console errors', not errors, errors[:5])
+        try:
+            driver.get(base + '/embed?lang=en')
+            credit = wait(driver, lambda d: data_credit(d), timeout=10, message='widget data credit in English')
+            check('widget ?lang=en: the data credit is in English («%s»)' % credit['text'],
+                  credit['text'] == 'Data: © GeoNames (CC BY 4.0), outlines DCW-GMT (LGPL)'
+                  and credit['links'].get('CC BY 4.0') == 'https://creativecommons.org/licenses/by/4.0/', credit)
+        except (TimeoutException, WebDriverException) as e:
+            check('widget ?lang=en: the data credit is in English', False, (getattr(e, 'msg', e), data_credit(driver)))
     finally:
         driver.quit()
 
@@ -555,6 +589,55 @@ def card_checks(driver, base):
         check('map card: matching sections', False, getattr(e, 'msg', e))
 
 
+def nearby_problem_checks(driver, base):
+    """The card's nearest sites when the server answers with a problem (here: an organisation it does
+    not know, a real 404 of the server): told in the page's language by the problem's type, without
+    the server's English detail; the language switch tells it again in English."""
+    missing = '999999999'
+    try:
+        urllib.request.urlopen(base + '/matching/nearest-sites?organization=%s&k=3' % missing, timeout=10)
+        detail = None
+    except urllib.error.HTTPError as e:
+        detail = json.load(e).get('detail')
+    status = lambda d: d.execute_script('''
+        var s = document.querySelector('.leaflet-popup .cm-nearby--sites');
+        var p = s && s.querySelector('.cm-nearby__status');
+        return s ? {state: s.getAttribute('data-state'), problem: s.getAttribute('data-problem'),
+                    text: p ? p.textContent : ''} : null;''')
+    try:
+        load_map(driver, base + '/?lang=ru')
+        # the page asks for the nearest sites of an organisation the server does not know
+        driver.execute_script('''
+            var f = window.fetch, id = arguments[0];
+            window.fetch = function (u, o) { return f.call(this, String(u).replace(/([?&]organization=)[^&]*/, '$1' + id), o); };''',
+                              missing)
+        name = 'Проектная среда'
+        driver.find_element(By.XPATH, "//ol[@id='cm-list']//button[contains(., '%s')]" % name).click()
+        wait(driver, lambda d: (status(d) or {}).get('state') == 'error', timeout=10, message='nearest sites fail')
+        ru = status(driver)
+        check('card: a failed nearest-sites list is told in Russian by the problem type («%s»)' % ru['text'],
+              detail and ru['problem'] == 'not-found' and detail not in ru['text']
+              and ru['text'] == 'Не удалось загрузить список. Сервер не нашёл эту организацию — возможно, её удалили. Обновите карту.',
+              (ru, detail))
+        driver.find_element(By.CSS_SELECTOR, '.cm-langswitch').click()
+        wait(driver, lambda d: (status(d) or {}).get('state') == 'error' and status(d)['text'].startswith('Could not'),
+             timeout=10, message='the problem in English')
+        en = status(driver)
+        check('card: … and in English after the language switch («%s»)' % en['text'],
+              en['text'] == 'Could not load the list. The server does not know this organisation; it may have been removed. Reload the map.',
+              en)
+        marker = driver.execute_script('''
+            var name = arguments[0], m = Array.from(document.querySelectorAll('.leaflet-marker-icon.cm-marker'))
+                .filter(function (e) { return e.title.indexOf(name) >= 0; })[0];
+            return m ? [m.title, m.getAttribute('aria-label'), m.className.replace(/.*cm-marker--(\\w+).*/, '$1')] : null;''', name)
+        check('language switch: the marker is named in English («%s»)' % (marker or [None, None])[1],
+              marker and marker[1] == '%s, %s' % (marker[0], KIND_NAMES['en'].get(marker[2])), marker)
+    except (TimeoutException, WebDriverException, urllib.error.URLError) as e:
+        check('card: a failed nearest-sites list in the page\'s language', False, (getattr(e, 'msg', e), status(driver)))
+    unexpected = [e for e in severe_errors(driver) if 'organization=' + missing not in e]
+    check('card problems: no console errors but the failed answers\' own', not unexpected, unexpected[:3])
+
+
 def keyboard_checks(driver, base):
     """Clusters, markers, the region list and the reference point with the keyboard; a card opened
     from the list zooms in no further than its marker needs."""
@@ -578,8 +661,14 @@ def keyboard_checks(driver, base):
 
     try:
         load_map(driver, url)
-        title = driver.execute_script(
-            "var m = document.querySelector('.leaflet-marker-icon.cm-marker'); if (!m) { return null; } m.focus(); return m.title;")
+        marker = driver.execute_script('''
+            var m = document.querySelector('.leaflet-marker-icon.cm-marker'); if (!m) { return null; } m.focus();
+            return {title: m.title, role: m.getAttribute('role'), label: m.getAttribute('aria-label'),
+                    kind: m.className.replace(/.*cm-marker--(\\w+).*/, '$1')};''')
+        title = marker and marker['title']
+        check('keyboard: a marker is a button named by name and kind («%s»)' % (marker or {}).get('label'),
+              marker and marker['role'] == 'button' and title
+              and marker['label'] == '%s, %s' % (title, KIND_NAMES['ru'].get(marker['kind'])), marker)
         ActionChains(driver).send_keys(Keys.ENTER).perform()
         wait(driver, lambda d: popup_title(d) == title, timeout=5, message='card by Enter')
         in_card = driver.execute_script('return document.activeElement.className') == 'cm-card__title'
@@ -591,6 +680,18 @@ def keyboard_checks(driver, base):
               in_card and back == title, (in_card, back, title))
     except (TimeoutException, WebDriverException) as e:
         check('keyboard: Esc in a marker\'s card gives the focus back to the marker', False, getattr(e, 'msg', e))
+    try:
+        # the focus is back on the marker: Space does what Enter does
+        driver.execute_script("var m = document.querySelector('.leaflet-marker-icon.cm-marker'); if (m && document.activeElement !== m) { m.focus(); }")
+        title = driver.execute_script('return document.activeElement.title')
+        ActionChains(driver).send_keys(Keys.SPACE).perform()
+        wait(driver, lambda d: popup_title(d) == title, timeout=5, message='card by Space')
+        in_card = driver.execute_script('return document.activeElement.className') == 'cm-card__title'
+        ActionChains(driver).send_keys(Keys.ESCAPE).perform()
+        wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, '.leaflet-popup'), timeout=5, message='card closed by Esc')
+        check('keyboard: Space on a marker opens its card too, with the focus in it', in_card, in_card)
+    except (TimeoutException, WebDriverException) as e:
+        check('keyboard: Space on a marker opens its card', False, getattr(e, 'msg', e))
 
     try:
         load_map(driver, url)
