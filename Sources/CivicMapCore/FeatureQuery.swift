@@ -92,6 +92,7 @@ public struct FeatureQueryParser: Sendable {
                 throw .invalidParameter(name: "q", reason: "must not contain control characters")
             }
             guard text.count <= 200 else { throw .invalidParameter(name: "q", reason: "must be at most 200 characters") }
+            guard !SearchText.words(text).isEmpty else { throw .invalidParameter(name: "q", reason: "has no word to look for, only quotes and commas") }
             query.text = text
         }
         query.minDistanceKm = try values["min_distance_km"].map { v throws(CivicMapError) in try Self.distance(v, name: "min_distance_km") }

@@ -113,6 +113,16 @@ public enum SearchText {
     public static func of(_ o: Organisation) -> String {
         normalise([o.name, o.settlement, o.address].compactMap { $0 }.joined(separator: " "))
     }
+
+    /// A search's words, normalised: split at spaces, quotes of every style («», "", „“, '') and
+    /// commas, so a name pasted with other quotes or spacing than stored, or its words in
+    /// another order, still matches (each word is looked for on its own).
+    public static func words(_ query: String) -> [String] {
+        normalise(query).unicodeScalars.split(whereSeparator: { wordSeparators.contains($0) || $0.properties.isWhitespace })
+            .map { String(String.UnicodeScalarView($0)) }
+    }
+
+    private static let wordSeparators = Set("«»\"“”„‟'‘’‚`,;".unicodeScalars)
 }
 
 import Foundation

@@ -86,7 +86,7 @@ enum OpenAPIDocument {
             query("kind", "Kinds, comma-separated.", ["type": "array", "items": ["type": "string", "enum": kinds]]),
             query("region_iso", "Regions as ISO 3166-2 codes (RU-PER) or two-digit codes (59), comma-separated.", ["type": "array", "items": ["type": "string", "pattern": "^(RU-[A-Z]{2,3}|[0-9]{1,2})$"]]),
             query("categories", "Social areas, comma-separated; any of them matches, whatever its case and ё/е.", ["type": "array", "items": ["type": "string", "minLength": 1]]),
-            query("q", "Text searched in name, settlement and address (case-insensitive, ё = е).", ["type": "string", "minLength": 1, "maxLength": 200]),
+            query("q", "Words searched in name, settlement and address, each on its own and in any order (case-insensitive, ё = е; quotes and commas separate words).", ["type": "string", "minLength": 1, "maxLength": 200]),
             query("min_distance_km", "Remote organisations: at least this geodesic distance (WGS84) to the regional centre.", ["type": "number", "minimum": 0, "maximum": 20100]),
             query("max_distance_km", "At most this geodesic distance to the regional centre.", ["type": "number", "minimum": 0, "maximum": 20100]),
             query("near", "lon,lat: order by geodesic distance from this point first (adds distance_km).",

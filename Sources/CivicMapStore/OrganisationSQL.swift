@@ -46,7 +46,7 @@ enum OrganisationSQL {
                 [jsonArray(q.categories.map(SearchText.normalise))])
         }
         if let id = q.excludedID { add("o.id != ?", [id]) }
-        if let text = q.text { add("instr(o.search_text, ?) > 0", [SearchText.normalise(text)]) }
+        for word in q.text.map(SearchText.words) ?? [] { add("instr(o.search_text, ?) > 0", [word]) }
         if let km = q.minDistanceKm { add("o.distance_to_centre_m >= ?", [km * 1000]) }
         if let km = q.maxDistanceKm { add("o.distance_to_centre_m <= ?", [km * 1000]) }
         if let box = q.bbox {

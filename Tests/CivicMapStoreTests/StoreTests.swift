@@ -72,6 +72,20 @@ struct StoreTests {
         #expect(try t.count("SELECT count(*) FROM organizations WHERE ST_Equals(geom, MakePoint(54.6532, 59.0152, 4326))") == 1)
     }
 
+    @Test func searchFindsWordsWhateverTheQuotesSpacingAndOrder() async throws {
+        let t = try TestDatabase()
+        _ = try t.importCSV([
+            "1,АНО «Азбука добра»,ngo,RU-PER,Пермь,,,,,,,58.0105,56.2502",
+            "2,Фонд «Добрые руки»,ngo,RU-PER,Пермь,,,,,,,58.0105,56.2502",
+        ])
+        for asked in ["АНО «Азбука добра»", "\"Азбука добра\"", "„Азбука добра“", "азбука  добра", "добра азбука", "Азбука, Пермь"] {
+            #expect(try await t.query([("q", asked)]).organisations.map(\.id) == [1], "\(asked)")
+        }
+        #expect(try await t.query([("q", "добр")]).numberMatched == 2)
+        #expect(try await t.query([("q", "азбука руки")]).numberMatched == 0)  // every word must match
+        await #expect(throws: CivicMapError.self) { try await t.query([("q", "«»")]) }
+    }
+
     @Test func categoriesAreOneWhateverTheirCaseAndЁ() async throws {
         let t = try TestDatabase()
         _ = try t.importCSV([
