@@ -46,6 +46,14 @@ public struct SortKey: Sendable, Equatable {
 /// Parses OGC API – Features query parameters plus CivicMap's filters. Unknown or repeated
 /// parameters and bad values throw `invalidParameter` naming the parameter and the reason.
 public struct FeatureQueryParser: Sendable {
+    /// Names one endpoint uses for what another names otherwise (the remoteness threshold is
+    /// `threshold_km` in matching and reports, `min_distance_km` in lists and exports, `km` on
+    /// the map), and names users guess: an unknown one is refused with the name that works here.
+    static let synonyms: [String: [String]] = [
+        "threshold_km": ["min_distance_km"], "km": ["min_distance_km", "threshold_km"], "min_distance_km": ["threshold_km"],
+        "region": ["region_iso"], "region_code": ["region_iso"], "category": ["categories"], "text": ["q"], "search": ["q"],
+    ]
+
     public static let filterParameters = ["kind", "region_iso", "categories", "q", "min_distance_km", "max_distance_km", "radius_km"]
     public static let standardParameters = ["bbox", "bbox-crs", "limit", "offset", "datetime", "sortby", "near"]
     public static let crs84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -126,7 +134,8 @@ public struct FeatureQueryParser: Sendable {
         var values: [String: String] = [:]
         for (name, value) in parameters {
             guard allowed.contains(name) else {
-                throw .invalidParameter(name: name, reason: "unknown parameter; this endpoint accepts: \(allowed.sorted().joined(separator: ", "))")
+                let instead = synonyms[name]?.first(where: allowed.contains).map { "; for that, use \($0) here" } ?? ""
+                throw .invalidParameter(name: name, reason: "unknown parameter\(instead); this endpoint accepts: \(allowed.sorted().joined(separator: ", "))")
             }
             guard values[name] == nil else { throw .invalidParameter(name: name, reason: "given more than once") }
             values[name] = value

@@ -102,6 +102,29 @@ struct HTTPTests {
         }
     }
 
+    /// The remoteness threshold is `threshold_km` in matching and reports, `min_distance_km` in
+    /// lists: a name from the other endpoint is refused with the one that works here.
+    @Test(arguments: [
+        ("/collections/ngo/items?threshold_km=50", "use min_distance_km here"),
+        ("/matching/remote-organizations?site=21&min_distance_km=50", "use threshold_km here"),
+        ("/collections/ngo/items?f=csv", "/export/ngo.csv takes the same filters"),
+    ])
+    func refusalsNameWhatWorks(uri: String, hint: String) async throws {
+        try await Server.run(uri) { response in
+            try Server.expectProblem(response, status: .badRequest)
+            #expect((try Server.json(response)["detail"] as? String)?.contains(hint) == true)
+        }
+    }
+
+    /// A link to the map (`/?lang=en&region_iso=RU-PER`) fetched by curl or a link preview gets the
+    /// landing document, not a 400 for the page's parameters; others are still refused.
+    @Test func landingDocumentTakesTheMapPagesParameters() async throws {
+        try await Server.run("/?lang=en&region_iso=RU-PER&remote=1&km=50", headers: [.accept: "*/*"]) { response in
+            #expect(response.status == .ok && response.headers[.contentType] == "application/json")
+        }
+        try await Server.run("/?colour=red", headers: [.accept: "*/*"]) { response in try Server.expectProblem(response, status: .badRequest) }
+    }
+
     /// Monitors, link checkers and caches send HEAD: the GET's status and headers, no body.
     @Test(arguments: ["/health", "/", "/collections/organizations/items?limit=2", "/export/organizations.geojson", "/static/app.js"])
     func headAnswersAsGetWithoutABody(uri: String) async throws {
@@ -250,10 +273,14 @@ struct HTTPTests {
             #expect(feature["type"] as? String == "Feature" && feature["id"] as? Int == 20)
             #expect((feature["links"] as? [[String: String]])?.contains { $0["rel"] == "self" } == true)
         }
-        try await Server.run("/collections/regions/items/59") { response in
-            let feature = try Server.json(response)
-            #expect((feature["properties"] as? [String: Any])?["centre_name"] as? String == "Пермь")
-            #expect((feature["geometry"] as? [String: Any])?["type"] as? String == "MultiPolygon")
+        for id in ["59", "RU-PER"] {  // its code, or its ISO code as everywhere else; links name the code
+            try await Server.run("/collections/regions/items/\(id)") { response in
+                let feature = try Server.json(response)
+                #expect((feature["properties"] as? [String: Any])?["centre_name"] as? String == "Пермь")
+                #expect((feature["geometry"] as? [String: Any])?["type"] as? String == "MultiPolygon")
+                let links = feature["links"] as? [[String: String]] ?? []
+                #expect(links.contains { $0["rel"] == "self" && $0["href"]?.hasSuffix("/collections/regions/items/59") == true }, "\(links)")
+            }
         }
     }
 

@@ -107,7 +107,7 @@ struct CollectionsController {
         let catalog = try await catalog()
         let c = try catalog.collection(context.parameters.get("collectionId") ?? "")
         let parameters = try QueryParameters.parse(request)
-        _ = try Format.negotiate(request, parameters: parameters)
+        _ = try Format.negotiate(request, parameters: parameters, csvElsewhere: c.kinds == nil ? nil : "/export/\(c.id).csv takes the same filters")
         let requested = Date()
         let base = baseURL(request)
         let itemsURL = "\(base)/collections/\(c.id)/items"
@@ -162,12 +162,13 @@ struct CollectionsController {
         let featureID = context.parameters.get("featureId") ?? ""
         let base = baseURL(request)
         if c.kinds == nil {
-            guard let region = try await source.regions().regions.first(where: { $0.code == featureID }) else {
-                throw CivicMapError.notFound("feature '\(featureID)' in collection '\(c.id)'")
+            // A region's id is its two-digit code; its ISO 3166-2 code names it too, as everywhere else.
+            guard let region = try await source.regions().regions.first(where: { $0.code == featureID || $0.iso == featureID }) else {
+                throw CivicMapError.notFound("feature '\(featureID)' in collection '\(c.id)' (a region's id is its two-digit code or ISO code, 59 or RU-PER)")
             }
             var w = JSONWriter(capacity: 2048)
             GeoJSON.writeFeature(region, to: &w)
-            return Responses.feature(w.bytes, base: base, collection: c.id, id: featureID)
+            return Responses.feature(w.bytes, base: base, collection: c.id, id: region.code)
         }
         // Only the canonical form of an id names a feature (`+1` and `01` do not).
         guard let id = Int64(featureID), id > 0, String(id) == featureID, let feature = try await source.feature(id: id),

@@ -27,7 +27,7 @@ struct LandingController {
         if try Format.negotiate(request, parameters: parameters, htmlAvailable: true) == .html {
             return try files.page("index.html")
         }
-        try QueryParameters.requireOnlyFormat(request)
+        _ = try FeatureQueryParser.uniqueValues(parameters, allowed: Set(["f"] + WebFiles.mapPageParameters))
         let base = baseURL(request)
         var w = JSONWriter()
         w.beginObject()

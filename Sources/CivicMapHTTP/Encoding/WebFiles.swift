@@ -27,6 +27,13 @@ struct WebFiles {
         ].joined(separator: "; ")
     }
 
+    /// What the map page reads from its URL (web/app.js): links to the map carry them, and a
+    /// client that is not a browser asking for one gets the landing document, not a 400.
+    static let mapPageParameters = [
+        "lang", "kind", "region_iso", "categories", "q", "remote", "km", "min_distance_km", "near",
+        "bbox", "lat", "lon", "z", "controls", "locked", "tile_timeout",
+    ]
+
     static let contentTypes = [
         "html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
         "png": "image/png", "svg": "image/svg+xml", "json": "application/json", "ico": "image/x-icon",

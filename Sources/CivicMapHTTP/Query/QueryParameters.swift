@@ -47,8 +47,10 @@ enum Format: String {
     case html
     case csv
 
+    /// `csvElsewhere`: where CSV of this resource is, for the error when it is asked for here.
     static func negotiate(
-        _ request: Request, parameters: [(name: String, value: String)], htmlAvailable: Bool = false, csvAvailable: Bool = false
+        _ request: Request, parameters: [(name: String, value: String)], htmlAvailable: Bool = false, csvAvailable: Bool = false,
+        csvElsewhere: String? = nil
     ) throws(CivicMapError) -> Format {
         var offered = ["json"]
         if htmlAvailable { offered.append("html") }
@@ -61,7 +63,9 @@ enum Format: String {
                 guard htmlAvailable else { throw .invalidParameter(name: "f", reason: "\(f) is not available here; use \(offered.joined(separator: " or "))") }
                 return .html
             case "csv", "text/csv":
-                guard csvAvailable else { throw .invalidParameter(name: "f", reason: "\(f) is not available here; use \(offered.joined(separator: " or "))") }
+                guard csvAvailable else {
+                    throw .invalidParameter(name: "f", reason: "\(f) is not available here; use \(offered.joined(separator: " or "))" + (csvElsewhere.map { "; CSV: \($0)" } ?? ""))
+                }
                 return .csv
             default: throw .invalidParameter(name: "f", reason: "unknown format '\(f)'; use \(offered.joined(separator: " or "))")
             }
