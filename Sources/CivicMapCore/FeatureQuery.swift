@@ -167,7 +167,11 @@ public struct FeatureQueryParser: Sendable {
     }
 
     public static func integer(_ value: String, name: String, minimum: Int) throws(CivicMapError) -> Int {
-        guard let n = Int(value) else { throw .invalidParameter(name: name, reason: "'\(value)' is not an integer") }
+        guard let n = Int(value) else {
+            let digits = value.drop(while: { $0 == "-" || $0 == "+" })
+            let outOfRange = !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
+            throw .invalidParameter(name: name, reason: outOfRange ? "'\(value)' is out of range" : "'\(value)' is not an integer")
+        }
         guard n >= minimum else { throw .invalidParameter(name: name, reason: "must be at least \(minimum)") }
         return n
     }

@@ -127,6 +127,7 @@ public enum RegionReportCSV {
         section(ru ? "По видам" : "By kind", counts,
             r.byKind.map { [ru ? $0.kind.titleRU : $0.kind.kind.rawValue, String($0.organisations), String($0.remote), share($0.remote, $0.organisations)] }
                 + [[ru ? "Всего" : "total", String(r.organisations), String(r.remote), share(r.remote, r.organisations)]])
+        let kindNames = Dictionary(r.byKind.map { ($0.kind.kind, ru ? $0.kind.titleRU : $0.kind.kind.rawValue) }, uniquingKeysWith: { a, _ in a })
         let d = r.distances
         section(ru ? "Распределение расстояний до центра" : "Distances to the centre",
             CSVTable([.init("from_km", "От, км", decimal: true), .init("to_km", "До, км", decimal: true), .init("organizations", "Организаций")]),
@@ -142,7 +143,8 @@ public enum RegionReportCSV {
                 .init("distance_to_center_km", "Расстояние до центра, км", decimal: true), .init("lat", "Широта", decimal: true),
                 .init("lon", "Долгота", decimal: true),
             ]),
-            r.mostRemote.map { [String($0.id), $0.name, $0.kind.rawValue, $0.settlement ?? "", km($0.distanceKm),
+            // The kind as «По видам» names it; the distance to the metre's thousandth, as exports and matching give it.
+            r.mostRemote.map { [String($0.id), $0.name, kindNames[$0.kind] ?? $0.kind.rawValue, $0.settlement ?? "", CSV.fixed($0.distanceKm),
                                 CSV.fixed($0.location.latitude), CSV.fixed($0.location.longitude)] })
         let c = r.coverage
         section(ru ? "Охват населённых пунктов" : "Coverage of populated places",

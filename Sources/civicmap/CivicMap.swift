@@ -195,7 +195,7 @@ struct Export: AsyncParsableCommand {
         default: throw ValidationError("unknown format '\(format)'; use geojson or csv")
         }
         try out.close()
-        FileHandle.standardError.write(Data("exported \(count) organisations\n".utf8))
+        FileHandle.standardError.write(Data("exported \(count) organisation\(count == 1 ? "" : "s")\n".utf8))
     }
 }
 
@@ -324,7 +324,7 @@ struct Match: AsyncParsableCommand {
             try out.write(w.bytes + [0x0A])
         }
         try out.close()
-        FileHandle.standardError.write(Data("\(organisations.count) organisations\n".utf8))
+        FileHandle.standardError.write(Data("\(organisations.count) organisation\(organisations.count == 1 ? "" : "s")\n".utf8))
     }
 }
 
@@ -393,7 +393,7 @@ struct Programmes: AsyncParsableCommand {
             try out.write(w.bytes + [0x0A])
         }
         try out.close()
-        FileHandle.standardError.write(Data("\(page.listings.count) programmes\n".utf8))
+        FileHandle.standardError.write(Data("\(page.listings.count) programme\(page.listings.count == 1 ? "" : "s")\n".utf8))
     }
 }
 

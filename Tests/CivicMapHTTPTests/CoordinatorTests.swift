@@ -132,6 +132,8 @@ struct CoordinatorTests {
             let text = String(decoding: Windows1251.decode(Array(Data(buffer: response.body))), as: UTF8.self)
             #expect(text.hasPrefix("Отчёт по региону\r\nПараметр;Значение\r\nРегион;Пермский край\r\n"))
             #expect(text.contains("\r\nПо видам\r\nВид;Организаций;Удалённых;Доля удалённых\r\n"))
+            // The most remote: kinds named as «По видам» names them, distances as the list gives them.
+            #expect(text.contains(";НКО;Кудымкар;145.552679;"), "\(text)")
         }
     }
 

@@ -228,6 +228,15 @@ struct HTTPTests {
             #expect(body["numberReturned"] as? Int == 3)
             #expect(!(body["links"] as? [[String: String]] ?? []).contains { $0["rel"] == "next" })
         }
+        // Past the end, "prev" leads to the last page that holds features (23 → offset 20).
+        try await Server.run("/collections/organizations/items?limit=10&offset=1000") { response in
+            let links = try Server.json(response)["links"] as? [[String: String]] ?? []
+            #expect(links.first { $0["rel"] == "prev" }?["href"]?.contains("offset=20") == true, "\(links)")
+        }
+        try await Server.run("/collections/organizations/items?offset=9223372036854775808") { response in
+            try Server.expectProblem(response, status: .badRequest, parameter: "offset")
+            #expect((try Server.json(response)["detail"] as? String)?.contains("out of range") == true)
+        }
     }
 
     @Test func limitAboveTheMaximumIsClamped() async throws {

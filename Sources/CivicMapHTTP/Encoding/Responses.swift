@@ -40,7 +40,9 @@ enum Responses {
             link(&w, href: href(offset: offset + returned), rel: "next", type: type, title: "Next page")
         }
         if offset > 0 {
-            link(&w, href: href(offset: max(0, offset - limit)), rel: "prev", type: type, title: "Previous page")
+            // Past the end, the previous page is the last one that holds features.
+            let previous = offset >= matched && matched > 0 ? (matched - 1) / max(limit, 1) * max(limit, 1) : offset - limit
+            link(&w, href: href(offset: max(0, previous)), rel: "prev", type: type, title: "Previous page")
         }
         if url.hasSuffix("/items") {
             link(&w, href: String(url.dropLast("/items".count)), rel: "collection", type: json, title: "The collection")
