@@ -37,6 +37,13 @@ public struct FieldProblem: Error, Equatable, Sendable, CustomStringConvertible 
         self.file = file
     }
 
+    /// The same problem, naming its file.
+    public func inFile(_ file: String?) -> FieldProblem {
+        var named = self
+        named.file = file
+        return named
+    }
+
     /// "line 4", or "b.csv, line 4" when the problem names its file.
     public var place: String { (file.map { "\($0), " } ?? "") + "line \(line)" }
 

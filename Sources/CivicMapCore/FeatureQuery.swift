@@ -168,7 +168,7 @@ public struct FeatureQueryParser: Sendable {
 
     public static func integer(_ value: String, name: String, minimum: Int) throws(CivicMapError) -> Int {
         guard let n = Int(value) else {
-            let digits = value.drop(while: { $0 == "-" || $0 == "+" })
+            let digits = value.first == "-" || value.first == "+" ? value.dropFirst() : Substring(value)
             let outOfRange = !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
             throw .invalidParameter(name: name, reason: outOfRange ? "'\(value)' is out of range" : "'\(value)' is not an integer")
         }

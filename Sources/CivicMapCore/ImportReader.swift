@@ -181,10 +181,11 @@ public enum ImportReader {
 
     /// Where JSON broke, as an editor shows it: Foundation says "around character N" (a byte
     /// offset), which is of no help in a 100 MB file; a line and column are.
-    static func syntaxError(_ error: Error, in bytes: some Collection<UInt8>) -> (line: Int, reason: String) {
+    static func syntaxError(_ error: Error, in bytes: some BidirectionalCollection<UInt8>) -> (line: Int, reason: String) {
         let message = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
         if message.contains("end of file") {
-            return (bytes.count { $0 == 10 } + 1, "the text ends before the JSON does (is the file cut short?)")
+            let lines = bytes.split(separator: 10, omittingEmptySubsequences: false).count - (bytes.last == 10 ? 1 : 0)
+            return (max(lines, 1), bytes.isEmpty ? "it is empty" : "the text ends before the JSON does (is it cut short?)")
         }
         guard let range = message.range(of: #" around character \d+"#, options: .regularExpression),
             let offset = Int(message[range].split(separator: " ").last!)

@@ -33,22 +33,13 @@ public struct ImportRecord: Sendable {
         return trimmed.isEmpty ? nil : trimmed
     }
 
-    /// A list field: an array in GeoJSON, or `;`-separated text in CSV.
-    /// The items of a list field, trimmed; of items that differ only in case or ё, the first
-    /// («Волонтёрство; волонтерство» is one category to filters and counts).
+    /// A list field: an array in GeoJSON, or `;`-separated text in CSV; items trimmed, empty
+    /// ones left out.
     public func list(_ name: String) -> [String] {
-        let items: [String]
-        if let listed = lists[name] {
-            items = listed.map(\.trimmedText).filter { !$0.isEmpty }
-        } else if let text = text(name) {
-            // Split on scalars: splitting Characters runs grapheme breaking over every byte.
-            items = text.unicodeScalars.split(separator: ";").map { String($0).trimmedText }.filter { !$0.isEmpty }
-        } else {
-            return []
-        }
-        guard items.count > 1 else { return items }
-        var seen: Set<String> = []
-        return items.filter { seen.insert(SearchText.normalise($0)).inserted }
+        if let items = lists[name] { return items.map(\.trimmedText).filter { !$0.isEmpty } }
+        guard let text = text(name) else { return [] }
+        // Split on scalars: splitting Characters runs grapheme breaking over every byte.
+        return text.unicodeScalars.split(separator: ";").map { String($0).trimmedText }.filter { !$0.isEmpty }
     }
 }
 

@@ -114,6 +114,14 @@ public enum SearchText {
         normalise([o.name, o.settlement, o.address].compactMap { $0 }.joined(separator: " "))
     }
 
+    /// Of items that differ only in case or ё, the first: «Волонтёрство; волонтерство» is one
+    /// category to filters and counts.
+    public static func distinct(_ items: [String]) -> [String] {
+        guard items.count > 1 else { return items }
+        var seen: Set<String> = []
+        return items.filter { seen.insert(normalise($0)).inserted }
+    }
+
     /// A search's words, normalised: split at spaces, quotes of every style («», "", „“, '') and
     /// commas, so a name pasted with other quotes or spacing than stored, or its words in
     /// another order, still matches (each word is looked for on its own).

@@ -102,7 +102,7 @@ public struct OrganisationValidator: Sendable {
         let email = text("email", max: 254)
         if let email, !Self.looksLikeEmail(email) { problem("email", "'\(email)' is not an e-mail address") }
 
-        let categories = record.list("categories")
+        let categories = SearchText.distinct(record.list("categories"))
         if categories.count > 20 { problem("categories", "at most 20 categories, got \(categories.count)") }
         for c in categories where c.count > 100 { problem("categories", "category '\(c.prefix(30))…' is longer than 100 characters") }
 

@@ -124,10 +124,10 @@ public enum RegionReportCSV {
             .init("remote_share", "Доля удалённых", decimal: true),
         ])
         func share(_ remote: Int, _ all: Int) -> String { all > 0 ? CSV.fixed(Double(remote) / Double(all), decimals: 4) : "" }
-        section(ru ? "По видам" : "By kind", counts,
-            r.byKind.map { [ru ? $0.kind.titleRU : $0.kind.kind.rawValue, String($0.organisations), String($0.remote), share($0.remote, $0.organisations)] }
-                + [[ru ? "Всего" : "total", String(r.organisations), String(r.remote), share(r.remote, r.organisations)]])
         let kindNames = Dictionary(r.byKind.map { ($0.kind.kind, ru ? $0.kind.titleRU : $0.kind.kind.rawValue) }, uniquingKeysWith: { a, _ in a })
+        section(ru ? "По видам" : "By kind", counts,
+            r.byKind.map { [kindNames[$0.kind.kind] ?? $0.kind.kind.rawValue, String($0.organisations), String($0.remote), share($0.remote, $0.organisations)] }
+                + [[ru ? "Всего" : "total", String(r.organisations), String(r.remote), share(r.remote, r.organisations)]])
         let d = r.distances
         section(ru ? "Распределение расстояний до центра" : "Distances to the centre",
             CSVTable([.init("from_km", "От, км", decimal: true), .init("to_km", "До, км", decimal: true), .init("organizations", "Организаций")]),

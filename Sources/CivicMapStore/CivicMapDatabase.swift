@@ -12,6 +12,7 @@ public final class CivicMapDatabase: Sendable {
     /// Parsing 89 outlines per request would be waste: cached, and reloaded when the regions'
     /// version (bumped by triggers, whichever process writes) differs.
     private let regionCache = VersionedCache<RegionDirectory>()
+    private let categoryCache = VersionedCache<[String: [String]]>()
     /// Kinds change only by migration, so one read serves the process.
     private let kindCache = Mutex<[KindInfo]?>(nil)
     /// See `PointIndex`: kept at the newest snapshot any request has seen.
@@ -74,6 +75,27 @@ public final class CivicMapDatabase: Sendable {
         try regionCache.value(version: try RegionRecord.version(db)) { RegionDirectory(try RegionRecord.fetchAll(db)) }
     }
 
+    /// The stored spellings of each category by its folded name (`SearchText.normalise`), read
+    /// again after a write (every write is in the audit log).
+    func cachedCategorySpellings(_ db: Database) throws -> [String: [String]] {
+        try categoryCache.value(version: try PointIndex.version(db).audit) {
+            Dictionary(grouping: try String.fetchAll(db, sql: OrganisationSQL.distinctCategories), by: SearchText.normalise)
+        }
+    }
+
+    /// The one way from a query to its SQL condition. Categories match whatever their case and
+    /// ё: each asked for becomes the spellings stored for it.
+    func filter(_ query: FeatureQuery, _ db: Database, spatialIndex: Bool = true) throws -> OrganisationSQL.Fragment {
+        var q = query
+        if !q.categories.isEmpty {
+            let spellings = try cachedCategorySpellings(db)
+            let stored = q.categories.flatMap { spellings[SearchText.normalise($0)] ?? [] }
+            // None stored: the names as asked, which no row holds either (an empty list would filter nothing).
+            if !stored.isEmpty { q.categories = stored }
+        }
+        return OrganisationSQL.filter(q, allKinds: try cachedKinds(db).map(\.kind), spatialIndex: spatialIndex)
+    }
+
     /// Inserts or updates regions by code. Moving a centre recomputes the distances of every
     /// organisation in that region (a trigger does it, in the same transaction).
     public func loadRegions(_ regions: [Region]) throws {
@@ -123,8 +145,7 @@ extension CivicMapDatabase: FeatureSource {
 
     public func organisations(matching query: FeatureQuery) async throws -> OrganisationPage {
         try await reads.read { db in
-            let allKinds = try self.cachedKinds(db).map(\.kind)
-            let filter = OrganisationSQL.filter(query, allKinds: allKinds)
+            let filter = try self.filter(query, db)
             let matched = try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations o WHERE \(filter.sql)", arguments: filter.arguments) ?? 0
             var organisations: [Organisation] = []
             if query.limit != 0 && query.offset < matched {
@@ -175,8 +196,7 @@ extension CivicMapDatabase: FeatureSource {
                 let features = try FeatureCache.features(db, ids: page.points.map(\.id), keys: page.points.map(\.featureKey))
                 return EncodedPage(features: features, numberMatched: page.matched)
             }
-            let allKinds = try self.cachedKinds(db).map(\.kind)
-            let filter = OrganisationSQL.filter(query, allKinds: allKinds)
+            let filter = try self.filter(query, db)
             let matched = try Int.fetchOne(
                 db.cachedStatement(sql: "SELECT count(*) FROM organizations o WHERE \(filter.sql)"), arguments: filter.arguments) ?? 0
             guard query.limit != 0 && query.offset < matched else { return EncodedPage(features: [], numberMatched: matched) }
@@ -233,7 +253,7 @@ extension CivicMapDatabase: FeatureSource {
                 if PointIndex.answersOverview(query), let index = try self.pointIndex(db) {
                     keyed = index.keyedPoints(matching: query)
                 } else {
-                    let filter = OrganisationSQL.filter(query, allKinds: try self.cachedKinds(db).map(\.kind))
+                    let filter = try self.filter(query, db)
                     keyed = try Row.fetchAll(db, sql: "SELECT o.id, o.lon, o.lat FROM organizations o WHERE \(filter.sql)", arguments: filter.arguments)
                         .map { (id: $0[0], key: FeatureKey.of(id: $0[0], longitude: $0[1], latitude: $0[2])) }
                         .sorted { $0.key < $1.key }
@@ -242,7 +262,7 @@ extension CivicMapDatabase: FeatureSource {
                 let cut = keyed.dropFirst(query.offset).prefix(query.limit ?? .max)
                 return (cut.map(\.id), cut.map(\.key))
             }
-            let filter = OrganisationSQL.filter(query, allKinds: try self.cachedKinds(db).map(\.kind))
+            let filter = try self.filter(query, db)
             let order = OrganisationSQL.inOrder(query, filter: filter, columns: "o.id")
             return (try Int64.fetchAll(db, sql: order.sql, arguments: order.arguments), nil)
         }
@@ -271,7 +291,7 @@ extension CivicMapDatabase: FeatureSource {
 
     /// The overview's parts grouped by SQL from the rows.
     func groupedOverviewParts(_ db: Database, _ query: FeatureQuery, cellDegrees: Double) throws -> [OverviewPart] {
-        let filter = OrganisationSQL.filter(query, allKinds: try self.cachedKinds(db).map(\.kind), spatialIndex: false)
+        let filter = try self.filter(query, db, spatialIndex: false)
         let sql = OrganisationSQL.overview(query, filter: filter, cellDegrees: cellDegrees)
         return try Row.fetchAll(db, sql: sql.sql, arguments: sql.arguments).map { row in
             (row[0], row[1], OrganisationKind(rawValue: row[2]), row[3], row[4], row[5])
@@ -295,17 +315,21 @@ extension CivicMapDatabase: FeatureSource {
         })
     }
 
-    /// Categories by use. Spellings that differ only in case or ё are one category (as the filter
-    /// has them), named by the most used; an organisation holds one spelling of each (`list`).
+    /// Categories by use. Spellings that differ only in case or ё are one category (as filters
+    /// have them), named by the most used, counting each organisation once.
     public func categories() async throws -> [(name: String, count: Int)] {
-        let spellings = try await reads.read { db in
-            try Row.fetchAll(db, sql: OrganisationSQL.categories).map { (name: $0[0] as String, count: $0[1] as Int) }
+        try await reads.read { db in
+            let spellings = try Row.fetchAll(db, sql: OrganisationSQL.categories).map { (name: $0[0] as String, count: $0[1] as Int) }
+            var groups: [String: [(name: String, count: Int)]] = [:]
+            for spelling in spellings { groups[SearchText.normalise(spelling.name), default: []].append(spelling) }
+            return try groups.values.map { group in
+                guard group.count > 1 else { return group[0] }
+                // Rows stored before spellings were folded may hold two of them.
+                let count = try Int.fetchOne(db, sql: OrganisationSQL.organisationsInCategories,
+                                             arguments: [OrganisationSQL.jsonArray(group.map(\.name))]) ?? 0
+                return (name: group[0].name, count: count)  // the most used spelling first
+            }.sorted { ($0.count, $1.name) > ($1.count, $0.name) }
         }
-        var merged: [String: (name: String, count: Int)] = [:]
-        for spelling in spellings {  // most used first: its spelling names the category
-            merged[SearchText.normalise(spelling.name), default: (spelling.name, 0)].count += spelling.count
-        }
-        return merged.values.sorted { ($0.count, $1.name) > ($1.count, $0.name) }
     }
 
     private static func measureDistances(from point: Coordinate?, in organisations: inout [Organisation]) {

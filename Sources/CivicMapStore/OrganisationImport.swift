@@ -69,7 +69,7 @@ extension CivicMapDatabase {
             records += read.records
             fileOfRecord += repeatElement(file(path), count: read.records.count)
             rowsUnread += read.rejectedRows
-            summary.problems += read.problems.map { FieldProblem(line: $0.line, field: $0.field, reason: $0.reason, file: file(path)) }
+            summary.problems += read.problems.map { $0.inFile(file(path)) }
             ignored.formUnion(read.ignoredFields)
             if let dialect = read.dialect { summary.csvDialects.append((path, dialect)) }
         }
@@ -85,14 +85,13 @@ extension CivicMapDatabase {
         accepted.reserveCapacity(records.count)
         progress(ImportProgress(phase: .validating, rowsDone: 0, rowsTotal: records.count))
         for ((record, outcome), file) in zip(zip(records, validator.validate(records)), fileOfRecord) {
-            func inFile(_ problems: [FieldProblem]) -> [FieldProblem] { problems.map { var p = $0; p.file = file; return p } }
             switch outcome {
             case .accepted(let organisation, let warnings):
                 accepted.append(StagedRow(line: record.line, file: file, organisation: organisation,
                                           statesProgrammes: record.lists["programmes"] != nil, stated: record.stated))
-                summary.warnings += inFile(warnings)
+                summary.warnings += warnings.map { $0.inFile(file) }
             case .rejected(let problems):
-                summary.problems += inFile(problems)
+                summary.problems += problems.map { $0.inFile(file) }
             }
         }
         let validated = accepted.count
@@ -152,7 +151,7 @@ extension CivicMapDatabase {
             return try ImportReader.read(path: path)
         } catch {
             guard case .invalidRecords(let problems) = error, let name else { throw error }
-            throw CivicMapError.invalidRecords(problems.map { var p = $0; p.file = name; return p })
+            throw CivicMapError.invalidRecords(problems.map { $0.inFile(name) })
         }
     }
 
@@ -226,7 +225,7 @@ struct StagedRow {
         return problems
     }
 
-    func problem(_ field: String, _ reason: String) -> FieldProblem { FieldProblem(line: line, field: field, reason: reason, file: file) }
+    func problem(_ field: String, _ reason: String) -> FieldProblem { FieldProblem(line: line, field: field, reason: reason).inFile(file) }
     /// "line 4", or "b.csv, line 4".
     var place: String { problem("", "").place }
 }

@@ -42,8 +42,8 @@ enum OrganisationSQL {
             add("o.region_code IN (SELECT value FROM json_each(?))", [jsonArray(q.regionCodes)])
         }
         if !q.categories.isEmpty {
-            add("o.id IN (SELECT organization_id FROM organization_categories WHERE category IN (\(categorySpellings)))",
-                [jsonArray(q.categories.map(SearchText.normalise))])
+            add("o.id IN (SELECT organization_id FROM organization_categories WHERE category IN (SELECT value FROM json_each(?)))",
+                [jsonArray(q.categories)])
         }
         if let id = q.excludedID { add("o.id != ?", [id]) }
         for word in q.text.map(SearchText.words) ?? [] { add("instr(o.search_text, ?) > 0", [word]) }
@@ -139,14 +139,17 @@ enum OrganisationSQL {
             """, arguments: arguments)
     }
 
-    /// The stored spellings of the categories asked for (a JSON array, folded): case and ё do
-    /// not matter. The distinct spellings are read by one index seek each (a dozen or so), not by
-    /// a scan of the 400,000 pairs.
-    static let categorySpellings = """
+    /// Every stored spelling of a category, by one index seek each (a dozen or so in practice),
+    /// not a scan of the 400,000 pairs.
+    static let distinctCategories = """
         WITH RECURSIVE spelling(c) AS (
             SELECT min(category) FROM organization_categories
             UNION ALL SELECT (SELECT min(category) FROM organization_categories WHERE category > c) FROM spelling WHERE c IS NOT NULL)
-        SELECT c FROM spelling WHERE c IS NOT NULL AND fold_text(c) IN (SELECT value FROM json_each(?))
+        SELECT c FROM spelling WHERE c IS NOT NULL
+        """
+
+    static let organisationsInCategories = """
+        SELECT count(DISTINCT organization_id) FROM organization_categories WHERE category IN (SELECT value FROM json_each(?))
         """
 
     static let categories = """

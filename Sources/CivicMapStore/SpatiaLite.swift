@@ -8,7 +8,6 @@ enum SpatiaLite {
     static func prepare(_ db: Database) throws {
         try loadExtension(db)
         db.add(function: geodesicDistance)
-        db.add(function: foldText)
     }
 
     private static func loadExtension(_ db: Database) throws {
@@ -33,12 +32,6 @@ enum SpatiaLite {
         return Geodesic.wgs84.distance(
             from: Coordinate(trustedLatitude: numbers[0], longitude: numbers[1]),
             to: Coordinate(trustedLatitude: numbers[2], longitude: numbers[3]))
-    }
-
-    /// `fold_text(text)`: lower case, ё as е (`SearchText.normalise`), so «Волонтёрство» and
-    /// «волонтерство» are one category to a filter.
-    static let foldText = DatabaseFunction("fold_text", argumentCount: 1, pure: true) { values in
-        String.fromDatabaseValue(values[0]).map(SearchText.normalise)
     }
 
     /// SpatiaLite signals many failures by returning 0 or NULL instead of an SQL error.

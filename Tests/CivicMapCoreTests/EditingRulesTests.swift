@@ -230,6 +230,9 @@ struct EditingRulesTests {
         // "around character 25" from Foundation is a byte offset; Cyrillic takes two bytes a letter.
         let body = Self.problems { _ = try ImportReader.json(Array("{\"name\": \"Жжж\",\n  \"kind\": x}".utf8)) }
         #expect(body.first?.reason.contains("at line 2, column 11") == true, "\(body)")
+        let cyrillic = Self.problems { _ = try ImportReader.json(Array("{\n\"имя\": x}".utf8)) }  // x is the 8th character, the 11th byte
+        #expect(cyrillic.first?.reason.contains("at line 2, column 8") == true, "\(cyrillic)")
+        #expect(Self.problems { _ = try ImportReader.json([]) }.first?.reason.contains("empty") == true)
         let file = Self.problems { _ = try ImportReader.geoJSON(Data("{\"type\":\"FeatureCollection\",\n\"features\":[{".utf8)) }
         #expect(file.first?.line == 2 && file.first?.reason.contains("ends before") == true, "\(file)")
     }

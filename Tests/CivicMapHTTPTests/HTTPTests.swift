@@ -125,6 +125,13 @@ struct HTTPTests {
         try await Server.run("/?colour=red", headers: [.accept: "*/*"]) { response in try Server.expectProblem(response, status: .badRequest) }
     }
 
+    /// The list of the map page's parameters must follow what web/app.js reads.
+    @Test func mapPageParametersFollowTheScript() throws {
+        let script = try String(contentsOfFile: #filePath.components(separatedBy: "/Tests/")[0] + "/web/app.js", encoding: .utf8)
+        let read = Set(script.matches(of: /p\.get\('([a-z_]+)'\)/).map { String($0.1) })
+        #expect(!read.isEmpty && read.isSubset(of: Set(WebFiles.mapPageParameters)), "\(read.subtracting(WebFiles.mapPageParameters))")
+    }
+
     /// Monitors, link checkers and caches send HEAD: the GET's status and headers, no body.
     @Test(arguments: ["/health", "/", "/collections/organizations/items?limit=2", "/export/organizations.geojson", "/static/app.js"])
     func headAnswersAsGetWithoutABody(uri: String) async throws {
@@ -228,6 +235,10 @@ struct HTTPTests {
             #expect(body["numberReturned"] as? Int == 3)
             #expect(!(body["links"] as? [[String: String]] ?? []).contains { $0["rel"] == "next" })
         }
+        try await Server.run("/collections/organizations/items?region_iso=RU-CHU&limit=10&offset=30") { response in  // none matched
+            let links = try Server.json(response)["links"] as? [[String: String]] ?? []
+            #expect(links.first { $0["rel"] == "prev" }.map { !($0["href"] ?? "").contains("offset=") } == true, "\(links)")
+        }
         // Past the end, "prev" leads to the last page that holds features (23 → offset 20).
         try await Server.run("/collections/organizations/items?limit=10&offset=1000") { response in
             let links = try Server.json(response)["links"] as? [[String: String]] ?? []
@@ -282,7 +293,7 @@ struct HTTPTests {
             #expect(feature["type"] as? String == "Feature" && feature["id"] as? Int == 20)
             #expect((feature["links"] as? [[String: String]])?.contains { $0["rel"] == "self" } == true)
         }
-        for id in ["59", "RU-PER"] {  // its code, or its ISO code as everywhere else; links name the code
+        for id in ["59", "RU-PER", "ru-per"] {  // its code, or its ISO code as everywhere else; links name the code
             try await Server.run("/collections/regions/items/\(id)") { response in
                 let feature = try Server.json(response)
                 #expect((feature["properties"] as? [String: Any])?["centre_name"] as? String == "Пермь")

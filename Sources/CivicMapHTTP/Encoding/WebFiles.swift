@@ -81,10 +81,15 @@ struct WebFiles {
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     static var negotiable: [String] { ["text/html", "application/json", "application/geo+json", "text/csv", "application/problem+json"] }
 
+    /// Also on the answers no route gives (`UnreadableRequestHandler`).
+    static func add(to headers: inout HTTPFields) {
+        headers[.xContentTypeOptions] = "nosniff"
+        headers[.referrerPolicy] = "strict-origin-when-cross-origin"
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
-        response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[.referrerPolicy] = "strict-origin-when-cross-origin"
+        Self.add(to: &response.headers)
         // `/`, reports, matching and programmes answer HTML, JSON or CSV by `Accept`: a cache
         // in front must not hand a browser's page to an API client. Scripts, styles, images
         // and tiles are one representation each.

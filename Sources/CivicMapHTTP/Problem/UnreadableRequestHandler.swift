@@ -1,4 +1,5 @@
 import HTTPTypes
+import Hummingbird
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
@@ -18,6 +19,10 @@ final class UnreadableRequestHandler: ChannelDuplexHandler, RemovableChannelHand
     /// A request's head is read and its end is not: the parser failed inside its body, which
     /// its route may be reading, so the error goes on to Hummingbird as before.
     private var readingBody = false
+    /// The parser has failed: nothing more is read, and the decoder's later complaints about
+    /// bytes it will not parse are not passed on (they would make Hummingbird drop the
+    /// connection before the answers still owed are out).
+    private var refused = false
     /// The answer to an unreadable request that waits for the responses before it.
     private var deferred: Problem?
 
@@ -28,6 +33,10 @@ final class UnreadableRequestHandler: ChannelDuplexHandler, RemovableChannelHand
         case .body: break
         }
         context.fireChannelRead(data)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if !refused { context.read() }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -41,10 +50,12 @@ final class UnreadableRequestHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if refused { return }
         guard let parserError = error as? HTTPParserError, !readingBody else {
             context.fireErrorCaught(error)
             return
         }
+        refused = true
         if unanswered == 0 { answer(Self.problem(parserError), context: context) } else { deferred = Self.problem(parserError) }
     }
 
@@ -53,21 +64,26 @@ final class UnreadableRequestHandler: ChannelDuplexHandler, RemovableChannelHand
         let body = problem.body(instance: nil)
         fields[.contentLength] = String(body.count)
         fields[.connection] = "close"
-        fields[.xContentTypeOptions] = "nosniff"  // as SecurityHeadersMiddleware sets on every routed answer
+        SecurityHeadersMiddleware<BasicRequestContext>.add(to: &fields)
         context.write(wrapOutboundOut(.head(HTTPResponse(status: problem.status, headerFields: fields))), promise: nil)
         context.write(wrapOutboundOut(.body(ByteBuffer(bytes: body))), promise: nil)
         // The connection cannot be read further: closed once the answer is out.
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in loopBound.value.close(promise: nil) }
     }
 
     static func problem(_ error: HTTPParserError) -> Problem {
-        let detail = switch error {
+        switch error {
+        case .headerOverflow:
+            Problem(status: .init(code: 431, reasonPhrase: "Request Header Fields Too Large"), type: "unreadable-request",
+                    title: "Unreadable request", detail: "the request's headers are too large")
         case .invalidCharactersUsed, .invalidURL, .invalidPath, .invalidQueryString:
-            "the request target must be ASCII: percent-encode other characters (RFC 3986), as browsers do; "
-                + "q=Пермь is sent as q=%D0%9F%D0%B5%D1%80%D0%BC%D1%8C (with curl: -G --data-urlencode 'q=Пермь')"
-        case .headerOverflow: "the request's headers are too large"
-        default: "the request is not valid HTTP/1.1 (\(error))"
+            Problem(status: .badRequest, type: "unreadable-request", title: "Unreadable request", detail:
+                "the request target must be ASCII: percent-encode other characters (RFC 3986), as browsers do; "
+                    + "q=Пермь is sent as q=%D0%9F%D0%B5%D1%80%D0%BC%D1%8C (with curl: -G --data-urlencode 'q=Пермь')")
+        default:
+            Problem(status: .badRequest, type: "unreadable-request", title: "Unreadable request",
+                    detail: "the request is not valid HTTP/1.1 (\(error))")
         }
-        return Problem(status: .badRequest, type: "unreadable-request", title: "Unreadable request", detail: detail)
     }
 }
