@@ -192,7 +192,7 @@ public struct FeatureQueryParser: Sendable {
     }
 
     static func sortKeys(_ value: String) throws(CivicMapError) -> [SortKey] {
-        try list(value, name: "sortby").map { item throws(CivicMapError) in
+        let keys = try list(value, name: "sortby").map { item throws(CivicMapError) in
             var name = Substring(item)
             var descending = false
             if name.first == "-" { descending = true; name.removeFirst() } else if name.first == "+" { name.removeFirst() }
@@ -201,6 +201,12 @@ public struct FeatureQueryParser: Sendable {
             }
             return SortKey(field, descending: descending)
         }
+        // A second key on one field could never order anything: say so rather than ignore it.
+        var seen: Set<SortKey.Field> = []
+        if let repeated = keys.first(where: { !seen.insert($0.field).inserted }) {
+            throw .invalidParameter(name: "sortby", reason: "sorts by '\(repeated.field.rawValue)' twice")
+        }
+        return keys
     }
 
     /// RFC 3339 instants or intervals (`..` for an open end), as OGC API – Features defines

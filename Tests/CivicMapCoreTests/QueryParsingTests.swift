@@ -52,6 +52,7 @@ struct QueryParsingTests {
         rejected([("min_distance_km", "-5")], parameter: "min_distance_km")
         rejected([("min_distance_km", "60"), ("max_distance_km", "50")], parameter: "max_distance_km")
         rejected([("sortby", "-population")], parameter: "sortby")
+        rejected([("sortby", "name,-name")], parameter: "sortby")
         rejected([("bbox-crs", "EPSG:3857")], parameter: "bbox-crs")
         rejected([("q", "  ")], parameter: "q")
         rejected([("datetime", "yesterday")], parameter: "datetime")
