@@ -51,7 +51,7 @@ public struct CSVExport: ExportEncoder {
         var out: [UInt8] = []
         out.reserveCapacity(organisations.count * 300)
         for o in organisations {
-            var fields = OrganisationCSV.row(o)
+            var fields = OrganisationCSV.row(o, russian: dialect.header == .ru)
             if withDistance { fields.append(o.distanceToPointMetres.map { CSV.fixed($0 / 1000) } ?? "") }
             table.appendRow(fields, dialect, to: &out)
         }

@@ -164,9 +164,10 @@ public enum OrganisationCSV {
     /// Added when a query measures from a point (`near`, matching).
     public static let distanceColumn = CSVTable.Column("distance_km", "Расстояние, км", decimal: true)
 
-    public static func row(_ o: Organisation) -> [String] {
+    /// `russian`: kinds as spreadsheets write them (with Russian headers), not as codes.
+    public static func row(_ o: Organisation, russian: Bool = false) -> [String] {
         [
-            o.id.map(String.init) ?? "", o.name, o.kind.rawValue, o.regionISO ?? "", o.settlement ?? "", o.address ?? "",
+            o.id.map(String.init) ?? "", o.name, russian ? o.kind.russianName : o.kind.rawValue, o.regionISO ?? "", o.settlement ?? "", o.address ?? "",
             o.inn ?? "", o.ogrn ?? "", o.categories.joined(separator: ";"), o.foundedYear.map(String.init) ?? "",
             o.website ?? "", CSV.fixed(o.location.latitude), CSV.fixed(o.location.longitude), o.regionCode,
             o.regionName ?? "", o.email ?? "", o.phone ?? "", o.description ?? "", o.source ?? "",

@@ -12,6 +12,17 @@ public struct OrganisationKind: RawRepresentable, Hashable, Sendable, Comparable
     public static let internshipSite = OrganisationKind(rawValue: "internship_site")
 
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+
+    /// The kind as a coordinator writes it in a spreadsheet (imports read it back): «НКО», «ТОС»,
+    /// «Стажировочная площадка»; the code for a kind added later.
+    public var russianName: String {
+        switch self {
+        case .ngo: "НКО"
+        case .tos: "ТОС"
+        case .internshipSite: "Стажировочная площадка"
+        default: rawValue
+        }
+    }
 }
 
 /// Display data of a kind, as the store holds it.

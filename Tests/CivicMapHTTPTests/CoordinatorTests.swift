@@ -160,6 +160,12 @@ struct CoordinatorTests {
             // Проектная среда (Кудымкар) is the farthest, at 145.55 km.
             #expect(lines.count == 4)
             #expect(lines.last?.hasPrefix("20;") == true && lines.last?.hasSuffix(";145,552679") == true)
+            // Under Russian headers, kinds as a spreadsheet writes them (the import reads them back).
+            #expect(lines.last?.split(separator: ";", omittingEmptySubsequences: false).dropFirst(2).first == "НКО", "\(lines.last ?? "")")
+        }
+        try await Server.run("/export/organizations.csv?kind=internship_site") { response in  // codes under English headers
+            let rows = String(decoding: Array(Data(buffer: response.body)), as: UTF8.self).split(separator: "\r\n")
+            #expect(rows.count > 1 && rows.dropFirst().allSatisfy { $0.contains(",internship_site,") })
         }
     }
 }
