@@ -60,9 +60,13 @@ public struct EncodedFeature: Sendable {
 public struct EncodedPage: Sendable {
     public var features: [EncodedFeature]
     public var numberMatched: Int
-    public init(features: [EncodedFeature], numberMatched: Int) {
+    /// The version of the data the page was read from (it changes with every write), for a
+    /// page's entity tag; nil when the page does not depend on the data alone.
+    public var dataVersion: String?
+    public init(features: [EncodedFeature], numberMatched: Int, dataVersion: String? = nil) {
         self.features = features
         self.numberMatched = numberMatched
+        self.dataVersion = dataVersion
     }
 
     /// A page of organisations encoded on the fly.

@@ -194,15 +194,16 @@ extension CivicMapDatabase: FeatureSource {
             if PointIndex.answers(query), let index = try self.pointIndex(db) {
                 let page = index.page(matching: query)
                 let features = try FeatureCache.features(db, ids: page.points.map(\.id), keys: page.points.map(\.featureKey))
-                return EncodedPage(features: features, numberMatched: page.matched)
+                return EncodedPage(features: features, numberMatched: page.matched, dataVersion: index.version.tag)
             }
+            let version = try PointIndex.version(db).tag
             let filter = try self.filter(query, db)
             let matched = try Int.fetchOne(
                 db.cachedStatement(sql: "SELECT count(*) FROM organizations o WHERE \(filter.sql)"), arguments: filter.arguments) ?? 0
-            guard query.limit != 0 && query.offset < matched else { return EncodedPage(features: [], numberMatched: matched) }
+            guard query.limit != 0 && query.offset < matched else { return EncodedPage(features: [], numberMatched: matched, dataVersion: version) }
             let order = OrganisationSQL.inOrder(query, filter: filter, columns: "o.id")
             let ids = try Int64.fetchAll(db.cachedStatement(sql: order.sql), arguments: order.arguments)
-            return EncodedPage(features: try FeatureCache.features(db, ids: ids), numberMatched: matched)
+            return EncodedPage(features: try FeatureCache.features(db, ids: ids), numberMatched: matched, dataVersion: version)
         }
     }
 

@@ -19,6 +19,8 @@ struct PointIndex: Sendable {
         var regions: Int64
 
         func isOlder(than other: Version) -> Bool { audit < other.audit || regions < other.regions }
+        /// For entity tags: every write of organisations or regions changes it.
+        var tag: String { "\(audit).\(regions)" }
     }
 
     struct Point: Sendable, Equatable {

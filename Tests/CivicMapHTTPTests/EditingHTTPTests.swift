@@ -124,6 +124,32 @@ struct EditingHTTPTests {
 
     // MARK: - Create and read with entity tags
 
+    /// A page carries a weak entity tag: asked again with it, 304 until a write changes the data.
+    @Test func pagesRevalidateUntilTheDataChanges() async throws {
+        // Its own database: the other tests' writes would change the version under it.
+        let database = try Server.demoDatabase()
+        let editor = try database.createToken(name: "http-etag", role: .editor, region: nil)
+        let app = buildApplication(configuration: CivicMapConfiguration(), source: database, editor: database, logger: Logger(label: "test"))
+        try await app.test(.router) { client in
+            let page = "\(S.items)?region_iso=RU-PER&limit=5"
+            let tag = try await client.execute(uri: page, method: .get) { response -> String in
+                #expect(response.status == .ok && response.headers[.cacheControl] == "no-cache")
+                return try #require(response.headers[.eTag])
+            }
+            #expect(tag.hasPrefix("W/\""))
+            try await client.execute(uri: page, method: .get, headers: [.ifNoneMatch: tag]) { response in
+                #expect(response.status == .notModified && response.body.readableBytes == 0)
+            }
+            try await client.execute(uri: "\(page)&offset=5", method: .get, headers: [.ifNoneMatch: tag]) { response in
+                #expect(response.status == .ok)  // another page: another tag
+            }
+            _ = try await S.create(client, token: editor, name: S.uniqueName("АНО «Новая»"))
+            try await client.execute(uri: page, method: .get, headers: [.ifNoneMatch: tag]) { response in
+                #expect(response.status == .ok && response.headers[.eTag] != tag)
+            }
+        }
+    }
+
     @Test func aCreatedFeatureReadsBackWithItsETag() async throws {
         try await S.run { client, server in
             let name = S.uniqueName("АНО «Создана»")

@@ -116,6 +116,12 @@ struct CollectionsController {
         let query = try await FeatureRequest(source: source, configuration: configuration)
             .query(request, collection: c, kinds: catalog.collections[0].kinds ?? [], paged: true)
         let page = try await source.features(matching: query)
+        // A page read again at the same data version says the same (only its timeStamp moves):
+        // a client on a slow line revalidates it, and a 304 spares it the features.
+        let tag = page.dataVersion.map { EntityTag.of(Array("\(Self.processTag) \($0) \(base)\(request.uri)".utf8)) }
+        if let tag, let known = request.headers[.ifNoneMatch], EntityTag.ifNoneMatch(known, matches: tag) {
+            return Response(status: .notModified, headers: [.eTag: "W/" + tag, .cacheControl: "no-cache"])
+        }
         var w = JSONWriter(capacity: 1024 + page.features.reduce(0) { $0 + $1.bytes.count + 1 })
         w.beginObject()
         w.key("type"); w.string("FeatureCollection")
@@ -128,8 +134,16 @@ struct CollectionsController {
         for f in page.features { w.encoded(f.bytes) }
         w.endArray()
         w.endObject()
-        return Responses.json(w, contentType: Responses.geoJSON)
+        var response = Responses.json(w, contentType: Responses.geoJSON)
+        if let tag {
+            response.headers[.eTag] = "W/" + tag
+            response.headers[.cacheControl] = "no-cache"
+        }
+        return response
     }
+
+    /// Pages' entity tags hold it: another process (a new version, say) may encode otherwise.
+    private static let processTag = String(UInt64.random(in: 0...UInt64.max), radix: 36)
 
     /// The regions collection: 89 rows, filtered in memory (bbox on outline or centre).
     private func regionItems(_ request: Request, parameters: [(name: String, value: String)], itemsURL: String) async throws -> Response {
