@@ -1827,10 +1827,8 @@
       if (ctrl.signal.aborted || ringRequest !== ctrl) { return; }
       ringRequest = null;
       var ref = p.centre_lon < 0 ? p.centre_lon + 360 : p.centre_lon;
-      var layer = L.geoJSON(ring, {
-        coordsToLatLng: function (c) { return L.latLng(c[1], CM.nearLon(c[0], ref)); },
-        interactive: false,
-        style: { color: '#b4236c', weight: 2, opacity: 0.95, dashArray: '8 6', fill: false, className: 'cm-ring' }
+      var layer = L.polyline(ringLines(ring.geometry, ref), {
+        interactive: false, color: '#b4236c', weight: 2, opacity: 0.95, dashArray: '8 6', className: 'cm-ring'
       });
       regionDecor.addLayer(layer);
       if (ui.legendRing) {
@@ -1840,6 +1838,24 @@
     }).catch(function (err) {
       if (err.name !== 'AbortError' && window.console) { console.warn('CivicMap: ring', err.message); }
     });
+  }
+
+  /** A ring's outline as lines near the centre's longitude `ref`. Across the antimeridian the
+   *  server sends its two sides (RFC 7946); the edges along the cut are left out, so the two
+   *  halves draw as one circle. */
+  function ringLines(geometry, ref) {
+    var polygons = geometry.type === 'MultiPolygon' ? geometry.coordinates : [geometry.coordinates];
+    var lines = [];
+    polygons.forEach(function (rings) {
+      var outer = rings[0], line = [];
+      outer.forEach(function (c, i) {
+        var cut = i > 0 && Math.abs(c[0]) === 180 && Math.abs(outer[i - 1][0]) === 180;
+        if (cut) { lines.push(line); line = []; }
+        line.push(L.latLng(c[1], CM.nearLon(c[0], ref)));
+      });
+      lines.push(line);
+    });
+    return lines.filter(function (l) { return l.length > 1; });
   }
 
   // ---------------------------------------------------------------- export, embed, language

@@ -80,16 +80,22 @@ public enum GeoJSON {
         w.endObject()
     }
 
-    /// A ring as a Polygon Feature (for the map's remoteness ring). Longitudes stay continuous
-    /// across the antimeridian, which Leaflet draws correctly.
-    public static func writeRing(_ ring: [Coordinate], properties: (inout JSONWriter) -> Void, to w: inout JSONWriter) {
+    /// A ring (`Geodesic.circleParts`) as a Feature: a Polygon, or a MultiPolygon of its two
+    /// sides where it crosses the antimeridian.
+    public static func writeRing(_ parts: [[Coordinate]], properties: (inout JSONWriter) -> Void, to w: inout JSONWriter) {
         w.beginObject()
         w.key("type"); w.string("Feature")
         w.key("geometry"); w.beginObject()
-        w.key("type"); w.string("Polygon")
-        w.key("coordinates"); w.beginArray(); w.beginArray()
-        for c in ring { writePosition(c, to: &w) }
-        w.endArray(); w.endArray()
+        w.key("type"); w.string(parts.count == 1 ? "Polygon" : "MultiPolygon")
+        w.key("coordinates"); w.beginArray()
+        for part in parts {
+            if parts.count > 1 { w.beginArray() }
+            w.beginArray()
+            for c in part { writePosition(c, to: &w) }
+            w.endArray()
+            if parts.count > 1 { w.endArray() }
+        }
+        w.endArray()
         w.endObject()
         w.key("properties"); w.beginObject(); properties(&w); w.endObject()
         w.endObject()

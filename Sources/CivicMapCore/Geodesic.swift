@@ -39,19 +39,59 @@ public struct Geodesic: @unchecked Sendable {
         return Coordinate(trustedLatitude: lat, longitude: lon)
     }
 
-    /// A closed ring of points at `metres` from `centre` (a true geodesic circle, for map rings).
+    /// A closed ring of points at `metres` from `centre` (a true geodesic circle, for map rings),
+    /// clockwise from north, with longitudes continuous around the centre (past ±180° by Chukotka).
     public func circle(around centre: Coordinate, metres: Double, segments: Int = 128) -> [Coordinate] {
         let count = max(8, segments)
-        var ring = (0..<count).map { n -> Coordinate in
-            let p = destination(from: centre, azimuth: Double(n) * 360 / Double(count), metres: metres)
-            // Keep longitudes continuous around the centre (Chukotka straddles ±180°).
-            var lon = p.longitude
-            while lon - centre.longitude > 180 { lon -= 360 }
-            while lon - centre.longitude < -180 { lon += 360 }
-            return Coordinate(trustedLatitude: p.latitude, longitude: lon)
-        }
+        var ring = (0..<count).map { n in circlePoint(around: centre, metres: metres, azimuth: Double(n) * 360 / Double(count)) }
         ring.append(ring[0])
         return ring
+    }
+
+    /// The circle as RFC 7946 has it: counterclockwise, and cut at the antimeridian (§3.1.9) into
+    /// one ring per side with longitudes within -180…180. The cut points lie on the circle.
+    public func circleParts(around centre: Coordinate, metres: Double, segments: Int = 128) -> [[Coordinate]] {
+        let ring = circle(around: centre, metres: metres, segments: segments)
+        let count = ring.count - 1, step = 360 / Double(count)
+        guard let beyond = ring.first(where: { abs($0.longitude) > 180 }) else { return [ring.reversed()] }
+        let meridian: Double = beyond.longitude > 0 ? 180 : -180
+        func far(_ i: Int) -> Bool { abs(ring[i % count].longitude) > 180 }
+        // Where the edge from vertex i crosses the meridian, by bisection on the azimuth.
+        func crossing(after i: Int) -> Coordinate {
+            var low = Double(i) * step, high = low + step
+            let lowIsFar = far(i)
+            for _ in 0..<50 {
+                let middle = (low + high) / 2
+                if (abs(circlePoint(around: centre, metres: metres, azimuth: middle).longitude) > 180) == lowIsFar { low = middle } else { high = middle }
+            }
+            return Coordinate(trustedLatitude: circlePoint(around: centre, metres: metres, azimuth: low).latitude, longitude: meridian)
+        }
+        // Start just after a crossing, so that each side's vertices run on unbroken.
+        let start = (1...count).first { far($0) != far($0 - 1) }! % count
+        var parts: [[Coordinate]] = []
+        var part = [crossing(after: (start + count - 1) % count)]
+        for j in 0..<count {
+            let i = (start + j) % count
+            part.append(ring[i])
+            if far(i) != far(i + 1) {
+                let cut = crossing(after: i)
+                part += [cut, part[0]]
+                // The far side's longitudes come back into -180…180.
+                let shift = far(i) ? -360 * (meridian / 180) : 0
+                parts.append(part.map { Coordinate(trustedLatitude: $0.latitude, longitude: $0.longitude + shift) }.reversed())
+                part = [cut]
+            }
+        }
+        return parts
+    }
+
+    /// The point at `metres` towards `azimuth`, its longitude kept within 180° of the centre's.
+    private func circlePoint(around centre: Coordinate, metres: Double, azimuth: Double) -> Coordinate {
+        let p = destination(from: centre, azimuth: azimuth, metres: metres)
+        var lon = p.longitude
+        while lon - centre.longitude > 180 { lon -= 360 }
+        while lon - centre.longitude < -180 { lon += 360 }
+        return Coordinate(trustedLatitude: p.latitude, longitude: lon)
     }
 
     /// A box holding every point within `metres` of `centre`: the prefilter for a spatial

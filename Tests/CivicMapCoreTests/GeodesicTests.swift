@@ -52,6 +52,28 @@ struct GeodesicTests {
         for p in ring { #expect(abs(Geodesic.wgs84.distance(from: centre, to: p) - 50_000) < 0.001) }
     }
 
+    /// RFC 7946: counterclockwise, and cut at the antimeridian into one ring per side. Anadyr's
+    /// 500 km ring crosses it; every point, the cut points too, lies on the circle.
+    @Test func circlePartsAreCutAtTheAntimeridian() throws {
+        func signedArea(_ ring: [Coordinate]) -> Double {
+            zip(ring, ring.dropFirst()).reduce(0) { $0 + ($1.0.longitude * $1.1.latitude - $1.1.longitude * $1.0.latitude) } / 2
+        }
+        let anadyr = try Coordinate(latitude: 64.7337, longitude: 177.4968)
+        let parts = Geodesic.wgs84.circleParts(around: anadyr, metres: 500_000, segments: 64)
+        #expect(parts.count == 2)
+        for part in parts {
+            #expect(part.first == part.last && part.count > 4)
+            #expect(signedArea(part) > 0, "clockwise: \(part.prefix(3))")
+            #expect(part.allSatisfy { (-180...180).contains($0.longitude) })
+            #expect(part.filter { abs($0.longitude) == 180 }.count >= 2)  // the cut
+            for p in part { #expect(abs(Geodesic.wgs84.distance(from: anadyr, to: p) - 500_000) < 0.01) }
+        }
+        #expect(Set(parts.map { $0[1].longitude > 0 }) == [true, false])  // one part each side
+        let perm = try Coordinate(latitude: 58.0105, longitude: 56.2502)
+        let whole = Geodesic.wgs84.circleParts(around: perm, metres: 50_000)
+        #expect(whole.count == 1 && signedArea(whole[0]) > 0)
+    }
+
     @Test func zeroDistanceToItself() throws {
         let p = try Coordinate(latitude: 62.0311, longitude: 129.7229)
         #expect(Geodesic.wgs84.distance(from: p, to: p) == 0)

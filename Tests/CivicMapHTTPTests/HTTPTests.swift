@@ -437,6 +437,12 @@ struct MapSupportTests {
                 #expect(abs(d - 50_000) < 1, "\(d)")  // 6-decimal coordinates: within a metre
             }
         }
+        try await Server.run("/rings?region_iso=RU-CHU&km=500") { response in  // across the antimeridian: two sides
+            let geometry = try #require(try Server.json(response)["geometry"] as? [String: Any])
+            #expect(geometry["type"] as? String == "MultiPolygon")
+            let parts = try #require(geometry["coordinates"] as? [[[[Double]]]])
+            #expect(parts.count == 2 && parts.allSatisfy { $0[0].allSatisfy { (-180...180).contains($0[0]) } })
+        }
         try await Server.run("/rings?region_iso=RU-PER&km=-3") { response in try Server.expectProblem(response, status: .badRequest, parameter: "km") }
         try await Server.run("/rings?km=5") { response in try Server.expectProblem(response, status: .badRequest, parameter: "region_iso") }
     }

@@ -371,6 +371,20 @@ def run(args):
             wait(driver, lambda d: idle(d) and 'Проектная среда' not in list_text(d) and 'km=200' in d.current_url,
                  message='threshold 200')
             check('threshold 200 km: «Проектная среда» gone from the list', True)
+
+            # Chukotka's ring crosses the antimeridian: the server cuts it in two (RFC 7946), the
+            # map draws the halves side by side as one circle (two lines, no edge along the cut).
+            Select(driver.find_element(By.ID, 'cm-region')).select_by_value('RU-CHU')
+            wait(driver, lambda d: idle(d) and 'region_iso=RU-CHU' in d.current_url and d.execute_script(
+                "var p = document.querySelector('path.cm-ring'); return !!p && p.getAttribute('d').split('M').length === 3"),
+                message='Chukotka ring')
+            ring = driver.execute_script(
+                "var p = document.querySelector('path.cm-ring'), b = p.getBBox(), r = p.getBoundingClientRect();"
+                "var m = document.getElementById('cm-map').getBoundingClientRect();"
+                "return {w: b.width, h: b.height, d: p.getAttribute('d'), inside: r.width < m.width * 1.5};")
+            check('Chukotka, 200 km: the ring across the antimeridian is one circle in two lines, no closing edge',
+                  ring['inside'] and 'z' not in ring['d'].lower() and 0.5 < ring['w'] / ring['h'] < 2,
+                  {k: ring[k] for k in ('w', 'h', 'inside')})
         except TimeoutException as e:
             check('region RU-PER + remote threshold', False, '%s; list=%r' % (e.msg, list_text(driver)[:200]))
 

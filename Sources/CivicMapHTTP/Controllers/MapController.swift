@@ -133,7 +133,7 @@ struct MapController {
         guard km < toPoleKm - 100 else {
             throw CivicMapError.invalidParameter(name: "km", reason: "must be less than \(Int(toPoleKm - 100)) km here: a larger ring would enclose the pole")
         }
-        let ring = Geodesic.wgs84.circle(around: region.centre, metres: km * 1000)
+        let ring = Geodesic.wgs84.circleParts(around: region.centre, metres: km * 1000)
         var w = JSONWriter(capacity: 8192)
         GeoJSON.writeRing(ring, properties: { w in
             w.key("region_iso"); w.string(region.iso ?? region.code)
