@@ -34,6 +34,8 @@ public struct SortKey: Sendable, Equatable {
         case regionISO = "region_iso"
         case foundedYear = "founded_year"
         case distanceToCentreKm = "distance_to_center_km"
+        /// From `near` (the features' `distance_km`): nearest first is its default order.
+        case distanceKm = "distance_km"
     }
     public var field: Field
     public var descending: Bool
@@ -115,6 +117,9 @@ public struct FeatureQueryParser: Sendable {
         if let v = values["datetime"] { try Self.validateDatetime(v) }
         if let v = values["sortby"] { query.sort = try Self.sortKeys(v) }
         if let v = values["near"] { query.near = try Self.point(v, name: "near") }
+        if query.near == nil, query.sort.contains(where: { $0.field == .distanceKm }) {
+            throw .invalidParameter(name: "sortby", reason: "distance_km is measured from near=lon,lat: give the point")
+        }
         if let v = values["radius_km"] {
             guard query.near != nil else { throw .invalidParameter(name: "radius_km", reason: "needs near=lon,lat, the point to measure from") }
             query.radiusKm = try Self.distance(v, name: "radius_km")

@@ -92,8 +92,8 @@ enum OpenAPIDocument {
             query("near", "lon,lat: order by geodesic distance from this point first (adds distance_km).",
                   ["type": "array", "minItems": 2, "maxItems": 2, "items": ["type": "number"]]),
             query("radius_km", "With near: only organisations within this geodesic distance of the point.", ["type": "number", "minimum": 0, "maximum": 20100]),
-            query("sortby", "Sort keys, comma-separated, '-' for descending.",
-                  ["type": "array", "items": ["type": "string", "pattern": "^[+-]?(id|name|kind|region_iso|founded_year|distance_to_center_km)$"]]),
+            query("sortby", "Sort keys, comma-separated, '-' for descending; distance_km (from near) needs near.",
+                  ["type": "array", "items": ["type": "string", "pattern": "^[+-]?(id|name|kind|region_iso|founded_year|distance_to_center_km|distance_km)$"]]),
         ]
         let geoJSONContent: [String: Any] = ["application/geo+json": ["schema": ["type": "object"]]]
         let jsonContent: [String: Any] = ["application/json": ["schema": ["type": "object"]]]

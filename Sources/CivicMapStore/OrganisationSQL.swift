@@ -109,8 +109,11 @@ enum OrganisationSQL {
             arguments: arguments)
     }
 
+    /// With `near`, nearest first, unless `sortby` places `distance_km` (the one term with arguments).
     static func orderBy(_ q: FeatureQuery) -> Fragment {
-        var terms = q.near.map { _ in ["geodesic_distance_m(o.lat, o.lon, ?, ?)"] } ?? []
+        let fromPoint = "geodesic_distance_m(o.lat, o.lon, ?, ?)"
+        let sortsByPoint = q.sort.contains { $0.field == .distanceKm }
+        var terms = q.near != nil && !sortsByPoint ? [fromPoint] : []
         let arguments: StatementArguments = q.near.map { [$0.latitude, $0.longitude] } ?? []
         terms += q.sort.map { key -> String in
             let column = switch key.field {
@@ -120,6 +123,7 @@ enum OrganisationSQL {
             case .regionISO: "r.iso"
             case .foundedYear: "o.founded_year"
             case .distanceToCentreKm: "o.distance_to_centre_m"
+            case .distanceKm: fromPoint
             }
             return column + (key.descending ? " DESC" : "")
         }

@@ -455,6 +455,25 @@ struct MapSupportTests {
             #expect(distances.count == 5 && distances == distances.sorted() && distances[0] == 0)
         }
         try await Server.run("/collections/organizations/items?near=54.6") { response in try Server.expectProblem(response, status: .badRequest, parameter: "near") }
+        // sortby names the point's distance too: farthest first, or after another key.
+        try await Server.run("/collections/organizations/items?near=54.6532,59.0152&sortby=-distance_km&limit=5") { response in
+            let features = try #require(try Server.json(response)["features"] as? [[String: Any]])
+            let distances = features.compactMap { ($0["properties"] as? [String: Any])?["distance_km"] as? Double }
+            #expect(distances.count == 5 && distances == distances.sorted(by: >) && distances[0] > 1000, "\(distances)")
+        }
+        try await Server.run("/collections/organizations/items?near=54.6532,59.0152&sortby=kind,distance_km") { response in
+            let features = try #require(try Server.json(response)["features"] as? [[String: Any]])
+            let rows = features.compactMap { $0["properties"] as? [String: Any] }
+            let kinds = rows.compactMap { $0["kind"] as? String }
+            #expect(kinds == kinds.sorted())
+            for kind in Set(kinds) {
+                let distances = rows.filter { $0["kind"] as? String == kind }.compactMap { $0["distance_km"] as? Double }
+                #expect(distances == distances.sorted(), "\(kind)")
+            }
+        }
+        try await Server.run("/collections/organizations/items?sortby=distance_km") { response in
+            try Server.expectProblem(response, status: .badRequest, parameter: "sortby")
+        }
     }
 
     @Test func categoriesInUse() async throws {
