@@ -8,11 +8,12 @@ public func buildApplication(
     configuration: CivicMapConfiguration, source: any FeatureSource, editor: (any FeatureEditor)? = nil,
     tiles: any TileSource = NoTiles(), logger: Logger
 ) -> some ApplicationProtocol {
-    Application(
-        router: buildRouter(configuration: configuration, source: source, editor: editor, tiles: tiles),
+    let metrics = RequestMetrics()
+    return Application(
+        router: buildRouter(configuration: configuration, source: source, editor: editor, tiles: tiles, metrics: metrics),
         // A client that sends nothing for this long loses its connection (slow-header attacks).
         server: .http1(configuration: .init(
-            additionalChannelHandlers: [UnreadableRequestHandler()], idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
+            additionalChannelHandlers: [UnreadableRequestHandler(metrics: metrics)], idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "CivicMap"),
         logger: logger)
 }
@@ -21,13 +22,12 @@ public func buildApplication(
 /// mapping → time limit; then the controllers. CORS stays outside the problem mapping so it sees finished
 /// responses (errors included) rather than thrown errors, which it would wrap in a type nothing
 /// here knows.
-public func buildRouter(
-    configuration: CivicMapConfiguration, source: any FeatureSource, editor: (any FeatureEditor)? = nil,
-    tiles: any TileSource = NoTiles()
+func buildRouter(
+    configuration: CivicMapConfiguration, source: any FeatureSource, editor: (any FeatureEditor)?, tiles: any TileSource,
+    metrics: RequestMetrics
 ) -> Router<BasicRequestContext> {
     // HEAD is answered wherever GET is: monitors, link checkers and caches send it.
     let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
-    let metrics = RequestMetrics()
     router.middlewares.add(SecurityHeadersMiddleware())
     router.middlewares.add(ObservabilityMiddleware(metrics: metrics))
     // Reads are public: any site may fetch features (maps, dashboards, notebooks). Writes are

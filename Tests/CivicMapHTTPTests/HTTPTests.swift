@@ -476,6 +476,17 @@ struct MapSupportTests {
         }
     }
 
+    @Test func queryablesListTheirValues() async throws {
+        try await Server.run("/collections/tos/queryables") { response in
+            #expect(response.headers[.contentType] == "application/schema+json")
+            let properties = try #require(try Server.json(response)["properties"] as? [String: [String: Any]])
+            #expect(properties["kind"]?["enum"] as? [String] == ["tos"])
+            let regions = properties["region_iso"]?["enum"] as? [String] ?? []
+            #expect(regions.count > 80 && regions.contains("RU-PER") && regions == regions.sorted())
+            #expect(properties["categories"]?["type"] as? String == "string")
+        }
+    }
+
     @Test func categoriesInUse() async throws {
         try await Server.run("/categories") { response in
             let list = try #require(try Server.json(response)["categories"] as? [[String: Any]])

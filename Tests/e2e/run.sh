@@ -96,7 +96,8 @@ assert re.findall(rb"HTTP/1\.1 (\d{3}) ", data) == [b"200", b"400"], data[:300]
 assert b"\r\n0\r\n\r\nHTTP/1.1 400" in data, data[-600:]  # the export's last chunk, then the problem
 PY
   [ $? -eq 0 ] || return 1
-  curl -fsS "$BASE/health" >/dev/null  # and the server goes on
+  curl -fsS "$BASE/health" >/dev/null || return 1  # and the server goes on
+  curl -fsS "$BASE/metrics" | grep -q 'route="(unreadable)",status="400"'  # and counts them
 }
 check "a URL with unencoded Cyrillic gets a problem+json saying how to encode it" unencoded_url
 

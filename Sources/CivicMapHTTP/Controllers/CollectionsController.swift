@@ -93,9 +93,15 @@ struct CollectionsController {
         w.key("type"); w.string("object")
         w.key("title"); w.string(c.title)
         w.key("properties"); w.beginObject()
-        if c.kinds != nil {
-            for (name, type) in [("kind", "string"), ("region_iso", "string"), ("categories", "string")] {
-                w.key(name); w.beginObject(); w.key("type"); w.string(type); w.endObject()
+        if let kinds = c.kinds {
+            // With their values, so that QGIS and other clients can offer them in a list.
+            let isoCodes = try await source.regions().regions.compactMap(\.iso).sorted()
+            for (name, title, values) in [("kind", "Вид", kinds.map(\.rawValue)), ("region_iso", "Регион (ISO 3166-2)", isoCodes), ("categories", "Категория", [])] {
+                w.key(name); w.beginObject()
+                w.key("title"); w.string(title)
+                w.key("type"); w.string("string")
+                if !values.isEmpty { w.key("enum"); w.strings(values) }
+                w.endObject()
             }
         }
         w.endObject()

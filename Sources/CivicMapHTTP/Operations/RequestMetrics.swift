@@ -44,6 +44,12 @@ final class RequestMetrics: Sendable {
         }
     }
 
+    /// A request refused before any route (`UnreadableRequestHandler`): counted under the route
+    /// `(unreadable)`, with no duration.
+    func refused(status: Int) {
+        state.withLock { $0.requests[Series(method: "", route: "(unreadable)", status: status), default: 0] += 1 }
+    }
+
     /// The exposition text (version 0.0.4).
     func text() -> String {
         let s = state.withLock { $0 }

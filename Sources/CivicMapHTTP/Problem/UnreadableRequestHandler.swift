@@ -14,6 +14,9 @@ final class UnreadableRequestHandler: ChannelDuplexHandler, RemovableChannelHand
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
+    private let metrics: RequestMetrics
+    init(metrics: RequestMetrics) { self.metrics = metrics }
+
     /// Requests read whose responses have not ended: a pipelining client gets those first.
     private var unanswered = 0
     /// A request's head is read and its end is not: the parser failed inside its body, which
@@ -60,6 +63,7 @@ final class UnreadableRequestHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     private func answer(_ problem: Problem, context: ChannelHandlerContext) {
+        metrics.refused(status: Int(problem.status.code))
         var fields = problem.headerFields
         let body = problem.body(instance: nil)
         fields[.contentLength] = String(body.count)
