@@ -45,7 +45,9 @@ public struct FieldProblem: Error, Equatable, Sendable, CustomStringConvertible 
     }
 
     /// "line 4", or "b.csv, line 4" when the problem names its file.
-    public var place: String { (file.map { "\($0), " } ?? "") + "line \(line)" }
+    public var place: String { Self.place(line: line, file: file) }
+
+    public static func place(line: Int, file: String?) -> String { (file.map { "\($0), " } ?? "") + "line \(line)" }
 
     public var description: String { "\(place), \(field): \(reason)" }
 }

@@ -184,8 +184,8 @@ public enum ImportReader {
     static func syntaxError(_ error: Error, in bytes: some BidirectionalCollection<UInt8>) -> (line: Int, reason: String) {
         let message = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
         if message.contains("end of file") {
-            let lines = bytes.split(separator: 10, omittingEmptySubsequences: false).count - (bytes.last == 10 ? 1 : 0)
-            return (max(lines, 1), bytes.isEmpty ? "it is empty" : "the text ends before the JSON does (is it cut short?)")
+            let lines = bytes.count { $0 == 10 } + (bytes.last == 10 ? 0 : 1)  // the last line, ended or not
+            return (lines, bytes.isEmpty ? "it is empty" : "the text ends before the JSON does (is it cut short?)")
         }
         guard let range = message.range(of: #" around character \d+"#, options: .regularExpression),
             let offset = Int(message[range].split(separator: " ").last!)

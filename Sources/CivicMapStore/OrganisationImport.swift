@@ -227,7 +227,7 @@ struct StagedRow {
 
     func problem(_ field: String, _ reason: String) -> FieldProblem { FieldProblem(line: line, field: field, reason: reason).inFile(file) }
     /// "line 4", or "b.csv, line 4".
-    var place: String { problem("", "").place }
+    var place: String { FieldProblem.place(line: line, file: file) }
 }
 
 /// The SQL of the import, in one place: stage every row, resolve ids, count, upsert.
@@ -279,21 +279,21 @@ enum ImportSQL {
         try db.execute(sql: """
             DROP TABLE IF EXISTS temp.import_rows;
             CREATE TEMP TABLE import_rows (
-                seq INTEGER PRIMARY KEY, line INTEGER NOT NULL, id INTEGER, kind TEXT, name TEXT, region_code TEXT, settlement TEXT, address TEXT,
+                seq INTEGER PRIMARY KEY, id INTEGER, kind TEXT, name TEXT, region_code TEXT, settlement TEXT, address TEXT,
                 inn TEXT, ogrn TEXT, categories TEXT, founded_year INTEGER, website TEXT, email TEXT, phone TEXT,
                 description TEXT, source TEXT, lat REAL, lon REAL, search_text TEXT, programmes TEXT, stated INTEGER NOT NULL,
                 programmes_changed INTEGER NOT NULL DEFAULT 0, is_new INTEGER NOT NULL DEFAULT 0,
                 content_changed INTEGER NOT NULL DEFAULT 0, categories_changed INTEGER NOT NULL DEFAULT 0);
             """)
         var insert = try RowWriter(db, sql: """
-            INSERT INTO import_rows (seq, line, id, kind, name, region_code, settlement, address, inn, ogrn, categories, founded_year,
+            INSERT INTO import_rows (seq, id, kind, name, region_code, settlement, address, inn, ogrn, categories, founded_year,
                 website, email, phone, description, source, lat, lon, search_text, programmes, stated)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         // The derived texts on every core; SQLite's inserts on this one.
         let derived = Parallel.map(rows, DerivedTexts.init)
         for (seq, (row, texts)) in zip(rows, derived).enumerated() {
-            insert.bind(seq); insert.bind(row.line); insert.bind(row.organisation.id)
+            insert.bind(seq); insert.bind(row.organisation.id)
             bindContent(row.organisation, categories: texts.categories, to: &insert)
             insert.bind(texts.searchText); insert.bind(texts.programmes); insert.bind(Int(row.stated.rawValue))
             try insert.step()
@@ -423,20 +423,16 @@ enum ImportSQL {
         guard rows.contains(where: { $0.stated != .all }) else { return }
         let partial = "i.content_changed AND i.stated <> \(StatedFields.all.rawValue)"
         guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM import_rows i WHERE \(partial))")! else { return }
-        // CROSS JOIN: the staged rows outside, each changed one looks its organisation up.
+        // CROSS JOIN: the staged rows outside, each changed one looks its organisation up. The
+        // stored row is decoded as every read decodes it; the staged row's seq follows its columns.
         let stored = try Row.fetchCursor(db, sql: """
-            SELECT i.seq, \(StatedFields.names.map { "o." + $0 }.joined(separator: ", "))
-            FROM import_rows i CROSS JOIN organizations o ON o.id = i.id WHERE \(partial)
+            SELECT \(OrganisationSQL.columns), i.seq
+            FROM import_rows i CROSS JOIN organizations o ON o.id = i.id JOIN regions r ON r.code = o.region_code WHERE \(partial)
             """)
         var searchText = try RowWriter(db, sql: "UPDATE import_rows SET search_text = ? WHERE seq = ?")
         while let row = try stored.next() {
-            let seq: Int = row[0], stated = rows[seq].stated
-            var o = rows[seq].organisation  // the stored values of the fields that may be kept, by name
-            o.settlement = row["settlement"]; o.address = row["address"]; o.inn = row["inn"]; o.ogrn = row["ogrn"]
-            o.categories = JSONText.stringArray(row["categories"]); o.foundedYear = row["founded_year"]
-            o.website = row["website"]; o.email = row["email"]; o.phone = row["phone"]
-            o.description = row["description"]; o.source = row["source"]
-            rows[seq].organisation.keepFields(of: o, notIn: stated)
+            let seq: Int = row[OrganisationSQL.columnCount], stated = rows[seq].stated
+            rows[seq].organisation.keepFields(of: OrganisationSQL.organisation(from: row), notIn: stated)
             if !stated.states("settlement") || !stated.states("address") {
                 searchText.bind(SearchText.of(rows[seq].organisation)); searchText.bind(seq)
                 try searchText.step()

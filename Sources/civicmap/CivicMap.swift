@@ -195,7 +195,7 @@ struct Export: AsyncParsableCommand {
         default: throw ValidationError("unknown format '\(format)'; use geojson or csv")
         }
         try out.close()
-        FileHandle.standardError.write(Data("exported \(count) organisation\(count == 1 ? "" : "s")\n".utf8))
+        FileHandle.standardError.write(Data("exported \(counted(count, "organisation"))\n".utf8))
     }
 }
 
@@ -242,6 +242,9 @@ struct Output {
     }
     func close() throws { if isFile { try handle.close() } }
 }
+
+/// "1 organisation", "3 organisations".
+func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 
 /// Files a command writes: never the database or the command's own input, and refused before
 /// any work when they cannot be written.
@@ -324,7 +327,7 @@ struct Match: AsyncParsableCommand {
             try out.write(w.bytes + [0x0A])
         }
         try out.close()
-        FileHandle.standardError.write(Data("\(organisations.count) organisation\(organisations.count == 1 ? "" : "s")\n".utf8))
+        FileHandle.standardError.write(Data((counted(organisations.count, "organisation") + "\n").utf8))
     }
 }
 
@@ -393,7 +396,7 @@ struct Programmes: AsyncParsableCommand {
             try out.write(w.bytes + [0x0A])
         }
         try out.close()
-        FileHandle.standardError.write(Data("\(page.listings.count) programme\(page.listings.count == 1 ? "" : "s")\n".utf8))
+        FileHandle.standardError.write(Data((counted(page.listings.count, "programme") + "\n").utf8))
     }
 }
 

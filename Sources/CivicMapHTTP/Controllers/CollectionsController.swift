@@ -182,8 +182,9 @@ struct CollectionsController {
         let featureID = context.parameters.get("featureId") ?? ""
         let base = baseURL(request)
         if c.kinds == nil {
-            // A region's id is its two-digit code; its ISO 3166-2 code names it too, as everywhere else.
-            guard let region = try await source.regions().regions.first(where: { $0.code == featureID || $0.iso?.uppercased() == featureID.uppercased() }) else {
+            // A region's id is its two-digit code; its ISO 3166-2 code names it too, as everywhere else
+            // (the one-digit form the directory also reads, `5`, is no id).
+            guard featureID.count > 1, let region = try await source.regions().region(featureID) else {
                 throw CivicMapError.notFound("feature '\(featureID)' in collection '\(c.id)' (a region's id is its two-digit code or ISO code, 59 or RU-PER)")
             }
             var w = JSONWriter(capacity: 2048)

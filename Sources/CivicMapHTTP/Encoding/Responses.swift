@@ -41,7 +41,8 @@ enum Responses {
         }
         if offset > 0 {
             // Past the end, the previous page is the last one that holds features.
-            let previous = offset < matched ? offset - limit : matched == 0 ? 0 : (matched - 1) / max(limit, 1) * max(limit, 1)
+            let page = max(limit, 1)
+            let previous = offset < matched ? offset - limit : max(matched - 1, 0) / page * page
             link(&w, href: href(offset: max(0, previous)), rel: "prev", type: type, title: "Previous page")
         }
         if url.hasSuffix("/items") {
