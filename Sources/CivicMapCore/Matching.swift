@@ -54,6 +54,17 @@ public struct Matching: Sendable {
         return query
     }
 
+    /// The defaults a remote-organisations query took, as parameters: its links state them, so
+    /// a saved link or the next page keeps meaning the same if the server's defaults change.
+    public static func defaultsTaken(by query: FeatureQuery, from values: [String: String]) -> [(name: String, value: String)] {
+        func km(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v) }
+        let taken: [(name: String, value: String)] = [
+            ("radius_km", query.radiusKm.map(km) ?? ""), ("threshold_km", query.minDistanceKm.map(km) ?? ""),
+            ("same_region", query.regionCodes.isEmpty ? "false" : "true"),
+        ]
+        return taken.filter { values[$0.name] == nil && !$0.value.isEmpty }
+    }
+
     public static let nearestSitesParameters = ["organization", "k", "same_region"]
     public static let remoteOrganisationsParameters = ["site", "radius_km", "threshold_km", "same_region", "kind", "limit", "offset"]
 

@@ -11,6 +11,8 @@ public struct OrganisationKind: RawRepresentable, Hashable, Sendable, Comparable
     /// Стажировочная площадка: a leader NGO hosting short internships for staff of remote NGOs.
     public static let internshipSite = OrganisationKind(rawValue: "internship_site")
 
+    public static let shipped: [OrganisationKind] = [.ngo, .tos, .internshipSite]
+
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 
     /// The kind as a coordinator writes it in a spreadsheet (imports read it back): «НКО», «ТОС»,

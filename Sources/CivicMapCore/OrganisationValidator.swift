@@ -129,12 +129,15 @@ public struct OrganisationValidator: Sendable {
         return .accepted(organisation, warnings: warnings)
     }
 
-    /// Kind names as coordinators write them in spreadsheets.
-    static let kindAliases: [String: OrganisationKind] = [
-        "нко": .ngo, "со нко": .ngo, "некоммерческая организация": .ngo, "тос": .tos,
-        "территориальное общественное самоуправление": .tos, "стажировочная площадка": .internshipSite,
-        "стажировочные площадки": .internshipSite,
-    ]
+    /// Kind names as coordinators write them in spreadsheets: the names exports write, and variants.
+    static let kindAliases: [String: OrganisationKind] = {
+        var aliases: [String: OrganisationKind] = [
+            "со нко": .ngo, "некоммерческая организация": .ngo, "территориальное общественное самоуправление": .tos,
+            "стажировочные площадки": .internshipSite,
+        ]
+        for kind in OrganisationKind.shipped { aliases[SearchText.normalise(kind.russianName)] = kind }
+        return aliases
+    }()
 
     /// Identifiers a spreadsheet turned into numbers: `1,02594E+12`, or a lost leading zero.
     static func spreadsheetNumberProblem(_ value: String, digits: [Int]) -> String? {

@@ -16,16 +16,20 @@ struct Catalog {
 
     let collections: [Collection]
 
+    /// Titles are Russian, as the map's users read them; descriptions say it in Russian, then in
+    /// English for the analysts' tools (QGIS shows the description as the layer's abstract).
     init(kinds: [KindInfo]) {
         var list = [Collection(
             id: Self.organisationsID, title: "Организации (все виды)",
-            description: "Non-profits, territorial public self-government bodies and internship sites with their geodesic distance to the regional centre",
+            description: "НКО, ТОС и стажировочные площадки с геодезическим расстоянием до административного центра региона. "
+                + "Non-profits, territorial public self-government bodies and internship sites with their geodesic distance to the regional centre.",
             kinds: kinds.map(\.kind))]
         list += kinds.map {
-            Collection(id: $0.kind.rawValue, title: $0.titleRU, description: $0.titleEN, kinds: [$0.kind])
+            Collection(id: $0.kind.rawValue, title: $0.titleRU, description: "\($0.titleRU). \($0.titleEN).", kinds: [$0.kind])
         }
         list.append(Collection(
-            id: Self.regionsID, title: "Субъекты РФ", description: "Federal subjects with their administrative centres and outlines",
+            id: Self.regionsID, title: "Субъекты РФ",
+            description: "Субъекты РФ с административными центрами и границами. Federal subjects with their administrative centres and outlines.",
             kinds: nil))
         collections = list
     }

@@ -51,6 +51,18 @@ struct CoordinatorTests {
         }
     }
 
+    @Test func remoteOrganisationsLinksStateTheDefaultsTaken() async throws {
+        try await Server.run("/matching/remote-organizations?site=1&limit=1&threshold_km=60.5") { response in
+            #expect(response.status == .ok)
+            let links = try #require(Server.json(response)["links"] as? [[String: Any]])
+            let selfLink = try #require(links.first { $0["rel"] as? String == "self" }?["href"] as? String)
+            let query = try #require(URLComponents(string: selfLink)?.queryItems)
+            #expect(query.filter { $0.name == "radius_km" }.map(\.value) == ["150"])
+            #expect(query.filter { $0.name == "threshold_km" }.map(\.value) == ["60.5"])
+            #expect(query.filter { $0.name == "same_region" }.map(\.value) == ["true"])
+        }
+    }
+
     @Test(arguments: [
         ("/matching/nearest-sites", "organization", HTTPResponse.Status.badRequest),
         ("/matching/nearest-sites?organization=abc", "organization", .badRequest),

@@ -191,6 +191,11 @@ struct HTTPTests {
             let collections = try #require(try Server.json(response)["collections"] as? [[String: Any]])
             #expect(collections.map { $0["id"] as? String } == ["organizations", "ngo", "tos", "internship_site", "regions"])
             #expect(collections.allSatisfy { $0["itemType"] as? String == "feature" })
+            // Russian first, then English, in every description.
+            #expect(collections.allSatisfy { c in
+                let text = c["description"] as? String ?? ""
+                return text.unicodeScalars.first.map { (0x410...0x44F).contains($0.value) } == true && text.contains { $0 >= "a" && $0 <= "z" }
+            })
             func extent(_ c: [String: Any]) throws -> [Double] {
                 try #require((((c["extent"] as? [String: Any])?["spatial"] as? [String: Any])?["bbox"] as? [[Double]])?.first)
             }

@@ -57,7 +57,8 @@ struct MatchingController {
         var w = JSONWriter(capacity: 4096 + page.organisations.count * 800)
         let url = "\(baseURL(request))/matching/remote-organizations"
         MatchingJSON.write(origin: site, matches: page.organisations, matched: page.numberMatched, timeStamp: Responses.timeStamp(), links: { w in
-            Responses.pagingLinks(&w, url: url, parameters: parameters, limit: query.limit ?? 0, offset: query.offset,
+            Responses.pagingLinks(&w, url: url, parameters: parameters + Matching.defaultsTaken(by: query, from: values),
+                                  limit: query.limit ?? 0, offset: query.offset,
                                   returned: page.organisations.count, matched: page.numberMatched)
         }, to: &w)
         return Responses.json(w, contentType: Responses.geoJSON)
