@@ -166,6 +166,8 @@ public enum OrganisationCSV {
         .init("region_name", "Регион"), .init("email", "Эл. почта"), .init("phone", "Телефон", identifier: true),
         .init("description", "Описание"), .init("source", "Источник"),
         .init("distance_to_center_km", "Расстояние до центра региона, км", decimal: true),
+        // The stored version a row was copied from: an import refuses to undo later changes with it.
+        .init("updated_at", "Изменено", identifier: true),
     ])
     /// Added when a query measures from a point (`near`, matching).
     public static let distanceColumn = CSVTable.Column("distance_km", "Расстояние, км", decimal: true)
@@ -177,7 +179,7 @@ public enum OrganisationCSV {
             o.inn ?? "", o.ogrn ?? "", o.categories.joined(separator: ";"), o.foundedYear.map(String.init) ?? "",
             o.website ?? "", CSV.fixed(o.location.latitude), CSV.fixed(o.location.longitude), o.regionCode,
             o.regionName ?? "", o.email ?? "", o.phone ?? "", o.description ?? "", o.source ?? "",
-            o.distanceToCentreMetres.map { CSV.fixed($0 / 1000) } ?? "",
+            o.distanceToCentreMetres.map { CSV.fixed($0 / 1000) } ?? "", o.updatedAt ?? "",
         ]
     }
 }

@@ -24,6 +24,20 @@ public enum TimeStamp {
         return "\(yyyy)-\(two(month))-\(two(day))T\(two(inDay / 3600)):\(two(inDay % 3600 / 60)):\(two(inDay % 60))Z"
     }
 
+    /// Whether `text` is in this format, so that two such times compare as text.
+    public static func isValid(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        return bytes.count == 20 && bytes.indices.allSatisfy { i in
+            switch i {
+            case 4, 7: bytes[i] == UInt8(ascii: "-")
+            case 10: bytes[i] == UInt8(ascii: "T")
+            case 13, 16: bytes[i] == UInt8(ascii: ":")
+            case 19: bytes[i] == UInt8(ascii: "Z")
+            default: (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[i])
+            }
+        }
+    }
+
     /// The UTC date, `YYYY-MM-DD`.
     public static func today(_ date: Date = Date()) -> String { String(string(date).prefix(10)) }
 

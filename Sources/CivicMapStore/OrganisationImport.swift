@@ -87,8 +87,16 @@ extension CivicMapDatabase {
         for ((record, outcome), file) in zip(zip(records, validator.validate(records)), fileOfRecord) {
             switch outcome {
             case .accepted(let organisation, let warnings):
+                let copiedAt = record.text("updated_at")
+                if let copiedAt, !TimeStamp.isValid(copiedAt) {
+                    summary.problems.append(FieldProblem(line: record.line, field: "updated_at", reason: """
+                        '\(copiedAt)' is not a time as exports write it (2026-12-07T15:00:00Z); it says which stored \
+                        version the row was copied from: export again, or empty the cell to overwrite what is stored
+                        """).inFile(file))
+                    continue
+                }
                 accepted.append(StagedRow(line: record.line, file: file, organisation: organisation,
-                                          statesProgrammes: record.lists["programmes"] != nil, stated: record.stated))
+                                          statesProgrammes: record.lists["programmes"] != nil, stated: record.stated, copiedAt: copiedAt))
                 summary.warnings += warnings.map { $0.inFile(file) }
             case .rejected(let problems):
                 summary.problems += problems.map { $0.inFile(file) }
@@ -203,6 +211,9 @@ struct StagedRow {
     var statesProgrammes: Bool
     /// The optional fields the input stated; an update keeps the stored values of the others.
     var stated: StatedFields = .all
+    /// The `updated_at` an export wrote: the stored version the row was copied from. A row that
+    /// would overwrite a later change is refused, as the API's `If-Match` refuses a lost update.
+    var copiedAt: String? = nil
 
     /// Rejects later rows that repeat an earlier row's id, ОГРН or natural key.
     static func duplicates(in rows: inout [StagedRow]) -> [FieldProblem] {
@@ -245,7 +256,10 @@ enum ImportSQL {
     /// journal (`withJournalForImport` asks before the transaction, `write` again inside it).
     static func isFirstBulkImport(rows: Int, bulkThreshold: Int, in db: Database) throws -> Bool {
         guard rows >= bulkThreshold else { return false }
-        return try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM organizations)")!
+        // Deleted ids are refused by the staged path (`write`); this one looks no row up.
+        return try !Bool.fetchOne(db, sql: """
+            SELECT EXISTS (SELECT 1 FROM organizations) OR EXISTS (SELECT 1 FROM audit_log WHERE action = 'delete')
+            """)!
     }
 
     /// At least `bulkThreshold` rows added or changed, and at least an eighth as many as the table
@@ -282,20 +296,20 @@ enum ImportSQL {
                 seq INTEGER PRIMARY KEY, id INTEGER, kind TEXT, name TEXT, region_code TEXT, settlement TEXT, address TEXT,
                 inn TEXT, ogrn TEXT, categories TEXT, founded_year INTEGER, website TEXT, email TEXT, phone TEXT,
                 description TEXT, source TEXT, lat REAL, lon REAL, search_text TEXT, programmes TEXT, stated INTEGER NOT NULL,
-                programmes_changed INTEGER NOT NULL DEFAULT 0, is_new INTEGER NOT NULL DEFAULT 0,
+                copied_at TEXT, programmes_changed INTEGER NOT NULL DEFAULT 0, is_new INTEGER NOT NULL DEFAULT 0,
                 content_changed INTEGER NOT NULL DEFAULT 0, categories_changed INTEGER NOT NULL DEFAULT 0);
             """)
         var insert = try RowWriter(db, sql: """
             INSERT INTO import_rows (seq, id, kind, name, region_code, settlement, address, inn, ogrn, categories, founded_year,
-                website, email, phone, description, source, lat, lon, search_text, programmes, stated)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                website, email, phone, description, source, lat, lon, search_text, programmes, stated, copied_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         // The derived texts on every core; SQLite's inserts on this one.
         let derived = Parallel.map(rows, DerivedTexts.init)
         for (seq, (row, texts)) in zip(rows, derived).enumerated() {
             insert.bind(seq); insert.bind(row.organisation.id)
             bindContent(row.organisation, categories: texts.categories, to: &insert)
-            insert.bind(texts.searchText); insert.bind(texts.programmes); insert.bind(Int(row.stated.rawValue))
+            insert.bind(texts.searchText); insert.bind(texts.programmes); insert.bind(Int(row.stated.rawValue)); insert.bind(row.copiedAt)
             try insert.step()
         }
         clock.lap("stage")
@@ -318,6 +332,16 @@ enum ImportSQL {
         // An ОГРН identifies one legal entity: it may not move to another organisation. And two
         // rows may not resolve to one organisation (say, one by id, the other by its ОГРН).
         var refused: [(seq: Int64, problem: FieldProblem)] = []
+        // A deleted organisation does not come back with an old file (its id is never reused).
+        for row in try Row.fetchAll(db, sql: """
+            SELECT i.seq, i.id, a.at, a.actor FROM import_rows i
+            JOIN audit_log a ON a.id = (SELECT max(id) FROM audit_log WHERE organization_id = i.id AND action = 'delete')
+            WHERE NOT EXISTS (SELECT 1 FROM organizations o WHERE o.id = i.id)
+            """) {
+            let seq: Int = row[0], id: Int64 = row[1], at: String = row[2], actor: String = row[3]
+            refused.append((row[0], rows[seq].problem(
+                "id", "organisation \(id) was deleted on \(at) by \(actor); leave the id empty to add it again as a new organisation")))
+        }
         for row in try Row.fetchAll(db, sql: """
             SELECT i.seq, i.ogrn, o.id FROM import_rows i JOIN organizations o ON o.ogrn = i.ogrn AND o.id <> i.id
             """) {
@@ -332,13 +356,14 @@ enum ImportSQL {
             let seq: Int = row[0], first: Int = row[2]
             refused.append((row[0], rows[seq].problem("id", "resolves to the same organisation (\(row[1] as Int64)) as \(rows[first].place)")))
         }
-        counts.problems = refused.map(\.problem)
-        counts.refused = Set(refused.map(\.seq)).count
-        if !refused.isEmpty {
-            guard partial else { return counts }
+        /// A partial import goes on without the refused rows; an all-or-nothing one goes on to
+        /// find every problem, then stops.
+        func drop(_ refused: [(seq: Int64, problem: FieldProblem)]) throws {
+            guard partial && !refused.isEmpty else { return }
             try db.execute(sql: "DELETE FROM import_rows WHERE seq IN (SELECT value FROM json_each(?))",
                            arguments: [OrganisationSQL.jsonArray(refused.map { String($0.seq) }, numbers: true)])
         }
+        try drop(refused)
 
         try db.execute(sql: """
             UPDATE import_rows SET programmes_changed = 1
@@ -353,6 +378,12 @@ enum ImportSQL {
             UPDATE import_rows AS i SET content_changed = 1, categories_changed = NOT \(same[contentColumns.firstIndex(of: "categories")!])
             FROM organizations o WHERE o.id = i.id AND NOT (\(same.joined(separator: " AND ")))
             """)
+        let overwriting = try overwritesLaterChanges(rows, in: db)
+        try drop(overwriting)
+        refused += overwriting
+        counts.problems = refused.map(\.problem)
+        counts.refused = Set(refused.map(\.seq)).count
+        guard partial || refused.isEmpty else { return counts }
         try mergeUnstatedFields(&rows, in: db)
         if warns { counts.warnings = try surprisingUpdates(rows, in: db) }
         counts.added = try Int.fetchOne(db, sql: "SELECT count(*) FROM import_rows WHERE is_new") ?? 0
@@ -400,6 +431,24 @@ enum ImportSQL {
             DROP TABLE temp.import_rows;
             """)
         return counts
+    }
+
+    /// Rows copied (by an export) from an older version of their organisation than is stored,
+    /// that would change it: they would undo the later change. Rows without `updated_at` are not
+    /// checked; nor are rows that change nothing.
+    static func overwritesLaterChanges(_ rows: [StagedRow], in db: Database) throws -> [(seq: Int64, problem: FieldProblem)] {
+        try Row.fetchAll(db, sql: """
+            SELECT i.seq, o.id, o.updated_at, i.copied_at,
+                   (SELECT a.actor FROM audit_log a WHERE a.organization_id = o.id ORDER BY a.id DESC LIMIT 1)
+            FROM import_rows i JOIN organizations o ON o.id = i.id
+            WHERE i.copied_at IS NOT NULL AND o.updated_at > i.copied_at AND (i.content_changed OR i.programmes_changed)
+            """).map { row in
+            let seq: Int = row[0], id: Int64 = row[1], stored: String = row[2], copied: String = row[3], actor: String? = row[4]
+            return (row[0], rows[seq].problem("updated_at", """
+                organisation \(id) was changed on \(stored)\(actor.map { " by \($0)" } ?? "") after this row's copy of it \
+                (\(copied)); export it again, or empty this row's updated_at to overwrite that change
+                """))
+        }
     }
 
     /// A content column's value as the import writes it: a field the row's input did not state

@@ -87,15 +87,17 @@ struct SpreadsheetTests {
         o.id = 7
         o.distanceToCentreMetres = 145_552.679
         o.distanceToPointMetres = 1_500
+        o.updatedAt = "2026-12-07T15:00:00Z"
         let encoder = CSVExport(dialect: .excel, withDistance: true)
         let bytes = encoder.head(count: 1) + encoder.encode([o], first: true)
         #expect(bytes.starts(with: [0xEF, 0xBB, 0xBF]))
         let lines = String(decoding: bytes.dropFirst(3), as: UTF8.self).split(separator: "\r\n").map(String.init)
         #expect(lines[0].hasPrefix("ID;Название;Вид;"))
-        #expect(lines[0].hasSuffix(";Расстояние до центра региона, км;Расстояние, км"))
+        #expect(lines[0].hasSuffix(";Расстояние до центра региона, км;Изменено;Расстояние, км"))
         #expect(lines[1].contains("\"Фонд «Ёлка»; Пермь\""))
         #expect(lines[1].contains(";58,0105;56,2502;"))
-        #expect(lines[1].hasSuffix(";145,552679;1,5"))
+        // The version's time stays text in Excel (an import compares it with the stored one).
+        #expect(lines[1].hasSuffix(";145,552679;\"=\"\"2026-12-07T15:00:00Z\"\"\";1,5"))
     }
 
     @Test func importReadsAnExcelSavedFile() throws {

@@ -447,6 +447,39 @@ struct EditingStoreTests {
         #expect(try await t.database.auditLog(AuditQuery()).numberMatched == 1)
     }
 
+    /// A consultant sends back last month's spreadsheet: its rows carry the `updated_at` of the
+    /// copy they were exported from.
+    @Test func anOldCopyNeitherUndoesALaterChangeNorBringsBackTheDeleted() async throws {
+        let t = try TestDatabase(demo: true)
+        _ = try await t.database.apply(.delete(id: 22), by: Self.admin, ifMatch: "*", kinds: Self.allKinds)
+        let stored = try Self.properties(try await t.database.feature(id: 21)?.bytes)
+        let point = try #require(try await t.database.organisation(id: 21)?.location)
+        let storedAt = try #require(stored["updated_at"] as? String)
+        func row(_ id: Int64, phone: String, copiedAt: String) -> String {
+            "\(id),\"\(stored["name"] as! String)\",\(stored["kind"] as! String),\(point.latitude),\(point.longitude),\(phone),\(copiedAt)"
+        }
+        func importing(_ rows: String...) throws -> ImportSummary {
+            let path = try t.file("copy-\(UUID().uuidString).csv", (["id,name,kind,lat,lon,phone,updated_at"] + rows).joined(separator: "\n") + "\n")
+            return try t.database.importFiles([path], currentYear: 2026)
+        }
+        let storedPhone = stored["phone"] as? String ?? ""
+
+        let old = try importing(row(21, phone: "111", copiedAt: "2000-01-01T00:00:00Z"), row(22, phone: "", copiedAt: storedAt))
+        #expect(old.rolledBack)
+        #expect(old.problems.map(\.field).sorted() == ["id", "updated_at"], "\(old.problems)")
+        #expect(old.problems.contains { $0.field == "id" && $0.reason.contains("deleted") && $0.reason.contains("by admin") })
+        #expect(try await t.database.feature(id: 22) == nil)
+        #expect(try Self.properties(try await t.database.feature(id: 21)?.bytes)["phone"] as? String == stored["phone"] as? String)
+
+        // An old copy that changes nothing is no conflict; a time that is not an export's is refused.
+        #expect(try importing(row(21, phone: storedPhone, copiedAt: "2000-01-01T00:00:00Z")).unchanged == 1)
+        #expect(try importing(row(21, phone: "111", copiedAt: "07.12.2026 15:00")).problems.map(\.field) == ["updated_at"])
+        // A copy of the stored version changes it; so does a row whose updated_at was emptied.
+        #expect(try importing(row(21, phone: "111", copiedAt: storedAt)).updated == 1)
+        #expect(try importing(row(21, phone: "222", copiedAt: "")).updated == 1)
+        #expect(try Self.properties(try await t.database.feature(id: 21)?.bytes)["phone"] as? String == "222")
+    }
+
     // MARK: - Backups
 
     @Test func backupIsAWholeCopyAndNeverOverwrites() async throws {
