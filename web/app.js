@@ -465,18 +465,22 @@
     map.on('popupopen', onCardOpen);
     map.on('popupclose', onPopupClose);
     map.getContainer().addEventListener('keydown', onBubbleKey);
+    clusterGroup.on('clusterkeypress', function (e) {   // after markercluster's own, which zooms in on Enter
+      if (e.originalEvent && e.originalEvent.keyCode === 13) { focusIntoCluster(e.layer); }
+    });
   }
 
   /** Space on a bubble (a cluster or a server cell) does what Enter and a click do, as on any
-   *  button; the focus then stays on the map (markercluster does the same for Enter). Space on an
-   *  organisation's marker does what Enter does: its card opens (or closes) with the focus in it. */
+   *  button; the focus waits on the map meanwhile (markercluster does the same for Enter) and then
+   *  goes into a cluster's parts (focusIntoCluster). Space on an organisation's marker does what
+   *  Enter does: its card opens (or closes) with the focus in it. */
   function onBubbleKey(e) {
     if (e.key !== ' ' && e.key !== 'Spacebar') { return; }
     var icon = e.target;
     if (!icon.classList) { return; }
     if (icon.classList.contains('cm-marker')) {
-      var m = markerOfIcon(icon);
-      if (!m) { return; }
+      var m = layerOfIcon(icon);
+      if (!m || !m.togglePopup) { return; }
       e.preventDefault();
       if (!m.isPopupOpen()) { focusReturnId = null; focusCardOnOpen = true; }
       m.togglePopup();
@@ -484,16 +488,46 @@
     }
     if (!icon.classList.contains('cm-bubble')) { return; }
     e.preventDefault();
+    var cluster = icon.classList.contains('marker-cluster') ? layerOfIcon(icon) : null;
     icon.click();
     map.getContainer().focus({ preventScroll: true });
+    if (cluster && cluster.getAllChildMarkers) { focusIntoCluster(cluster); }
   }
 
-  function markerOfIcon(icon) {
-    var ids = Object.keys(markersById);
-    for (var i = 0; i < ids.length; i++) {
-      if (markersById[ids[i]]._icon === icon) { return markersById[ids[i]]; }
-    }
-    return null;
+  /** The marker or cluster of an icon element: Leaflet's own link (the one it routes the icon's
+   *  events by), so no search through the markers. */
+  function layerOfIcon(icon) {
+    var id = icon._leaflet_id;
+    return id != null && map._targets ? map._targets[id] || null : null;
+  }
+
+  /** A cluster opened with the keyboard zooms in to its parts (or spreads out markers at one place)
+   *  and the focus waits on the map. Once the parts are drawn, it goes to the first of them in tab
+   *  order: a screen-reader user who opened a group expects to be inside it and hears what it
+   *  split into, and Tab goes on from there; the map itself says nothing new, and Tab from it
+   *  starts again at the map's first marker. Not when the focus has moved meanwhile. */
+  var clusterFocus = null;      // the latest such cluster's wait
+
+  function focusIntoCluster(cluster) {
+    var children = cluster.getAllChildMarkers(), wait = clusterFocus = {}, tries = 0;
+    var look = function () {
+      if (clusterFocus !== wait || document.activeElement !== map.getContainer()) { return; }
+      var busy = clusterGroup._inZoomAnimation || map._animatingZoom, parts = [], view = map.getBounds();
+      children.forEach(function (m) {
+        var p = clusterGroup.getVisibleParent(m);
+        if (p === cluster) { busy = true; }           // not split yet
+        else if (p && p._icon && parts.indexOf(p) < 0 && view.contains(p.getLatLng())) { parts.push(p); }
+      });
+      if (busy || !parts.length) {
+        if (++tries < 40) { setTimeout(look, 50); }
+        return;
+      }
+      var first = parts.reduce(function (a, b) {
+        return a._icon.compareDocumentPosition(b._icon) & Node.DOCUMENT_POSITION_PRECEDING ? b : a;
+      });
+      first._icon.focus({ preventScroll: true });
+    };
+    look();
   }
 
   var lastPopupClose = 0;
@@ -1326,12 +1360,11 @@
       var title = node && node.querySelector('.cm-card__title');
       if (title) { title.focus({ preventScroll: true }); }
     };
-    if (map.getZoom() >= 9 && map.getBounds().contains(at())) { open(); return; }
+    // a card of its own has no marker to uncluster: no zoom is needed, only its place in view
+    var zoom = zoomToShow(map.getZoom(), at());
+    if (zoom == null) { open(); return; }
     map.closePopup();
-    map.once('moveend', open);
-    var zoom = Math.max(map.getZoom(), 11);
-    var still = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-    if (still) { map.setView(at(), zoom); } else { map.flyTo(at(), zoom, { duration: 1.2 }); }
+    moveThen(at(), zoom, open);
   }
 
   /** A card that grew after it opened (a list came in) is moved back into view. Measured from
@@ -1480,10 +1513,27 @@
     var shown = clusterGroup.getVisibleParent(m);
     if (shown === m && map.getBounds().contains(m.getLatLng())) { open(); return; }
     var at = revealZoom(m);
-    var zoom = at == null ? Math.max(map.getZoom(), 13) : Math.max(map.getZoom(), Math.min(at, map.getMaxZoom()));
-    if (zoom === map.getZoom() && shown && map.getBounds().contains(shown.getLatLng())) { reveal(0); return; }
-    map.once('moveend', function () { reveal(0); });
-    map.setView(m.getLatLng(), zoom);
+    var zoom = zoomToShow(at == null ? 13 : at, shown && shown.getLatLng());
+    if (zoom == null) { reveal(0); return; }
+    moveThen(m.getLatLng(), zoom, function () { reveal(0); });
+  }
+
+  /** The zoom to show a card's organisation at, from the list and from another card alike: `need`
+   *  when the map is further out (it never zooms out), or null when nothing has to move: the zoom
+   *  stays and `shown` (where it is drawn now: its marker, its cluster or its card's place; null
+   *  when nowhere) is on the map. */
+  function zoomToShow(need, shown) {
+    var zoom = Math.max(map.getZoom(), Math.min(need, map.getMaxZoom()));
+    return zoom === map.getZoom() && shown && map.getBounds().contains(shown) ? null : zoom;
+  }
+
+  /** Moves the map to latlng at zoom, then done(). To a place off the map it flies (the user sees
+   *  where the map goes), unless motion is reduced. */
+  function moveThen(latlng, zoom, done) {
+    map.once('moveend', done);
+    var still = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+    if (still || map.getBounds().contains(latlng)) { map.setView(latlng, zoom); }
+    else { map.flyTo(latlng, zoom, { duration: 1.2 }); }
   }
 
   /** The lowest zoom at which the marker is drawn by itself, or in a cluster of organisations at its

@@ -12,6 +12,7 @@ import argparse
 import functools
 import http.server
 import json
+import math
 import os
 import re
 import shutil
@@ -137,6 +138,15 @@ def get_json(url):
         return json.load(r)
 
 
+def get_json_problem(url):
+    """The problem+json the server answers url with ({} when it answers 2xx)."""
+    try:
+        urllib.request.urlopen(url, timeout=10)
+        return {}
+    except urllib.error.HTTPError as e:
+        return json.load(e)
+
+
 def json_url_of(page_url):
     """The report page's own URL asked for JSON (what the page itself fetches)."""
     u = urllib.parse.urlsplit(page_url)
@@ -172,6 +182,56 @@ def url_param(driver, name):
 def popup_title(driver):
     return driver.execute_script(
         "var t = document.querySelector('.leaflet-popup .cm-card__title'); return t ? t.textContent : ''") or ''
+
+
+def focused_icon(driver):
+    """What has the focus: {'what': 'cluster' or 'marker', its name, its text (a cluster's count),
+    whether it is drawn inside the map} for an icon on the map, else {'what': the element's id or tag}."""
+    return driver.execute_script('''
+        var a = document.activeElement, m = document.getElementById('cm-map').getBoundingClientRect();
+        if (!a || !a.classList.contains('leaflet-marker-icon')) { return {what: a ? (a.id || a.tagName) : null}; }
+        var r = a.getBoundingClientRect(), cluster = a.classList.contains('marker-cluster');
+        return {what: cluster ? 'cluster' : 'marker', label: a.getAttribute('aria-label'), text: a.textContent,
+                inMap: r.left >= m.left && r.right <= m.right && r.top >= m.top && r.bottom <= m.bottom};''')
+
+
+def off_map(driver, lon, lat):
+    """Whether (lon, lat) lies outside the map's view, from the centre and zoom in the URL (Web Mercator)."""
+    def px(lo, la, z):
+        s = 256 * 2 ** z
+        return (lo + 180) / 360 * s, (1 - math.asinh(math.tan(math.radians(la))) / math.pi) / 2 * s
+    z = int(url_param(driver, 'z'))
+    cx, cy = px(float(url_param(driver, 'lon')), float(url_param(driver, 'lat')), z)
+    x, y = px(lon, lat, z)
+    size = driver.execute_script("var r = document.getElementById('cm-map').getBoundingClientRect(); return [r.width, r.height];")
+    return abs(x - cx) > size[0] / 2 or abs(y - cy) > size[1] / 2
+
+
+def focus_cluster(driver, kind):
+    """Focuses the largest cluster whose name says `kind` ('приблизить': a click zooms in; 'в одном
+    месте': its organisations lie at one place); (its name, its count), or (None, 0)."""
+    found = driver.execute_script('''
+        var kind = arguments[0], c = Array.from(document.querySelectorAll('.marker-cluster'))
+            .filter(function (e) { return (e.getAttribute('aria-label') || '').indexOf(kind) >= 0; })
+            .sort(function (a, b) { return Number(b.textContent) - Number(a.textContent); })[0];
+        if (!c) { return null; }
+        c.focus();
+        return [c.getAttribute('aria-label'), c.textContent];''', kind)
+    return (found[0], number(found[1])) if found else (None, 0)
+
+
+def focus_on_part(driver, n):
+    """After a cluster of n organisations is opened with the keyboard: waits (5 s at most) for the
+    focus to reach a marker or cluster and the map to rest; what has the focus (focused_icon), with
+    'ok' when it is a part of the cluster: named, smaller than the cluster, drawn inside the map."""
+    try:
+        wait(driver, lambda d: focused_icon(d)['what'] in ('cluster', 'marker') and idle(d), timeout=5, message='focus on a part')
+    except TimeoutException:
+        pass
+    part = focused_icon(driver)
+    count = number(part.get('text')) if part['what'] == 'cluster' else 1
+    part['ok'] = bool(part['what'] in ('cluster', 'marker') and part['label'] and part['inMap'] and count and count < n)
+    return part
 
 
 def count_fetches(driver):
@@ -429,6 +489,7 @@ def run(args):
 
         # 7. the card: nearest internship sites of an NGO, remote organisations around a site
         card_checks(driver, base)
+        card_from_card_checks(driver, base)
         keyboard_checks(driver, base)
         errors = severe_errors(driver)
         check('map card matching: no severe console errors', not errors, errors[:5])
@@ -564,13 +625,17 @@ def card_checks(driver, base):
         check('NGO card: «Отчёт по региону» links to /reports/regions/RU-PER at the threshold in use',
               shown['report'].endswith('/reports/regions/RU-PER?threshold_km=50'), shown['report'])
 
-        # the first site's card, opened from the list in the card
+        # the first site's card, opened from the list in the card (the site is filtered out by the
+        # search, so it is a card of its own): it is in view, so the map does not zoom
         site = expected['features'][0]
+        z0 = url_param(driver, 'z')
         driver.find_element(By.CSS_SELECTOR, '.leaflet-popup .cm-nearby--sites .cm-nearby__name').click()
         wait(driver, lambda d: d.execute_script(
             "var t = document.querySelector('.leaflet-popup .cm-card__title'); return t ? t.textContent : ''")
             == site['properties']['name'], message='site card')
         wait(driver, lambda d: nearby_state(d, 'remote') not in (None, 'busy') and idle(d), message='remote organisations loaded')
+        check('card from a card: the site in view opens its card without zooming (z %s → %s)' % (z0, url_param(driver, 'z')),
+              z0 and url_param(driver, 'z') == z0, (z0, url_param(driver, 'z')))
         remote = get_json('%s/matching/remote-organizations?site=%s&radius_km=200&threshold_km=50&same_region=true&limit=5'
                           % (base, site['id']))
         line = driver.execute_script('''
@@ -603,10 +668,35 @@ def card_checks(driver, base):
         check('map card: matching sections', False, getattr(e, 'msg', e))
 
 
+def card_from_card_checks(driver, base):
+    """A card opened from another card's list, its place off the map while the map is zoomed in
+    (z 10): the map moves there at that zoom (a card of its own has no marker to uncluster), where
+    it used to zoom in to 11."""
+    name = 'Проектная среда'
+    try:
+        site = get_json(base + '/matching/nearest-sites?organization=20&k=1')['features'][0]
+        load_map(driver, base + '/?' + urllib.parse.urlencode({'lang': 'ru', 'q': name, 'lat': 59.0152, 'lon': 54.6532, 'z': 10}))
+        driver.find_element(By.XPATH, "//ol[@id='cm-list']//button[contains(., '%s')]" % name).click()
+        wait(driver, lambda d: nearby_state(d, 'sites') == 'idle' and idle(d), message='NGO card at z 10')
+        off = off_map(driver, *site['geometry']['coordinates'])
+        driver.find_element(By.CSS_SELECTOR, '.leaflet-popup .cm-nearby--sites .cm-nearby__name').click()
+        wait(driver, lambda d: popup_title(d) == site['properties']['name'] and nearby_state(d, 'remote') == 'idle' and idle(d),
+             message='site card')
+        shown = driver.execute_script('''
+            var m = document.getElementById('cm-map').getBoundingClientRect();
+            var t = document.querySelector('.leaflet-popup-tip').getBoundingClientRect();
+            return t.left >= m.left && t.right <= m.right && t.top >= m.top && t.bottom <= m.bottom;''')
+        check('card from a card: a site off the map is shown at the zoom in use (z 10 → %s)' % url_param(driver, 'z'),
+              off and url_param(driver, 'z') == '10' and shown, (off, url_param(driver, 'z'), shown))
+    except (TimeoutException, WebDriverException, urllib.error.URLError, KeyError, IndexError) as e:
+        check('card from a card keeps the zoom', False, getattr(e, 'msg', e))
+
+
 def nearby_problem_checks(driver, base):
-    """The card's nearest sites when the server answers with a problem (here: an organisation it does
-    not know, a real 404 of the server): told in the page's language by the problem's type, without
-    the server's English detail; the language switch tells it again in English."""
+    """The card's nearest sites when the request fails (an organisation the server does not know, a
+    real 404; a request it refuses, a real 400; no connection; a proxy's 502): told in the page's
+    language by the problem's type or the status, without the server's English detail; the language
+    switch tells it again in English."""
     missing = '999999999'
     try:
         urllib.request.urlopen(base + '/matching/nearest-sites?organization=%s&k=3' % missing, timeout=10)
@@ -648,7 +738,51 @@ def nearby_problem_checks(driver, base):
               marker and marker[1] == '%s, %s' % (marker[0], KIND_NAMES['en'].get(marker[2])), marker)
     except (TimeoutException, WebDriverException, urllib.error.URLError) as e:
         check('card: a failed nearest-sites list in the page\'s language', False, (getattr(e, 'msg', e), status(driver)))
-    unexpected = [e for e in severe_errors(driver) if 'organization=' + missing not in e]
+
+    # the other ways the list fails, each in Russian and after the language switch in English: the
+    # server refuses the request (its real 400 for k=0), the server is not reached (the request is
+    # blocked in the browser), a proxy in front answers 502 with a page of its own (not JSON)
+    refused = get_json_problem(base + '/matching/nearest-sites?organization=20&k=0')
+    cases = [
+        ('refused by the server (400 %s)' % refused.get('type', '').split(':')[-1], 'invalid',
+         lambda: driver.execute_script('''
+            var f = window.fetch;
+            window.fetch = function (u, o) { return f.call(this, String(u).replace(/([?&]k=)\\d+/, '$10'), o); };'''),
+         'Сервер не принял запрос.', 'The server did not accept the request.'),
+        ('without a connection', 'network',
+         lambda: driver.execute_cdp_cmd('Network.setBlockedURLs', {'urls': ['*/matching/nearest-sites?*']}),
+         'Нет связи с сервером. Проверьте подключение.', 'The server cannot be reached. Check the connection.'),
+        ('when a proxy answers 502', 'server',
+         lambda: driver.execute_script('''
+            var f = window.fetch;
+            window.fetch = function (u, o) {
+                if (String(u).indexOf('/matching/') < 0) { return f.apply(this, arguments); }
+                return Promise.resolve(new Response('<html><h1>502 Bad Gateway</h1></html>', {status: 502, headers: {'Content-Type': 'text/html'}}));
+            };'''),
+         'Ошибка на сервере. Попробуйте позже.', 'The server ran into an error. Try again later.'),
+    ]
+    driver.execute_cdp_cmd('Network.enable', {})
+    for what, kind, fail, ru_text, en_text in cases:
+        try:
+            load_map(driver, base + '/?lang=ru')
+            fail()
+            driver.find_element(By.XPATH, "//ol[@id='cm-list']//button[contains(., 'Проектная среда')]").click()
+            wait(driver, lambda d: (status(d) or {}).get('state') == 'error', timeout=10, message='nearest sites fail')
+            ru = status(driver)
+            driver.find_element(By.CSS_SELECTOR, '.cm-langswitch').click()
+            wait(driver, lambda d: (status(d) or {}).get('state') == 'error' and status(d)['text'].startswith('Could not'),
+                 timeout=10, message='the problem in English')
+            en = status(driver)
+            check('card: the nearest sites %s: «%s», in English «%s»' % (what, ru['text'], en['text']),
+                  ru['problem'] == en['problem'] == kind and ru['text'] == 'Не удалось загрузить список. ' + ru_text
+                  and en['text'] == 'Could not load the list. ' + en_text
+                  and not (kind == 'invalid' and refused.get('detail', '?') in ru['text'] + en['text']), (ru, en))
+        except (TimeoutException, WebDriverException) as e:
+            check('card: the nearest sites %s, in the page\'s language' % what, False, (getattr(e, 'msg', e), status(driver)))
+        finally:
+            driver.execute_cdp_cmd('Network.setBlockedURLs', {'urls': []})
+    unexpected = [e for e in severe_errors(driver) if 'organization=' + missing not in e
+                  and not ('/matching/nearest-sites?' in e and ('k=0' in e or 'ERR_BLOCKED_BY_CLIENT' in e))]
     check('card problems: no console errors but the failed answers\' own', not unexpected, unexpected[:3])
 
 
@@ -659,19 +793,30 @@ def keyboard_checks(driver, base):
     try:
         load_map(driver, url)
         z0 = int(url_param(driver, 'z'))
-        label = driver.execute_script('''
-            var c = Array.from(document.querySelectorAll('.marker-cluster'))
-                .filter(function (e) { return /приблизить/.test(e.getAttribute('aria-label') || ''); })
-                .sort(function (a, b) { return Number(b.textContent) - Number(a.textContent); })[0];
-            if (!c) { return null; }
-            c.focus();
-            return c.getAttribute('aria-label');''')
+        label, n = focus_cluster(driver, 'приблизить')
         if check('keyboard: a cluster to zoom into is named (%s)' % label, label):
             ActionChains(driver).send_keys(Keys.SPACE).perform()
             wait(driver, lambda d: int(url_param(d, 'z') or 0) > z0 and idle(d), timeout=5, message='zoom by Space')
             check('keyboard: Space on the cluster zooms in (z %d → %s)' % (z0, url_param(driver, 'z')), True)
+            part = focus_on_part(driver, n)
+            check('keyboard: … and the focus goes on to the first of its parts («%s»), not to the map' % part.get('label'),
+                  part['ok'], part)
+        z0 = int(url_param(driver, 'z'))
+        label, n = focus_cluster(driver, 'приблизить')
+        if label:
+            ActionChains(driver).send_keys(Keys.ENTER).perform()
+        part = focus_on_part(driver, n)
+        check('keyboard: Enter on «%s» zooms in (z %d → %s) with the focus on its first part («%s»)'
+              % (label, z0, url_param(driver, 'z'), part.get('label')),
+              label and int(url_param(driver, 'z')) > z0 and part['ok'], part)
+        label, n = focus_cluster(driver, 'в одном месте')
+        if label:
+            ActionChains(driver).send_keys(Keys.ENTER).perform()
+        part = focus_on_part(driver, n)
+        check('keyboard: Enter on «%s» spreads it out with the focus on its first organisation («%s»)'
+              % (label, part.get('label')), label and part['ok'] and part['what'] == 'marker', part)
     except (TimeoutException, WebDriverException) as e:
-        check('keyboard: Space on a cluster zooms in', False, getattr(e, 'msg', e))
+        check('keyboard: Space and Enter on a cluster', False, getattr(e, 'msg', e))
 
     try:
         load_map(driver, url)
@@ -706,6 +851,28 @@ def keyboard_checks(driver, base):
         check('keyboard: Space on a marker opens its card too, with the focus in it', in_card, in_card)
     except (TimeoutException, WebDriverException) as e:
         check('keyboard: Space on a marker opens its card', False, getattr(e, 'msg', e))
+    try:
+        # Space finds the marker from its icon directly: no pass over all the markers (an object
+        # whose values are all markers, listed with Object.keys) while the key is handled
+        pressed = driver.execute_script('''
+            var m = document.querySelector('.leaflet-marker-icon.cm-marker'), keys = Object.keys, scans = 0;
+            Object.keys = function (o) {
+                var k = keys(o);
+                if (k.length > 1 && k.every(function (x) { return o[x] instanceof L.Marker; })) { scans += 1; }
+                return k;
+            };
+            try {
+                m.focus();
+                m.dispatchEvent(new KeyboardEvent('keydown', {key: ' ', bubbles: true, cancelable: true}));
+            } finally { Object.keys = keys; }
+            return {title: m.title, scans: scans};''')
+        wait(driver, lambda d: popup_title(d) == pressed['title'], timeout=5, message='card by Space')
+        check('keyboard: Space on a marker takes its marker from the icon, not from a pass over all markers (%d)'
+              % pressed['scans'], pressed['scans'] == 0, pressed)
+        ActionChains(driver).send_keys(Keys.ESCAPE).perform()
+        wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, '.leaflet-popup'), timeout=5, message='card closed by Esc')
+    except (TimeoutException, WebDriverException) as e:
+        check('keyboard: Space on a marker finds it from its icon', False, getattr(e, 'msg', e))
 
     try:
         load_map(driver, url)
