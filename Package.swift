@@ -29,6 +29,12 @@ let package = Package(
             pkgConfig: "proj",
             providers: [.apt(["libproj-dev"])]
         ),
+        // zlib from Debian's zlib1g-dev: gzip for the clients that ask for it.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "CivicMapCore",
             dependencies: ["CProj"]
@@ -46,7 +52,7 @@ let package = Package(
         .target(
             name: "CivicMapHTTP",
             dependencies: [
-                "CivicMapCore",
+                "CivicMapCore", "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -70,7 +76,7 @@ let package = Package(
         .testTarget(
             name: "CivicMapHTTPTests",
             dependencies: [
-                "CivicMapHTTP", "CivicMapStore", "CivicMapCore",
+                "CivicMapHTTP", "CivicMapStore", "CivicMapCore", "CZlib",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]

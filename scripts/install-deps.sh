@@ -4,7 +4,7 @@
 # (adds those, GDAL's ogr2ogr, the OpenAPI validator, Chromium and the schemathesis API fuzzer).
 set -euo pipefail
 purpose=${1:-run}
-packages=(libsqlite3-dev libsqlite3-mod-spatialite libspatialite-dev libproj-dev proj-data
+packages=(libsqlite3-dev libsqlite3-mod-spatialite libspatialite-dev libproj-dev proj-data zlib1g-dev
           libjs-leaflet libjs-leaflet.markercluster curl)
 if [ "$purpose" = bench ] || [ "$purpose" = test ]; then
   packages+=(wrk time python3)

@@ -18,7 +18,7 @@ public func buildApplication(
         logger: logger)
 }
 
-/// Middleware outside-in: security headers → request id, log and metrics → CORS → problem
+/// Middleware outside-in: gzip → security headers → request id, log and metrics → CORS → problem
 /// mapping → time limit; then the controllers. CORS stays outside the problem mapping so it sees finished
 /// responses (errors included) rather than thrown errors, which it would wrap in a type nothing
 /// here knows.
@@ -28,6 +28,7 @@ func buildRouter(
 ) -> Router<BasicRequestContext> {
     // HEAD is answered wherever GET is: monitors, link checkers and caches send it.
     let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+    router.middlewares.add(CompressionMiddleware())
     router.middlewares.add(SecurityHeadersMiddleware())
     router.middlewares.add(ObservabilityMiddleware(metrics: metrics))
     // Reads are public: any site may fetch features (maps, dashboards, notebooks). Writes are
