@@ -319,8 +319,10 @@ enum ImportSQL {
             UPDATE import_rows SET id = (SELECT o.id FROM organizations o
                     WHERE o.kind = import_rows.kind AND o.region_code = import_rows.region_code
                       AND o.name = import_rows.name
-                      AND (o.settlement IS import_rows.settlement OR NOT \(stated("settlement", by: "import_rows")!)) ORDER BY o.id LIMIT 1)
-                WHERE id IS NULL AND ogrn IS NULL;
+                      AND (o.settlement IS import_rows.settlement OR NOT \(stated("settlement", by: "import_rows")!))
+                      -- An ОГРН stored nowhere may belong to an organisation stored without one.
+                      AND (import_rows.ogrn IS NULL OR o.ogrn IS NULL) ORDER BY o.id LIMIT 1)
+                WHERE id IS NULL;
             UPDATE import_rows SET id = numbered.base + numbered.n
                 FROM (SELECT seq AS rid, row_number() OVER (ORDER BY seq) AS n,
                              max((SELECT coalesce(max(id), 0) FROM organizations),
@@ -493,13 +495,17 @@ enum ImportSQL {
     /// 50 km, a new name in a new region (an id or a namesake matched another organisation),
     /// and a site that stops being one, which loses its programmes.
     private static func surprisingUpdates(_ staged: [StagedRow], in db: Database) throws -> [FieldProblem] {
+        // An empty cell clears a field: for the identifiers, say so (a consultant may not know them).
+        func clears(_ column: String) -> String { "(\(stated(column, by: "i")!) AND i.\(column) IS NULL AND o.\(column) IS NOT NULL)" }
         let rows = try Row.fetchAll(db, sql: """
             SELECT i.seq, i.id, o.name, geodesic_distance_m(o.lat, o.lon, i.lat, i.lon) AS metres,
                    o.name <> i.name AND o.region_code <> i.region_code AS other,
                    CASE WHEN o.kind = 'internship_site' AND i.kind <> 'internship_site'
-                        THEN (SELECT count(*) FROM programmes p WHERE p.organization_id = o.id) ELSE 0 END AS dropped
+                        THEN (SELECT count(*) FROM programmes p WHERE p.organization_id = o.id) ELSE 0 END AS dropped,
+                   CASE WHEN \(clears("inn")) THEN o.inn END AS cleared_inn, CASE WHEN \(clears("ogrn")) THEN o.ogrn END AS cleared_ogrn
             FROM import_rows i CROSS JOIN organizations o ON o.id = i.id
-            WHERE i.content_changed AND (o.lat IS NOT i.lat OR o.lon IS NOT i.lon OR o.name IS NOT i.name OR o.kind IS NOT i.kind)
+            WHERE i.content_changed AND (o.lat IS NOT i.lat OR o.lon IS NOT i.lon OR o.name IS NOT i.name OR o.kind IS NOT i.kind
+                                         OR \(clears("inn")) OR \(clears("ogrn")))
             """)
         return rows.flatMap { row -> [FieldProblem] in
             let input = staged[row["seq"] as Int], id: Int64 = row["id"], name: String = row["name"]
@@ -512,6 +518,14 @@ enum ImportSQL {
             }
             if case let dropped = row["dropped"] as Int, dropped > 0 {
                 found.append(input.problem("kind", "organisation \(id) «\(name)» is no longer an internship site: its \(dropped) programme(s) are removed"))
+            }
+            for (field, title) in [("inn", "ИНН"), ("ogrn", "ОГРН")] {
+                if let cleared = row["cleared_" + field] as String? {
+                    found.append(input.problem(field, """
+                        empties the \(title) \(cleared) of organisation \(id) «\(name)»: an empty cell clears a field; \
+                        leave the column out of the file to keep what is stored
+                        """))
+                }
             }
             return found
         }

@@ -131,8 +131,15 @@ struct Import: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Validate and count; write nothing") var dryRun = false
     @Option(help: "Write every rejected row and warning to this CSV file") var report: String?
 
-    /// Who runs the CLI, for the audit log.
-    static var actor: String { "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown") }
+    /// Who runs the CLI, for the audit log: the account (not `$USER`, which anyone sets), and
+    /// under sudo the person who ran it.
+    static var actor: String {
+        let account = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid \(getuid())"
+        if account == "root", let person = ProcessInfo.processInfo.environment["SUDO_USER"], !person.isEmpty {
+            return "cli:\(person) (sudo)"
+        }
+        return "cli:" + account
+    }
 
     func run() async throws {
         let configuration = try common.resolve()

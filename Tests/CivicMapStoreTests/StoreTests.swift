@@ -361,6 +361,27 @@ struct ImportIntegrityTests {
         #expect(try t.count("SELECT count(*) FROM organizations") == 2)
     }
 
+    /// A consultant's file adds the ОГРН the register lacked: the same organisation, not a twin.
+    @Test func aRowWithAnOGRNCompletesANamesakeStoredWithoutOne() throws {
+        let t = try TestDatabase()
+        _ = try t.importCSV([",АНО Тезка,ngo,RU-PER,Пермь,,,,,,,58.0105,56.2502"])
+        let summary = try t.importCSV([",АНО Тезка,ngo,RU-PER,Пермь,,,1027700132195,,,,58.0105,56.2502"])
+        #expect(summary.added == 0 && summary.updated == 1)
+        #expect(try t.count("SELECT count(*) FROM organizations WHERE ogrn = '1027700132195'") == 1)
+        #expect(try t.count("SELECT count(*) FROM organizations") == 1)
+    }
+
+    /// An empty cell clears a field, as documented; for an ИНН or ОГРН the import says so.
+    @Test func emptyingAStoredIdentifierIsWarned() throws {
+        let t = try TestDatabase()
+        _ = try t.importCSV(["1,АНО Среда,ngo,RU-PER,Кудымкар,,5981006306,1155958122242,,,,59.0152,54.6532"])
+        let summary = try t.importCSV(["1,АНО Среда,ngo,RU-PER,Кудымкар,,,1155958122242,,,,59.0152,54.6532"])
+        #expect(summary.updated == 1)
+        #expect(summary.warnings.map(\.field) == ["inn"], "\(summary.warnings)")
+        #expect(summary.warnings.first?.reason.contains("5981006306") == true)
+        #expect(try t.count("SELECT count(*) FROM organizations WHERE inn IS NULL") == 1)
+    }
+
     @Test func twoRowsResolvingToOneOrganisationAreRefused() throws {
         let t = try TestDatabase()
         _ = try t.importCSV(["7,АНО Семь,ngo,RU-PER,,,,1155958122242,,,,58.0105,56.2502"])

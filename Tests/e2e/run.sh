@@ -203,6 +203,28 @@ cli_files_safe() {  # the CLI never makes, overwrites or half-writes the wrong f
 }
 check "CLI: no database made by a typo, no output over the database or an input, no edit reverted by init" cli_files_safe
 
+steward_report() {  # an Excel-saved file's report opens in Excel, rows in file order; the audit names the account
+  local db="$WORK/report.sqlite"
+  cp "$DEMO" "$db"
+  # Semicolons and a BOM, as Excel saves "CSV UTF-8"; line 3 is refused, line 2 warned (a 1,000 km move).
+  printf '\xef\xbb\xbfid;name;kind;lat;lon\r\n3;Фонд;ngo;55,75;37,61\r\n;Плохая;bogus;58,0;56,2\r\n' >"$WORK/excel.csv"
+  "$BIN" import --database "$db" --partial --report "$WORK/report.csv" "$WORK/excel.csv" 2>/dev/null || return 1
+  python3 - "$WORK/report.csv" <<'PY' || return 1
+import sys
+data = open(sys.argv[1], "rb").read()
+assert data.startswith(b"\xef\xbb\xbf"), data[:20]
+rows = [line.split(";") for line in data[3:].decode().splitlines()]
+assert rows[0][:3] == ["severity", "line", "field"], rows[0]
+assert [r[1] for r in rows[1:]] == sorted(r[1] for r in rows[1:]) and rows[1][1] == "2", rows
+print(rows)
+PY
+  last_actor() { python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT actor FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()[0])' "$db"; }
+  [ "$(last_actor)" = "cli:$(id -un)" ] || { echo "audit actor '$(last_actor)', expected cli:$(id -un)"; return 1; }
+  USER=somebody-else "$BIN" import --database "$db" "$WORK/one.csv" >/dev/null 2>&1 || return 1
+  [ "$(last_actor)" = "cli:$(id -un)" ] || { echo "\$USER chose the audit actor: '$(last_actor)'"; return 1; }
+}
+check "CLI: an Excel file's problem report opens in Excel, in row order; the audit names the account, not \$USER" steward_report
+
 # ---- the map page and the widget in a real browser ------------------------------------
 sub_path() {  # behind a reverse proxy that serves the app under /civicmap/
   local app="$BASE" proxy_port status
