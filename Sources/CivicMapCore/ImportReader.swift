@@ -76,7 +76,9 @@ public enum ImportReader {
         for (row, record) in zip(rows.dropFirst(), records) {
             // Rows without a value (`;;;;` below the data in a spreadsheet's CSV) are no rows.
             if row.fields.allSatisfy({ $0.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 } }) { continue }
-            if let record, text.dialect.encoding == .windows1251, let field = record.fields.keys.sorted().first(where: { lostLetter(in: record.fields[$0]!) }) {
+            if let record, text.dialect.encoding == .windows1251, let field = record.fields.keys.sorted().first(where: {
+                !lostLetterFree.contains($0) && lostLetter(in: record.fields[$0]!)
+            }) {
                 result.problems.append(FieldProblem(line: row.line, field: field, reason: """
                     '?' inside a word: Windows-1251 has no letter such as ҕ, ү, ө, һ or ӈ, and a program wrote '?' for it; \
                     save the file as CSV UTF-8 (the row would overwrite the right spelling)
@@ -91,15 +93,17 @@ public enum ImportReader {
         return result
     }
 
-    /// A `?` between two letters: what a Windows-1251 export leaves of a letter the code page
-    /// lacks (Yakut, Bashkir, Tatar…), as in «Кун о?олоро».
+    /// A `?` before a letter: what a Windows-1251 export leaves of a letter the code page lacks
+    /// (Yakut, Bashkir, Tatar…), inside a word («Кун о?олоро») or at its start («??рэх» for
+    /// «Үөрэх», «?арсын» for «Һарсын»). A `?` that ends a word («Что? Где?») is punctuation.
     static func lostLetter(in text: String) -> Bool {
         guard text.utf8.contains(UInt8(ascii: "?")) else { return false }
         let characters = Array(text)
-        return characters.indices.dropFirst().dropLast().contains { i in
-            characters[i] == "?" && characters[i - 1].isLetter && characters[i + 1].isLetter
-        }
+        return characters.indices.dropLast().contains { i in characters[i] == "?" && characters[i + 1].isLetter }
     }
+
+    /// Fields that are ASCII by nature, where `?` starts a URL's query.
+    static let lostLetterFree: Set<String> = ["website", "email"]
 
     public static func geoJSON(_ data: Data) throws(CivicMapError) -> Result {
         let root: Any

@@ -34,6 +34,23 @@ struct SpreadsheetTests {
         #expect(read.problems.map(\.line) == [2] && read.problems.first?.field == "name" && read.rejectedRows == 1)
     }
 
+    /// Yakut names that begin with a letter Windows-1251 lacks lose it at the word's start.
+    @Test(arguments: [
+        ("ТОС «Үөрэх»", true), ("АНО «Һарсын»", true), ("Өркөн", true), ("Кун оҕолоро", true),
+        ("Клуб «Что? Где? Когда?»", false), ("Кто мы?", false), ("?", false),
+    ])
+    func aLetterLostAtAWordsStartIsFound(name: String, lost: Bool) {
+        let written = String(decoding: Windows1251.decode(Windows1251.encode(Array(name.utf8))), as: UTF8.self)
+        #expect(ImportReader.lostLetter(in: written) == lost, "\(written)")
+    }
+
+    @Test func aWebsitesQueryIsNoLostLetter() throws {
+        let csv = "name;kind;website;lat;lon\r\nАНО;ngo;https://ano.ru/?id=5;62,03;129,73\r\n"
+        let read = try ImportReader.csv(Windows1251.encode(Array(csv.utf8)))
+        #expect(read.dialect?.encoding == .windows1251)
+        #expect(read.problems.isEmpty && read.records.count == 1, "\(read.problems)")
+    }
+
     @Test func detectsEncodingAndDelimiter() {
         let bom = CSVSniffer.decode([0xEF, 0xBB, 0xBF] + Array("name;kind\nА;ngo\n".utf8))
         #expect(bom.dialect.encoding == .utf8BOM && bom.dialect.delimiter == 0x3B)
