@@ -196,6 +196,26 @@ enum Migrations {
                 END;
                 """)
         }
+        migrator.registerMigration("v9-audit-restore") { db in
+            // A restore is logged like any change. The actions are a CHECK: the table is rebuilt.
+            try db.execute(sql: """
+                CREATE TABLE audit_log_new (
+                    id INTEGER PRIMARY KEY,
+                    at TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL CHECK (action IN ('create', 'replace', 'update', 'delete', 'import', 'restore')),
+                    organization_id INTEGER,
+                    before BLOB,
+                    after BLOB
+                );
+                INSERT INTO audit_log_new (id, at, actor, action, organization_id, before, after)
+                    SELECT id, at, actor, action, organization_id, before, after FROM audit_log;
+                DROP TABLE audit_log;
+                ALTER TABLE audit_log_new RENAME TO audit_log;
+                CREATE INDEX audit_log_by_organization ON audit_log(organization_id, id);
+                CREATE INDEX audit_log_by_actor ON audit_log(actor, id);
+                """)
+        }
         return migrator
     }
 

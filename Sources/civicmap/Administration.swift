@@ -57,7 +57,7 @@ struct Token: AsyncParsableCommand {
 struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Copy the database while it is in use (consistent, checked); never overwrites.",
-        discussion: "Restore: stop the server, replace the database file with the copy (delete its -wal, -shm and -journal files), start it.")
+        discussion: "To go back to a copy: stop the server, then `civicmap restore COPY`.")
     @OptionGroup var common: CommonOptions
     @Argument(help: "The new file") var destination: String
 
@@ -67,5 +67,28 @@ struct Backup: AsyncParsableCommand {
         let database = try common.openDatabase(configuration)
         try database.backup(to: destination)
         print("backed up to \(destination)")
+    }
+}
+
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replace the database with a backup (stop the server first).",
+        discussion: """
+            Tokens stay as they are now (a revoked token stays revoked) and the audit log keeps what happened since the \
+            backup, so ids used since are never given again. The database as it was is kept beside it \
+            (…before-restore-TIME), and the restore is logged.
+            """)
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The backup to restore") var backup: String
+
+    func run() async throws {
+        let configuration = try common.resolve()
+        try common.requireDatabase(configuration)
+        let summary = try CivicMapDatabase.restore(backup: backup, into: configuration.databasePath, actor: Import.actor)
+        print("""
+            restored \(configuration.databasePath) from \(backup): \(counted(summary.organisations, "organisation")); \
+            \(counted(summary.tokens, "valid token")) kept as they are now, \(counted(summary.laterAuditEntries, "audit entry", "audit entries")) since the backup kept
+            the database as it was: \(summary.keptAs)
+            """)
     }
 }

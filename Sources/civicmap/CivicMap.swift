@@ -11,7 +11,7 @@ struct CivicMap: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "civicmap",
         abstract: "Map and geodata service for civic initiatives: НКО, ТОС and internship sites.",
-        subcommands: [Serve.self, Initialise.self, Import.self, Export.self, Match.self, Report.self, Programmes.self, Token.self, Backup.self])
+        subcommands: [Serve.self, Initialise.self, Import.self, Export.self, Match.self, Report.self, Programmes.self, Token.self, Backup.self, Restore.self])
 }
 
 /// Options every command shares; resolved with the environment into one configuration.
@@ -36,10 +36,17 @@ struct CommonOptions: ParsableArguments {
         if creating {
             let directory = (path as NSString).deletingLastPathComponent
             if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        } else if !FileManager.default.fileExists(atPath: path) {
-            throw ValidationError("no database at '\(path)': run `civicmap init --database \(path)` first, or give --database (or CIVICMAP_DATABASE)")
+        } else {
+            try requireDatabase(configuration)
         }
         return try CivicMapDatabase(path: path)
+    }
+
+    func requireDatabase(_ configuration: CivicMapConfiguration) throws {
+        let path = configuration.databasePath
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ValidationError("no database at '\(path)': run `civicmap init --database \(path)` first, or give --database (or CIVICMAP_DATABASE)")
+        }
     }
 }
 
@@ -251,7 +258,7 @@ struct Output {
 }
 
 /// "1 organisation", "3 organisations".
-func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+func counted(_ n: Int, _ noun: String, _ plural: String? = nil) -> String { "\(n) \(n == 1 ? noun : plural ?? noun + "s")" }
 
 /// Files a command writes: never the database or the command's own input, and refused before
 /// any work when they cannot be written.

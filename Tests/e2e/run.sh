@@ -225,6 +225,44 @@ PY
 }
 check "CLI: an Excel file's problem report opens in Excel, in row order; the audit names the account, not \$USER" steward_report
 
+restore_keeps_access_and_history() {  # a backup restored: data back, revoked tokens stay revoked, ids stay unused
+  local db="$WORK/restore.sqlite" app="$BASE" alice bob location status
+  cp "$DEMO" "$db"
+  alice=$("$BIN" token create --database "$db" --name alice --role admin | grep -o 'cm_[0-9a-f]*') || return 1
+  bob=$("$BIN" token create --database "$db" --name bob --role admin | grep -o 'cm_[0-9a-f]*') || return 1
+  "$BIN" backup --database "$db" "$WORK/nightly.sqlite" >/dev/null || return 1
+  "$BIN" token revoke --database "$db" bob >/dev/null || return 1
+  serve "$db" || return 1
+  local server=${pids[-1]}
+  location=$(curl -fsS -o /dev/null -D - -X POST -H "Authorization: Bearer $alice" -H 'Content-Type: application/geo+json' \
+    --data '{"type":"Feature","geometry":{"type":"Point","coordinates":[56.25,58.01]},"properties":{"name":"АНО после копии","kind":"ngo"}}' \
+    "$BASE/collections/organizations/items" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+  [ -n "$location" ] || { echo "create failed"; return 1; }
+  location=${location#*://*/}  # the next server listens on another port
+  if "$BIN" restore --database "$db" "$WORK/nightly.sqlite" 2>"$WORK/restore-busy.txt"; then echo "restored under a running server"; return 1; fi
+  grep -q "open in another process" "$WORK/restore-busy.txt" || { cat "$WORK/restore-busy.txt"; return 1; }
+  kill "$server"; wait "$server" 2>/dev/null
+  "$BIN" restore --database "$db" "$WORK/nightly.sqlite" || return 1
+  ls "$db".before-restore-* >/dev/null || { echo "the database as it was is not kept"; return 1; }
+  serve "$db" || return 1
+  status=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/$location")
+  [ "$status" = 404 ] || { echo "the organisation made after the backup is still there ($status)"; return 1; }
+  status=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: Bearer $bob" -H 'If-Match: *' "$BASE/collections/organizations/items/21")
+  [ "$status" = 401 ] || { echo "bob's revoked token works again after the restore ($status)"; return 1; }
+  local again
+  again=$(curl -fsS -o /dev/null -D - -X POST -H "Authorization: Bearer $alice" -H 'Content-Type: application/geo+json' \
+    --data '{"type":"Feature","geometry":{"type":"Point","coordinates":[56.25,58.01]},"properties":{"name":"АНО после восстановления","kind":"ngo"}}' \
+    "$BASE/collections/organizations/items" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+  [ -n "$again" ] && [ "${again#*://*/}" != "$location" ] || { echo "the id of the organisation made after the backup was given again: $again"; return 1; }
+  curl -fsS -H "Authorization: Bearer $alice" "$BASE/audit?limit=10" | python3 -c '
+import json, sys
+actions = [e["action"] for e in json.load(sys.stdin)["entries"]]
+assert actions[:3] == ["create", "restore", "create"], actions
+print(actions)' || return 1
+  BASE="$app"
+}
+check "restore: the backup's data, tokens and audit as they are now, no id given twice, refused under a server" restore_keeps_access_and_history
+
 # ---- the map page and the widget in a real browser ------------------------------------
 sub_path() {  # behind a reverse proxy that serves the app under /civicmap/
   local app="$BASE" proxy_port status
