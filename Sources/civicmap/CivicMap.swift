@@ -45,7 +45,7 @@ struct CommonOptions: ParsableArguments {
     func requireDatabase(_ configuration: CivicMapConfiguration) throws {
         let path = configuration.databasePath
         guard FileManager.default.fileExists(atPath: path) else {
-            throw ValidationError("no database at '\(path)': run `civicmap init --database \(path)` first, or give --database (or CIVICMAP_DATABASE)")
+            throw CommandFailure("no database at '\(path)': run `civicmap init --database \(path)` first, or give --database (or CIVICMAP_DATABASE)")
         }
     }
 }
@@ -237,7 +237,7 @@ struct Output {
     init(path: String?, configuration: CivicMapConfiguration) throws {
         guard let path else { handle = .standardOutput; isFile = false; return }
         try OutputPath.check(path, database: configuration)
-        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw ValidationError("cannot write '\(path)'") }
+        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw CommandFailure("cannot write '\(path)'") }
         handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         isFile = true
     }
@@ -257,6 +257,13 @@ struct Output {
     func close() throws { if isFile { try handle.close() } }
 }
 
+/// A command that cannot go on for a reason of the machine (no database, a file it cannot
+/// write), not of its arguments' syntax: printed without the usage, exit status 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// "1 organisation", "3 organisations".
 func counted(_ n: Int, _ noun: String, _ plural: String? = nil) -> String { "\(n) \(n == 1 ? noun : plural ?? noun + "s")" }
 
@@ -268,24 +275,24 @@ enum OutputPath {
     static func check(_ path: String, database configuration: CivicMapConfiguration, inputs: [String] = []) throws {
         var isFolder: ObjCBool = false
         guard !path.isEmpty, !path.hasSuffix("/"), !(FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue) else {
-            throw ValidationError("'\(path)' is no file name; name the file to write")
+            throw CommandFailure("'\(path)' is no file name; name the file to write")
         }
         func identity(_ path: String) -> String { URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path }
         let databaseFiles = ["", "-wal", "-shm", "-journal"].map { configuration.databasePath + $0 }
         if databaseFiles.contains(where: { identity($0) == identity(path) }) {
-            throw ValidationError("'\(path)' is the database; choose another file")
+            throw CommandFailure("'\(path)' is the database; choose another file")
         }
         if inputs.contains(where: { identity($0) == identity(path) }) {
-            throw ValidationError("'\(path)' is an input file; choose another file")
+            throw CommandFailure("'\(path)' is an input file; choose another file")
         }
         let manager = FileManager.default
         let directory = (path as NSString).deletingLastPathComponent
         var isDirectory: ObjCBool = false
         guard manager.fileExists(atPath: directory.isEmpty ? "." : directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ValidationError("cannot write '\(path)': the folder '\(directory)' does not exist")
+            throw CommandFailure("cannot write '\(path)': the folder '\(directory)' does not exist")
         }
         let writable = manager.fileExists(atPath: path) ? manager.isWritableFile(atPath: path) : manager.isWritableFile(atPath: directory.isEmpty ? "." : directory)
-        guard writable else { throw ValidationError("cannot write '\(path)': permission denied") }
+        guard writable else { throw CommandFailure("cannot write '\(path)': permission denied") }
     }
 }
 

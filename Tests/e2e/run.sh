@@ -181,6 +181,8 @@ cli_files_safe() {  # the CLI never makes, overwrites or half-writes the wrong f
   cp "$DEMO" "$db"
   if "$BIN" export --database "$WORK/typo.sqlite" --format csv -o /dev/null 2>"$WORK/typo.txt"; then echo "a missing database was accepted"; return 1; fi
   grep -q "no database at" "$WORK/typo.txt" && [ ! -e "$WORK/typo.sqlite" ] || { echo "a missing database was created"; return 1; }
+  "$BIN" export --database "$WORK/typo.sqlite" -o /dev/null 2>/dev/null
+  [ $? = 1 ] && ! grep -q "Usage:" "$WORK/typo.txt" || { echo "a missing database is told as a usage error"; cat "$WORK/typo.txt"; return 1; }
   if "$BIN" export --database "$db" --format csv -o "$db" 2>/dev/null; then echo "export overwrote the database"; return 1; fi
   "$BIN" backup --database "$db" "$WORK/files-check.sqlite" >/dev/null || { echo "the database was damaged"; return 1; }
   # An edit, then init again: the bundled organisations must not overwrite it.
