@@ -78,6 +78,8 @@ extension CivicMapDatabase {
             let check = try copy.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") }
             try copy.close()
             guard check == "ok" else { throw CivicMapError.notReady("the copy failed its integrity check: \(check ?? "no answer")") }
+            // Phones and e-mails: a copy is for its owner's eyes (as `umask 077` would make it).
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: partial)
             // Renaming last means a backup file is either whole or absent.
             try FileManager.default.moveItem(atPath: partial, toPath: path)
         } catch {

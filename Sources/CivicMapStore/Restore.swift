@@ -41,6 +41,7 @@ extension CivicMapDatabase {
         }
         do {
             try current.backup(to: DatabaseQueue(path: summary.keptAs))
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: summary.keptAs)  // as a backup is
             // A rollback journal, not WAL: every change is in the file itself when it closes.
             let queue = try DatabaseQueue(path: staging, configuration: configuration)
             try DatabaseQueue(path: backup).backup(to: queue)

@@ -488,6 +488,8 @@ struct EditingStoreTests {
         try t.database.backup(to: path)
         #expect(FileManager.default.fileExists(atPath: path))
         #expect(!FileManager.default.fileExists(atPath: path + ".partial"))
+        // Phones and e-mails: readable by its owner only.
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o600)
 
         let copy = try CivicMapDatabase(path: path)
         let copied = try await copy.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM organizations") }
