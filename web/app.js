@@ -142,7 +142,8 @@
       ['controls', 'locked'].forEach(function (k) { if (orig.has(k)) { p.set(k, orig.get(k)); } });
     }
     var qs = CM.query(p);
-    try { history.replaceState(null, '', location.pathname + (qs ? '?' + qs : '')); } catch (e) { /* sandboxed frames */ }
+    // the entry's state is kept: it marks the entry a card added (cardHistory)
+    try { history.replaceState(history.state, '', location.pathname + (qs ? '?' + qs : '')); } catch (e) { /* sandboxed frames */ }
   }
 
   // ---------------------------------------------------------------- building the page
@@ -182,6 +183,10 @@
 
     if (showList) { root.appendChild(buildList()); }
     else { root.classList.add('cm-app--no-list'); }
+    placeTools();
+    if (NARROW && ui.tools) {
+      if (NARROW.addEventListener) { NARROW.addEventListener('change', placeTools); } else { NARROW.addListener(placeTools); }
+    }
   }
 
   /** The widget has no footer: a line under its map credits the data sources whose licences ask for
@@ -229,14 +234,17 @@
     panel.appendChild(body);
     if (locked()) { body.appendChild(el('p', { class: 'cm-note cm-locked-note', i18n: 'filters.locked' })); }
 
-    var form = el('form', { class: 'cm-form', attrs: { role: 'search' }, on: { submit: function (e) { e.preventDefault(); applyQ(); } } });
+    var form = el('form', { class: 'cm-form', attrs: { role: 'search' }, on: { submit: onFormSubmit } });
     body.appendChild(form);
 
     if (showSearch) {
       ui.q = el('input', {
         type: 'search', id: 'cm-q', name: 'q', class: 'cm-input', value: state.q, autocomplete: 'off',
         i18nAttrs: { placeholder: 'filters.q.placeholder' },
-        on: { input: CM.debounce(applyQ, 450), search: applyQ }
+        on: {
+          input: CM.debounce(applyQ, 450), search: applyQ,
+          keydown: function (e) { if (e.key === 'Enter') { sendQ(); } }
+        }
       });
       form.appendChild(field('filters.q', ui.q, 'cm-q', 'cm-field--q'));
     }
@@ -288,6 +296,11 @@
           el('button', { type: 'button', class: 'cm-button cm-button--ghost', i18n: 'filters.reset', on: { click: resetFilters } })
         ]));
       }
+      // phones: the folded filters cover the map; this closes them and shows what they found
+      ui.filtersShow = el('button', {
+        type: 'button', class: 'cm-button cm-filters__show', text: t('filters.show'), on: { click: showResults }
+      });
+      form.appendChild(el('div', { class: 'cm-field cm-filters__showfield' }, [ui.filtersShow]));
       ui.kindsNote = el('p', { class: 'cm-note cm-note--warn', hidden: true, attrs: { role: 'alert' } });
       form.appendChild(ui.kindsNote);
     }
@@ -297,10 +310,51 @@
     }
 
     if (MODE === 'full') {
-      body.appendChild(buildExport());
-      body.appendChild(buildEmbedBuilder());
+      ui.tools = el('div', { class: 'cm-tools' }, [buildExport(), buildEmbedBuilder()]);
+      body.appendChild(ui.tools);
     }
     return panel;
+  }
+
+  function onFormSubmit(e) {
+    e.preventDefault();
+    if (ui.q) { sendQ(); }
+  }
+
+  /** Enter (a touch keyboard's «Найти»; the form has two text fields, so no submit) searches; on a
+   *  touch screen the field lets go, or the keyboard stays up over half the screen. */
+  function sendQ() {
+    applyQ();
+    if (COARSE && COARSE.matches) { ui.q.blur(); }
+  }
+
+  /** «Показать (N)» on phones: the filters fold and the map comes into view. */
+  function showResults() {
+    toggleFilters(false);
+    showMap();
+    map.getContainer().focus({ preventScroll: true });
+  }
+
+  function updateFiltersShow() {
+    if (!ui.filtersShow) { return; }
+    var r = lastResult, counted = r.mode === 'detail' || r.mode === 'overview' || (r.mode === 'none' && !state.kinds.length);
+    ui.filtersShow.textContent = counted ? t('filters.show.count', { n: CM.formatNumber(r.numberMatched || 0, 0) }) : t('filters.show');
+  }
+
+  var NARROW = window.matchMedia ? window.matchMedia('(max-width: 860px)') : null;   // style.css's one-column layout
+  var COARSE = window.matchMedia ? window.matchMedia('(pointer: coarse)') : null;    // a touch screen
+
+  /** On the one-column layout (phones) export and «Встроить карту» leave the folded filters, which
+   *  would push the map far down, for a panel of their own after the list. */
+  function placeTools() {
+    if (!ui.tools) { return; }
+    var narrow = !!(NARROW && NARROW.matches);
+    if (narrow && !ui.toolsPanel) {
+      ui.toolsPanel = el('section', { class: 'cm-panel cm-toolspanel', i18nAttrs: { 'aria-label': 'tools.label' } });
+      root.appendChild(ui.toolsPanel);
+    }
+    (narrow ? ui.toolsPanel : ui.filtersBody).appendChild(ui.tools);
+    if (ui.toolsPanel) { ui.toolsPanel.hidden = !narrow; }
   }
 
   /** On phones the filters fold away; the button says how many are set. */
@@ -455,7 +509,13 @@
       maxClusterRadius: 48,
       spiderfyOnMaxZoom: true,
       iconCreateFunction: clusterIcon
-    }).addTo(map);
+    });
+    // On phones markercluster drops markers as soon as they leave the view, and a dropped marker
+    // closes its card: keep those of half a view around it, as it keeps a whole view on desktops.
+    clusterGroup._getExpandedVisibleBounds = function () {
+      return this._checkBoundsMaxLat(this._map.getBounds().pad(L.Browser.mobile ? 0.5 : 1));
+    };
+    clusterGroup.addTo(map);
 
     if (hasControl('legend')) { buildLegend().addTo(map); }
     if (MODE === 'embed') { openFullControl().addTo(map); guardWheel(); }
@@ -464,6 +524,8 @@
     map.on('click', onMapClick);
     map.on('popupopen', onCardOpen);
     map.on('popupclose', onPopupClose);
+    map.on('resize', onMapResize);
+    onMapResize();
     map.getContainer().addEventListener('keydown', onBubbleKey);
     clusterGroup.on('clusterkeypress', function (e) {   // after markercluster's own, which zooms in on Enter
       if (e.originalEvent && e.originalEvent.keyCode === 13) { focusIntoCluster(e.layer); }
@@ -694,8 +756,9 @@
     var ctl = L.control({ position: 'bottomright' });
     ctl.onAdd = function () {
       var box = el('div', { class: 'cm-legend leaflet-control', id: 'cm-legend' });
-      // folded at first on small maps (phones), where it would cover too much
-      var details = el('details', { class: 'cm-legend__details', open: map.getSize().x >= 560 }, [
+      // folded at first on small maps (phones, also held sideways: wide but low), where it would cover too much
+      var size = map.getSize();
+      var details = el('details', { class: 'cm-legend__details', open: size.x >= 560 && size.y >= 400 }, [
         el('summary', { class: 'cm-legend__title', i18n: 'legend.heading' })
       ]);
       box.appendChild(details);
@@ -1006,7 +1069,7 @@
       });
       m.feature = f;
       m.on('keypress', onMarkerKey);      // before bindPopup's own: Enter opens the card after this
-      m.bindPopup(function (layer) { return buildCard(layer.feature); }, popupOptions());
+      m.bindPopup(new CardPopup().setContent(function (layer) { return buildCard(layer.feature); }));
       m.on('popupopen', onPopupOpen);
       markersById[id] = m;
       add.push(m);
@@ -1144,6 +1207,17 @@
       el('span', { text: kind ? t('kind.' + kind) : String(p.kind || '') })
     ]));
     var dl = el('dl', { class: 'cm-card__facts' });
+    // contacts first: on a phone they are what a card is opened for
+    if (p.phone) { row(dl, 'card.phone', phoneLinks(String(p.phone).trim())); }
+    if (p.email) {
+      var email = String(p.email).trim();
+      if (/^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/.test(email)) {
+        var a = el('a', { text: email });
+        a.href = 'mailto:' + email;
+        row(dl, 'card.email', a);
+      } else { row(dl, 'card.email', email); }
+    }
+    if (p.website) { row(dl, 'card.website', CM.externalLink(p.website)); }
     row(dl, 'card.address', p.address);
     row(dl, 'card.settlement', p.settlement);
     row(dl, 'card.region', p.region_name);
@@ -1157,24 +1231,6 @@
       var cats = el('ul', { class: 'cm-tags' });
       p.categories.forEach(function (c) { cats.appendChild(el('li', { class: 'cm-tag', text: String(c) })); });
       row(dl, 'card.categories', cats);
-    }
-    if (p.website) { row(dl, 'card.website', CM.externalLink(p.website)); }
-    if (p.email) {
-      var email = String(p.email).trim();
-      if (/^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/.test(email)) {
-        var a = el('a', { text: email });
-        a.href = 'mailto:' + email;
-        row(dl, 'card.email', a);
-      } else { row(dl, 'card.email', email); }
-    }
-    if (p.phone) {
-      var phone = String(p.phone).trim();
-      var digits = phone.replace(/[^\d+]/g, '');
-      if (digits.length >= 5) {
-        var tel = el('a', { text: phone });
-        tel.href = 'tel:' + digits;
-        row(dl, 'card.phone', tel);
-      } else { row(dl, 'card.phone', phone); }
     }
     if (p.founded_year) { row(dl, 'card.founded', String(p.founded_year)); }
     card.appendChild(dl);
@@ -1192,6 +1248,21 @@
     var report = reportLink(p);
     if (report) { card.appendChild(report); }
     return card;
+  }
+
+  /** Each number of a phone field («+7 …, 8 914 …») a tel: link of its own that does not break
+   *  across lines; anything without enough digits stays text. */
+  function phoneLinks(text) {
+    var span = el('span');
+    text.split(/\s*[,;]\s*/).filter(Boolean).forEach(function (one, i) {
+      if (i) { span.appendChild(document.createTextNode(', ')); }
+      var digits = one.replace(/[^\d+]/g, '');
+      if (digits.length < 5) { span.appendChild(document.createTextNode(one)); return; }
+      var tel = el('a', { class: 'cm-nowrap', text: one });
+      tel.href = 'tel:' + digits;
+      span.appendChild(tel);
+    });
+    return span;
   }
 
   function buildProgramme(pr) {
@@ -1352,7 +1423,7 @@
     var c = g.geometry.coordinates;
     var at = function () { return L.latLng(c[1], CM.nearLon(c[0], map.getCenter().lng)); };
     var open = function () {
-      var popup = L.popup(popupOptions())
+      var popup = new CardPopup()
         .setLatLng(at())
         .setContent(function () { return buildCard(f); });
       map.openPopup(popup);
@@ -1368,9 +1439,11 @@
   }
 
   /** A card that grew after it opened (a list came in) is moved back into view. Measured from
-   *  where it is drawn now, so it also completes an auto-pan this replaces. */
+   *  where it is drawn now, so it also completes an auto-pan this replaces. Never so far that the
+   *  place it points at leaves the map: its marker would go (markercluster drops markers out of
+   *  view on phones) and take the card with it. */
   function keepCardInView(node) {
-    var pop = node.closest ? node.closest('.leaflet-popup') : null;
+    var pop = node && node.closest ? node.closest('.leaflet-popup') : null;
     if (!pop || !map) { return; }
     var r = pop.getBoundingClientRect(), box = map.getContainer().getBoundingClientRect(), pad = 12;
     var dx = 0, dy = 0;
@@ -1378,6 +1451,11 @@
     if (r.left - dx < box.left + pad) { dx = r.left - box.left - pad; }
     if (r.top < box.top + pad) { dy = r.top - box.top - pad; }
     else if (r.bottom > box.bottom - pad) { dy = Math.min(r.bottom - box.bottom + pad, r.top - box.top - pad); }
+    if (openCard && openCard.getElement() === pop) {
+      var at = map.latLngToContainerPoint(openCard.getLatLng()), edge = 16;
+      dx = Math.max(at.x - box.width + edge, Math.min(at.x - edge, dx));
+      dy = Math.max(at.y - box.height + edge, Math.min(at.y - edge, dy));
+    }
     if (Math.abs(dx) >= 1 || Math.abs(dy) >= 1) {
       setBusy(true);                  // until the refresh that the move schedules is done
       map.panBy([Math.round(dx), Math.round(dy)]);
@@ -1403,13 +1481,37 @@
   var focusCardOnOpen = false;
   var openCard = null;          // the popup shown, whatever opened it
 
-  /** A card fits the map: on a phone it is narrower than the screen and scrolls inside. */
+  /** A card fits the map: on a phone it is narrower than the screen and scrolls inside. Room is
+   *  left under it for its marker, so the map never has to pan the marker out of view to show it. */
+  var CARD_ROOM_Y = 90;
+
   function popupOptions() {
     var size = map.getSize();
     return {
       maxWidth: Math.max(200, Math.min(340, size.x - 70)), minWidth: Math.min(240, size.x - 70),
-      maxHeight: Math.max(160, size.y - 90), autoPanPadding: [16, 16], className: 'cm-popup'
+      maxHeight: Math.max(100, size.y - CARD_ROOM_Y), autoPanPadding: [16, 16], className: 'cm-popup'
     };
+  }
+
+  /** A card takes its sizes when it opens, not when its marker is made (the map may have turned
+   *  from portrait to landscape since). */
+  var CardPopup = L.Popup.extend({
+    onAdd: function (m) {
+      L.setOptions(this, popupOptions());
+      L.Popup.prototype.onAdd.call(this, m);
+    }
+  });
+
+  /** Leaflet applies maxHeight only when it lays a card out; a card grows afterwards (its nearby
+   *  list comes in) and the map changes size (rotation, the address bar): the CSS caps the card at
+   *  what the map has room for now, and an open card is laid out again for the new size. */
+  function onMapResize() {
+    var size = map.getSize();
+    map.getContainer().style.setProperty('--cm-card-max-h', Math.max(100, size.y - CARD_ROOM_Y) + 'px');
+    if (!openCard || !openCard.isOpen()) { return; }
+    L.setOptions(openCard, popupOptions());
+    if (openCard._updateLayout) { openCard._updateLayout(); openCard._updatePosition(); }   // not update(): that rebuilds the card
+    keepCardInView(openCard.getElement());
   }
 
   function onMarkerKey(e) {
@@ -1429,6 +1531,8 @@
   /** Any card, a marker's or one of its own (showFeatureCard). */
   function onCardOpen(e) {
     openCard = e.popup;
+    root.classList.add('cm-card-open');
+    cardHistory.open();
     var node = e.popup.getElement();
     labelCloseButton(node);
     if (!node.hasAttribute('data-cm-escape')) {       // the same node for each opening of this popup
@@ -1445,11 +1549,45 @@
     close.title = t('card.close');
   }
 
+  /** On a touch screen (Android's Back button or gesture) Back closes an open card instead of
+   *  leaving the page: while a card is open the page has a history entry of its own (state
+   *  cmCard), taken away again when the card is closed otherwise. The URL sync (writeURL) replaces
+   *  whichever entry is current. Not in the widget: its frame's history is the host page's. */
+  var cardHistory = (function () {
+    var pushed = false, leaving = false;
+    var wanted = function () { return MODE === 'full' && !!(COARSE && COARSE.matches) && !!history.pushState; };
+    window.addEventListener('popstate', function () {
+      if (leaving) { leaving = false; writeURL(); return; }     // our own step back after a card closed
+      if (!pushed) { return; }
+      pushed = false;
+      if (openCard) { map.closePopup(); }
+      writeURL();
+    });
+    return {
+      open: function () {
+        if (pushed || !wanted()) { return; }
+        try { history.pushState({ cmCard: true }, '', location.href); pushed = true; } catch (e) { /* sandboxed frames */ }
+      },
+      // a card that closes because another opens keeps the entry: wait until that has happened
+      closed: function () {
+        if (!pushed) { return; }
+        setTimeout(function () {
+          if (!pushed || openCard) { return; }
+          pushed = false;
+          leaving = true;
+          history.back();
+        }, 0);
+      }
+    };
+  }());
+
   /** The focus goes back where the card came from when it was in the card (the card's node is
    *  still there, fading out) or lost; from the list also when it is on the map. */
   function onPopupClose(e) {
     lastPopupClose = Date.now();
     if (openCard === e.popup) { openCard = null; }
+    root.classList.toggle('cm-card-open', !!openCard);
+    cardHistory.closed();
     var id = e.popup.cmReturnId;
     e.popup.cmReturnId = null;
     var node = e.popup.getElement(), ae = document.activeElement;
@@ -1487,6 +1625,7 @@
   function openFeature(id) {
     var m = markersById[id];
     if (!m) { return; }
+    showMap();
     focusReturnId = id;
     focusCardOnOpen = true;
     var done = false;
@@ -1516,6 +1655,17 @@
     var zoom = zoomToShow(at == null ? 13 : at, shown && shown.getLatLng());
     if (zoom == null) { reveal(0); return; }
     moveThen(m.getLatLng(), zoom, function () { reveal(0); });
+  }
+
+  /** On phones the list is under the map, often with the map scrolled away: the page scrolls the
+   *  map back into view before it moves, or a tap on the list would seem to do nothing. */
+  function showMap() {
+    var r = ui.mapWrap.getBoundingClientRect();
+    if (r.top >= 0 && r.bottom <= window.innerHeight) { return; }
+    var still = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+    ui.mapWrap.scrollIntoView({
+      block: r.height > window.innerHeight ? 'start' : 'nearest', behavior: still ? 'auto' : 'smooth'
+    });
   }
 
   /** The zoom to show a card's organisation at, from the list and from another card alike: `need`
@@ -1555,6 +1705,7 @@
   // ---------------------------------------------------------------- the list
 
   function renderList() {
+    updateFiltersShow();
     if (!ui.list) { return; }
     var focused = document.activeElement && ui.list.contains(document.activeElement)
       ? document.activeElement.getAttribute('data-id') : null;
@@ -1658,6 +1809,7 @@
       icon: L.divIcon({ className: 'cm-point-marker', html: el('span', { text: '✚' }), iconSize: [26, 26] }),
       title: t('point.title'),
       keyboard: false,
+      interactive: false,     // seen above the markers, but a tap goes through to them (or to the map)
       zIndexOffset: 1000
     }).addTo(map);
   }
@@ -1673,16 +1825,21 @@
     setNear([c.lng, c.lat]);
   }
 
+  /** A refusal says how to allow the location (the user can change it); no fix or a timeout says to
+   *  check the device's location and try again. A page without https gets no location at all. */
   function nearMe() {
-    if (!navigator.geolocation) { ui.pointInfo.textContent = t('list.near.unsupported'); return; }
+    if (!navigator.geolocation || window.isSecureContext === false) {
+      ui.pointInfo.textContent = t('list.near.unsupported');
+      return;
+    }
     ui.nearButton.disabled = true;
     ui.pointInfo.textContent = t('list.near.busy');
     navigator.geolocation.getCurrentPosition(function (pos) {
       ui.nearButton.disabled = false;
       setNear([pos.coords.longitude, pos.coords.latitude], { view: true });
-    }, function () {
+    }, function (err) {
       ui.nearButton.disabled = false;
-      ui.pointInfo.textContent = t('list.near.denied');
+      ui.pointInfo.textContent = t(err && err.code === 1 ? 'list.near.denied' : 'list.near.unavailable');
     }, { enableHighAccuracy: false, timeout: 10000, maximumAge: 600000 });
   }
 
@@ -1862,7 +2019,7 @@
       icon: L.divIcon({ className: 'cm-centre', html: el('span', { text: '★' }), iconSize: [26, 26] }),
       title: t('centre.title', { name: centreName }),
       keyboard: false,
-      zIndexOffset: 500
+      zIndexOffset: -1000     // under the markers and clusters there (the centre's town has many): a tap is theirs
     });
     centre.bindTooltip(el('span', { text: centreName }), { direction: 'top', offset: [0, -12], className: 'cm-centre-tooltip' });
     regionDecor.addLayer(centre);

@@ -150,12 +150,29 @@
     return CM.base + path;
   };
 
+  /** How long a request may wait for its answer to begin before it counts as failed (a phone that
+   *  lost its connection would otherwise wait for ever, with no «Повторить»). Once the answer has
+   *  begun, a slow link may take its time over the body (the regions' outlines: about 0.9 MB). */
+  CM.requestTimeoutMs = 25000;
+
   /** fetch + JSON with an AbortSignal; rejects with an Error carrying .status on HTTP errors, and
    *  from an RFC 9457 problem body its .type (the last part: "not-found", "invalid-parameter"…),
-   *  .detail and .invalidParams ([{name, reason}]), to show as text. */
+   *  .detail and .invalidParams ([{name, reason}]), to show as text. With no answer after
+   *  CM.requestTimeoutMs it rejects with a TimeoutError (not an AbortError: the caller did not cancel it). */
   CM.getJSON = function (url, signal) {
-    return fetch(CM.url(url), { signal: signal, headers: { Accept: 'application/json' }, credentials: 'same-origin' })
+    var ctrl = new AbortController(), timedOut = false;
+    var stop = function () { ctrl.abort(); };
+    if (signal) {
+      if (signal.aborted) { ctrl.abort(); } else { signal.addEventListener('abort', stop); }
+    }
+    var timer = setTimeout(function () { timedOut = true; ctrl.abort(); }, CM.requestTimeoutMs);
+    var done = function () {
+      clearTimeout(timer);
+      if (signal) { signal.removeEventListener('abort', stop); }
+    };
+    return fetch(CM.url(url), { signal: ctrl.signal, headers: { Accept: 'application/json' }, credentials: 'same-origin' })
       .then(function (r) {
+        clearTimeout(timer);
         if (!r.ok) {
           var err = new Error('HTTP ' + r.status + ' for ' + url);
           err.status = r.status;
@@ -167,6 +184,14 @@
           }, function () { throw err; });
         }
         return r.json();
+      })
+      .then(function (body) { done(); return body; }, function (err) {
+        done();
+        if (timedOut && !(signal && signal.aborted)) {
+          err = new Error('no answer within ' + CM.requestTimeoutMs / 1000 + ' s for ' + url);
+          err.name = 'TimeoutError';
+        }
+        throw err;
       });
   };
 
@@ -177,16 +202,17 @@
 
   /** What went wrong with a request of CM.getJSON, to be told in the page's language: by the
    *  problem's type (RFC 9457), else by the HTTP status — 'not-found', 'invalid', 'unavailable',
-   *  'server', 'other' —, 'network' when the server was not reached, null when nothing can be said
-   *  (an aborted request). Each page has its own sentence per kind ('report.problem.<kind>',
-   *  'card.nearby.problem.<kind>'); the server's English words are never the message. */
+   *  'server', 'other' —, 'network' when the server was not reached or did not answer in time,
+   *  null when nothing can be said (an aborted request). Each page has its own sentence per kind
+   *  ('report.problem.<kind>', 'card.nearby.problem.<kind>'); the server's English words are never
+   *  the message. */
   CM.problemKind = function (err) {
     if (!err) { return null; }
     if (typeof err.type === 'string' && Object.prototype.hasOwnProperty.call(PROBLEM_KINDS, err.type)) {
       return PROBLEM_KINDS[err.type];
     }
     var s = err.status;
-    if (!s) { return err.name === 'TypeError' ? 'network' : null; }
+    if (!s) { return err.name === 'TypeError' || err.name === 'TimeoutError' ? 'network' : null; }
     return s === 404 ? 'not-found' : s === 400 ? 'invalid' : s === 503 ? 'unavailable' : s >= 500 ? 'server' : 'other';
   };
 

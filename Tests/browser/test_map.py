@@ -301,6 +301,528 @@ def make_driver(page_load='normal'):
     return driver
 
 
+# ------------------------------------------------------------------ phones and tablets
+
+MOBILE_UA = ('Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) '
+             'Chrome/120.0.0.0 Mobile Safari/537.36')
+
+
+def emulate(driver, width, height):
+    """The viewport of a phone or tablet held as width × height (a rotation is a new size)."""
+    driver.execute_cdp_cmd('Emulation.setDeviceMetricsOverride', {
+        'width': width, 'height': height, 'deviceScaleFactor': 2, 'mobile': True,
+        'screenOrientation': {'type': 'portraitPrimary' if height >= width else 'landscapePrimary',
+                              'angle': 0 if height >= width else 90}})
+
+
+def make_mobile_driver(width, height):
+    """Chromium as an Android phone: its user agent (Leaflet and markercluster behave as on a
+    phone), touch input, a mobile viewport."""
+    driver = make_driver()
+    driver.execute_cdp_cmd('Emulation.setUserAgentOverride', {'userAgent': MOBILE_UA, 'platform': 'Android'})
+    driver.execute_cdp_cmd('Emulation.setTouchEmulationEnabled', {'enabled': True, 'maxTouchPoints': 5})
+    emulate(driver, width, height)
+    return driver
+
+
+def tap(driver, x, y):
+    """A finger's tap at (x, y) in the viewport."""
+    driver.execute_cdp_cmd('Input.dispatchTouchEvent', {'type': 'touchStart', 'touchPoints': [{'x': x, 'y': y}]})
+    driver.execute_cdp_cmd('Input.dispatchTouchEvent', {'type': 'touchEnd', 'touchPoints': []})
+
+
+def tap_element(driver, css):
+    """Taps the middle of the first element matching css, the page scrolled to bring it to the middle
+    of the screen first (only the page: scrollIntoView would also scroll the map's own box, which
+    Leaflet never expects)."""
+    at = driver.execute_script('''
+        var e = document.querySelector(arguments[0]);
+        if (!e) { return null; }
+        var r = e.getBoundingClientRect();
+        window.scrollBy(0, r.top + r.height / 2 - innerHeight / 2);
+        r = e.getBoundingClientRect();
+        return [r.left + r.width / 2, r.top + r.height / 2];''', css)
+    if at is None:
+        raise WebDriverException('nothing to tap: ' + css)
+    tap(driver, at[0], at[1])
+
+
+def card_in_map(driver):
+    """Whether a card is open with all of it and the place it points at inside the map."""
+    return driver.execute_script('''
+        var p = document.querySelector('.leaflet-popup'), m = document.getElementById('cm-map').getBoundingClientRect();
+        if (!p) { return {open: false}; }
+        var r = p.getBoundingClientRect(), t = p.querySelector('.leaflet-popup-tip').getBoundingClientRect();
+        return {open: true, card: [Math.round(r.top), Math.round(r.bottom)], map: [Math.round(m.top), Math.round(m.bottom)],
+                inside: r.top >= m.top - 1 && r.bottom <= m.bottom + 1 && r.left >= m.left - 1 && r.right <= m.right + 1,
+                tip: t.bottom > m.top && t.bottom < m.bottom && t.left > m.left && t.right < m.right};''')
+
+
+# What real organisations have and the demo's lack: contacts. Given to «Проектная среда» (id 20) in
+# the answers the phone's page receives while enrich_card's script is on.
+RICH_CARD = {
+    'website': 'https://sreda.example.ru',
+    'email': 'info@sreda.example.ru',
+    'phone': '+7 (34260) 4-12-34',
+}
+
+
+def enrich_card(driver):
+    """From the next page on, the answers for organisation 20 carry RICH_CARD (before any script of
+    the page runs, so its first answer has them too)."""
+    return driver.execute_cdp_cmd('Page.addScriptToEvaluateOnNewDocument', {'source': '''
+        (function () {
+            var extra = %s, f = window.fetch;
+            window.fetch = function (u) {
+                return f.apply(this, arguments).then(function (r) {
+                    if (!r.ok || String(u).indexOf('/collections/organizations/items?') < 0) { return r; }
+                    return r.clone().json().then(function (fc) {
+                        (fc.features || []).forEach(function (g) { if (g.id === 20) { Object.assign(g.properties, extra); } });
+                        return new Response(JSON.stringify(fc), {status: r.status, headers: r.headers});
+                    });
+                });
+            };
+        })();''' % json.dumps(RICH_CARD, ensure_ascii=False)})
+
+
+def mobile_checks(base):
+    """The page on a phone and a tablet (mobile user agent, touch, small viewports)."""
+    driver = make_mobile_driver(360, 640)
+    try:
+        mobile_card_checks(driver, base)
+        mobile_list_checks(driver, base)
+        slow_connection_checks(driver, base)
+        overlay_checks(driver, base)
+        phone_filters_checks(driver, base)
+        tap_through_checks(driver, base)
+        phone_card_checks(driver, base)
+        tap_target_checks(driver, base)
+        location_checks(driver, base)
+        phone_report_checks(driver, base)
+        back_button_checks(driver, base)
+        legend_checks(driver, base)
+    finally:
+        driver.quit()
+
+
+def mobile_card_checks(driver, base):
+    """A card opened by a tap stays open: it fits the map (also after a rotation) and the map never
+    pans its marker out of view (markercluster drops markers out of view on phones, and the card
+    with them)."""
+    name = 'Проектная среда'
+    url = base + '/?' + urllib.parse.urlencode({'lang': 'ru', 'lat': 59.0152, 'lon': 54.6532, 'z': 11})
+    try:
+        emulate(driver, 768, 1024)
+        load_map(driver, url)
+        tap_element(driver, '.leaflet-marker-icon.cm-marker')
+        wait(driver, lambda d: name in popup_title(d), timeout=5, message='card by a tap')
+        # settled: its nearest sites are in (or it has gone) and the map rests
+        wait(driver, lambda d: nearby_state(d, 'sites') != 'busy' and idle(d), message='card settled')
+        time.sleep(0.5)
+        where = card_in_map(driver)
+        check('tablet 768×1024: a tapped card that grows (its nearest sites) stays open, inside the map, its marker in view '
+              '(card %s, map %s)' % (where.get('card'), where.get('map')),
+              where['open'] and where['inside'] and where['tip'], where)
+
+        emulate(driver, 360, 640)
+        load_map(driver, url)
+        tap_element(driver, '.leaflet-marker-icon.cm-marker')
+        wait(driver, lambda d: name in popup_title(d), timeout=5, message='card by a tap')
+        wait(driver, lambda d: nearby_state(d, 'sites') != 'busy' and idle(d), message='card settled')
+        emulate(driver, 640, 360)
+        time.sleep(1)                                   # the map's resize comes a frame or two later
+        wait(driver, lambda d: idle(d), message='rotated')
+        where = card_in_map(driver)
+        check('phone turned to landscape with a card open: the card fits the smaller map, its marker in view (card %s, map %s)'
+              % (where.get('card'), where.get('map')),
+              where['open'] and where['inside'] and where['tip'], where)
+    except (TimeoutException, WebDriverException) as e:
+        check('phone: a tapped card stays open', False, (getattr(e, 'msg', e), card_in_map(driver)))
+
+
+def in_viewport(driver, css):
+    """Whether the first element matching css is shown whole in the viewport (None: no such element)."""
+    return driver.execute_script('''
+        var e = document.querySelector(arguments[0]);
+        if (!e) { return null; }
+        var r = e.getBoundingClientRect();
+        return r.height > 0 && r.top >= -1 && r.bottom <= window.innerHeight + 1;''', css)
+
+
+def mobile_list_checks(driver, base):
+    """Phone 360×640: the list is under the map; a tap on an organisation in it brings the map (and
+    the card) into view."""
+    name = 'Проектная среда'
+    try:
+        emulate(driver, 360, 640)
+        load_map(driver, base + '/?lang=ru')
+        tap_element(driver, "#cm-list button.cm-item[data-id='20']")
+        wait(driver, lambda d: name in popup_title(d) and idle(d), message='card from the list')
+        wait(driver, lambda d: in_viewport(d, '.leaflet-popup'), timeout=3, message='card in view')
+        check('phone: a tap on the list scrolls the map with the card into view', True)
+    except (TimeoutException, WebDriverException) as e:
+        check('phone: a tap on the list scrolls the map with the card into view', False,
+              (getattr(e, 'msg', e), in_viewport(driver, '.leaflet-popup'), driver.execute_script('return window.scrollY')))
+
+
+def slow_connection_checks(driver, base):
+    """For a slow or lost connection: the pages load Leaflet and markercluster minified (the server
+    serves both forms) and say «Загружаем карту…» until app.js runs; a request without an answer
+    fails after CM.requestTimeoutMs with «Повторить», as any failed load does."""
+    try:
+        scripts, loading = {}, {}
+        for page in ('/', '/embed'):
+            req = urllib.request.Request(base + page, headers={'Accept': 'text/html'})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                html = r.read().decode('utf-8')
+            scripts[page] = re.findall(r'<script src="(/vendor/[^"]+)"', html)
+            app = re.search(r'<div id="cm-app"[^>]*>(.*?)</div>', html, re.S)
+            loading[page] = bool(app and re.search(r'<p class="cm-loading"[^>]*>Загружаем карту…</p>', app.group(1)))
+        served = {}
+        for src in set(sum(scripts.values(), [])):
+            with urllib.request.urlopen(base + src, timeout=10) as r:
+                served[src] = (r.status, len(r.read()))
+        check('slow connection: the map page and the widget load Leaflet and markercluster minified (%s)'
+              % ', '.join('%s %d KB' % (k.rsplit('/', 1)[-1], v[1] // 1024) for k, v in sorted(served.items())),
+              all(len(v) == 2 and all(x.endswith('.min.js') for x in v) for v in scripts.values())
+              and all(v[0] == 200 and v[1] > 10000 for v in served.values()), (scripts, served))
+        load_map(driver, base + '/?lang=ru')
+        check('slow connection: «Загружаем карту…» is in the page until app.js replaces it',
+              all(loading.values()) and not driver.find_elements(By.CSS_SELECTOR, '#cm-app .cm-loading'), loading)
+    except (TimeoutException, WebDriverException, urllib.error.URLError) as e:
+        check('slow connection: minified scripts and «Загружаем карту…»', False, getattr(e, 'msg', e))
+    try:
+        # the next /overview is held by the browser (never answered); the page gives up after 1 s
+        driver.execute_script('window.CivicMap.requestTimeoutMs = 1000')
+        driver.execute_cdp_cmd('Fetch.enable', {'patterns': [{'urlPattern': '*/overview?*'}]})
+        started = time.time()
+        tap_element(driver, '#cm-point-centre')        # a new point: a new request
+        wait(driver, lambda d: d.execute_script(
+            "return !!document.querySelector('.cm-status.is-error button.cm-status__retry')"), timeout=6, message='«Повторить»')
+        after = time.time() - started
+        driver.execute_cdp_cmd('Fetch.disable', {})
+        tap_element(driver, '.cm-status__retry')
+        wait(driver, lambda d: idle(d) and (legend_numbers(d) or {}).get('total', 0) > 0, message='after «Повторить»')
+        check('slow connection: a request without an answer fails after the timeout (%.1f s) with «Повторить», which loads again'
+              % after, True)
+    except (TimeoutException, WebDriverException) as e:
+        check('slow connection: a request without an answer fails with «Повторить»', False, getattr(e, 'msg', e))
+    finally:
+        driver.execute_cdp_cmd('Fetch.disable', {})
+        driver.execute_script('window.CivicMap.requestTimeoutMs = 25000')
+
+
+def covered(driver, css):
+    """What covers the first element matching css, looked at in a 7 × 7 grid of points: the classes
+    of the topmost elements there that are not the element or inside it; None when there is no
+    such element or it is not shown."""
+    return driver.execute_script('''
+        var e = document.querySelector(arguments[0]);
+        if (!e || !e.getClientRects().length) { return null; }
+        var r = e.getBoundingClientRect(), out = [];
+        for (var i = 0; i < 7; i++) {
+            for (var j = 0; j < 7; j++) {
+                var x = r.left + r.width * (i + .5) / 7, y = r.top + r.height * (j + .5) / 7;
+                if (x < 0 || y < 0 || x >= innerWidth || y >= innerHeight) { continue; }
+                var top = document.elementFromPoint(x, y), name = top && String(top.className || top.tagName);
+                if (top && top !== e && !e.contains(top) && out.indexOf(name) < 0) { out.push(name); }
+            }
+        }
+        return out;''', css)
+
+
+def note_over(driver, css):
+    """The area (px²) of the first element matching css that the basemap note covers (the note lets
+    taps through, so it is measured, not hit-tested)."""
+    return driver.execute_script('''
+        var e = document.querySelector(arguments[0]), n = document.querySelector('.cm-tiles-note');
+        if (!e || !n || !n.getClientRects().length) { return 0; }
+        var a = e.getBoundingClientRect(), b = n.getBoundingClientRect();
+        return Math.round(Math.max(0, Math.min(a.right, b.right) - Math.max(a.left, b.left)) *
+                          Math.max(0, Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top)));''', css)
+
+
+def overlay_checks(driver, base):
+    """Phone 360×640 without a basemap: the note «Подложка карты не загрузилась» covers neither a
+    card nor the error with «Повторить»; the error is as wide as its words need."""
+    url = base + '/?' + urllib.parse.urlencode({'lang': 'ru', 'lat': 59.0152, 'lon': 54.6532, 'z': 11, 'tile_timeout': 1})
+    try:
+        # no basemap even where the tile server answers: its tiles fail at once
+        tiles = get_json(base + '/map-config.json')['tiles']['url'].split('{')[0] + '*'
+        driver.execute_cdp_cmd('Network.enable', {})
+        driver.execute_cdp_cmd('Network.setBlockedURLs', {'urls': [tiles]})
+        emulate(driver, 360, 640)
+        load_map(driver, url)
+        wait(driver, lambda d: d.execute_script("return !document.querySelector('.cm-tiles-note').hidden"), timeout=5,
+             message='the note')
+        tap_element(driver, '.leaflet-marker-icon.cm-marker')
+        wait(driver, lambda d: nearby_state(d, 'sites') not in (None, 'busy') and idle(d), message='card')
+        over = note_over(driver, '.leaflet-popup')
+        check('no basemap: the note covers no part of a card (%s)' % over, over == 0, over)
+        tap_element(driver, '.leaflet-popup-close-button')
+        wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, '.leaflet-popup'), timeout=5, message='card closed')
+        driver.execute_cdp_cmd('Network.setBlockedURLs', {'urls': [tiles, '*/overview?*']})
+        tap_element(driver, '#cm-point-centre')
+        wait(driver, lambda d: d.execute_script(
+            "return !!document.querySelector('.cm-status.is-error button.cm-status__retry')"), message='«Повторить»')
+        driver.execute_script("document.getElementById('cm-map').scrollIntoView()")
+        over = [covered(driver, '.cm-status__retry'), note_over(driver, '.cm-status')]
+        width = driver.execute_script('''
+            return [document.querySelector('.cm-status').getBoundingClientRect().width,
+                    document.getElementById('cm-map').getBoundingClientRect().width];''')
+        check('no basemap, a failed load: «Повторить» is not covered (%s) and the message is wider than half the map (%d of %d px)'
+              % (over, width[0], width[1]), over == [[], 0] and width[0] > width[1] / 2 + 1, (over, width))
+    except (TimeoutException, WebDriverException, urllib.error.URLError, KeyError) as e:
+        check('no basemap: the note covers neither a card nor «Повторить»', False, getattr(e, 'msg', e))
+    finally:
+        driver.execute_cdp_cmd('Network.setBlockedURLs', {'urls': []})
+
+
+def phone_filters_checks(driver, base):
+    """Phone 360×640: the folded filters hold only filters (export and «Встроить карту» come after
+    the list); «Показать (N)» folds them and shows the map; a search sent from the touch keyboard
+    lets go of the field (the keyboard goes down)."""
+    try:
+        emulate(driver, 360, 640)
+        load_map(driver, base + '/?lang=ru')
+        tap_element(driver, '.cm-filters__toggle')
+        where = driver.execute_script('''
+            var body = document.getElementById('cm-filters-body'), list = document.getElementById('cm-listpanel');
+            return ['cm-export-csv', 'cm-embed'].map(function (id) {
+                var e = document.getElementById(id);
+                return !!e && !body.contains(e) && !!(list.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING)
+                    && e.getClientRects().length > 0;
+            }).concat([Math.round(document.getElementById('cm-map').getBoundingClientRect().top + scrollY)]);''')
+        check('phone: export and «Встроить карту» are not in the folded filters but after the list (the map starts %d px down with the filters open)'
+              % where[2], where[:2] == [True, True], where)
+        wait(driver, lambda d: d.execute_script(
+            "return !!document.querySelector('#cm-region option[value=\"RU-PER\"]')"), message='regions loaded')
+        driver.execute_script('''
+            var s = document.getElementById('cm-region'); s.value = 'RU-PER';
+            s.dispatchEvent(new Event('change', {bubbles: true}));''')
+        wait(driver, lambda d: idle(d) and url_param(d, 'region_iso') == 'RU-PER', message='region chosen')
+        label = driver.find_element(By.CSS_SELECTOR, '.cm-filters__show').text
+        listed = len(driver.find_elements(By.CSS_SELECTOR, '#cm-list button.cm-item'))
+        tap_element(driver, '.cm-filters__show')
+        wait(driver, lambda d: in_viewport(d, '#cm-map'), timeout=3, message='map in view')
+        folded = driver.find_element(By.CSS_SELECTOR, '.cm-filters__toggle').get_attribute('aria-expanded')
+        check('phone: «%s» folds the filters and brings the map into view' % label,
+              label == 'Показать (%d)' % listed and folded == 'false', (label, listed, folded))
+        tap_element(driver, '.cm-filters__toggle')
+        tap_element(driver, '#cm-q')
+        driver.find_element(By.ID, 'cm-q').send_keys('Кудымкар', Keys.ENTER)
+        wait(driver, lambda d: idle(d) and url_param(d, 'q') == 'Кудымкар', message='search')
+        active = driver.execute_script('return document.activeElement && document.activeElement.id')
+        check('phone: a search sent from the keyboard lets go of the field, so the keyboard goes down', active != 'cm-q', active)
+    except (TimeoutException, WebDriverException) as e:
+        check('phone: the filters', False, getattr(e, 'msg', e))
+
+
+def hit_at_centre(driver, css):
+    """What a tap at the middle of the first element matching css reaches: 'itself' (it or its
+    inside), else the classes of what is on top there; None when there is no such element."""
+    return driver.execute_script('''
+        var e = document.querySelector(arguments[0]);
+        if (!e) { return null; }
+        var r = e.getBoundingClientRect(), top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return top && (top === e || e.contains(top)) ? 'itself' : top && String(top.className || top.tagName);''', css)
+
+
+def tap_through_checks(driver, base):
+    """Phone 360×640, Perm Krai chosen and the point at Perm: the region centre's star and the
+    point's cross lie on the cluster of Perm's organisations and take none of its taps."""
+    perm = (56.2502, 58.0105)
+    try:
+        emulate(driver, 360, 640)
+        load_map(driver, base + '/?' + urllib.parse.urlencode({'lang': 'ru', 'region_iso': 'RU-PER', 'lat': perm[1],
+                                                                'lon': perm[0], 'z': 8, 'near': '%s,%s' % perm}))
+        wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '.cm-centre') and d.find_elements(By.CSS_SELECTOR, '.cm-point-marker'),
+             timeout=5, message='star and cross')
+        driver.execute_script("document.getElementById('cm-map').scrollIntoView()")
+        hit = hit_at_centre(driver, '.marker-cluster')
+        check('phone: a tap on the cluster under the region centre\'s star and the point\'s cross reaches the cluster (%s)' % hit,
+              hit == 'itself', hit)
+    except (TimeoutException, WebDriverException) as e:
+        check('phone: the star and the cross take no taps from the markers', False, getattr(e, 'msg', e))
+
+
+def phone_card_checks(driver, base):
+    """Phone 360×640, a card with contacts (RICH_CARD): they come first, each label above its value
+    (the values get the card's width) and the phone number on one line."""
+    script = enrich_card(driver)
+    try:
+        emulate(driver, 360, 640)
+        load_map(driver, base + '/?' + urllib.parse.urlencode({'lang': 'ru', 'lat': 59.0152, 'lon': 54.6532, 'z': 11}))
+        tap_element(driver, '.leaflet-marker-icon.cm-marker')
+        wait(driver, lambda d: nearby_state(d, 'sites') not in (None, 'busy') and idle(d), message='card')
+        card = driver.execute_script('''
+            var c = document.querySelector('.leaflet-popup .cm-card'), w = c.getBoundingClientRect().width;
+            var tel = c.querySelector('a[href^="tel:"]'), dd = tel.closest('dd'), dt = dd.previousElementSibling;
+            return {labels: Array.from(c.querySelectorAll('.cm-card__facts > dt')).slice(0, 3).map(function (e) { return e.textContent; }),
+                    lines: tel.getClientRects().length, phone: tel.textContent,
+                    value: Math.round(dd.getBoundingClientRect().width / w * 100),
+                    above: dt.getBoundingClientRect().bottom <= dd.getBoundingClientRect().top + 1};''')
+        check('phone: a card lists phone, e-mail and site first, each label above its value (%d %% of the card wide), '
+              'the number «%s» on %d line(s)' % (card['value'], card['phone'], card['lines']),
+              card['labels'] == ['Телефон', 'Эл. почта', 'Сайт'] and card['above'] and card['value'] >= 90
+              and card['lines'] == 1 and card['phone'] == RICH_CARD['phone'], card)
+    except (TimeoutException, WebDriverException) as e:
+        check('phone: a card\'s contacts', False, getattr(e, 'msg', e))
+    finally:
+        driver.execute_cdp_cmd('Page.removeScriptToEvaluateOnNewDocument', script)
+
+
+def small_targets(driver, sizes):
+    """Of {css: (min width, min height)}, the shown elements smaller than that: [[css, w, h], …]."""
+    return driver.execute_script('''
+        var out = [], sizes = arguments[0];
+        Object.keys(sizes).forEach(function (css) {
+            document.querySelectorAll(css).forEach(function (e) {
+                var r = e.getBoundingClientRect();
+                if (r.width && (r.width < sizes[css][0] - .5 || r.height < sizes[css][1] - .5)) {
+                    out.push([css, Math.round(r.width), Math.round(r.height)]);
+                }
+            });
+        });
+        return out;''', sizes)
+
+
+def tap_target_checks(driver, base):
+    """Phone 360×640 (a coarse pointer): the page's controls are at least 44 px tall, the map's own
+    buttons 44 × 44 (a checkbox counts by its label, which spans its row)."""
+    try:
+        emulate(driver, 360, 640)
+        load_map(driver, base + '/?' + urllib.parse.urlencode({'lang': 'ru', 'lat': 59.0152, 'lon': 54.6532, 'z': 11}))
+        tall, square = (0, 44), (44, 44)
+        small = small_targets(driver, {'.cm-filters__toggle': tall, '#cm-near': tall, '#cm-point-centre': tall,
+                                       '.cm-legend__title': tall, '.leaflet-control-zoom a': square})
+        tap_element(driver, '.cm-filters__toggle')
+        small += small_targets(driver, {'.cm-filters .cm-check label': tall, '#cm-region': tall, '#cm-q': tall,
+                                        '.cm-filters .cm-button': tall})
+        tap_element(driver, '.cm-filters__show')
+        wait(driver, lambda d: in_viewport(d, '#cm-map'), timeout=3, message='map in view')
+        tap_element(driver, '.leaflet-marker-icon.cm-marker')
+        wait(driver, lambda d: nearby_state(d, 'sites') not in (None, 'busy') and idle(d), message='card')
+        small += small_targets(driver, {'.leaflet-popup-close-button': square})
+        tap_element(driver, '.leaflet-popup-close-button')
+        wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, '.leaflet-popup') and idle(d), timeout=5, message='card closed')
+        driver.execute_cdp_cmd('Network.enable', {})
+        driver.execute_cdp_cmd('Network.setBlockedURLs', {'urls': ['*/overview?*']})
+        tap_element(driver, '#cm-point-centre')
+        wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '.cm-status__retry'), message='«Повторить»')
+        small += small_targets(driver, {'.cm-status__retry': tall})
+        check('phone: buttons, fields, checkboxes, the legend, the card\'s × and «Повторить» are at least 44 px for a finger',
+              not small, small)
+    except (TimeoutException, WebDriverException) as e:
+        check('phone: tap targets of 44 px', False, (getattr(e, 'msg', e), driver.current_url, driver.execute_script(
+            "var s = document.querySelector('.cm-status'); return s && [s.className, s.textContent]")))
+    finally:
+        driver.execute_cdp_cmd('Network.setBlockedURLs', {'urls': []})
+
+
+def location_checks(driver, base):
+    """Phone 360×640: the hint speaks to a finger as well as a mouse («Нажмите на карту»); «Рядом со
+    мной» refused says how to allow the location, a location not found says to check the device's."""
+    info = lambda d: d.find_element(By.CSS_SELECTOR, '.cm-point__info').text
+    origin = '{0.scheme}://{0.netloc}'.format(urllib.parse.urlsplit(base))
+    try:
+        emulate(driver, 360, 640)
+        load_map(driver, base + '/?lang=ru')
+        hint = info(driver)
+        check('phone: the point hint says «%s»' % hint, hint.startswith('Нажмите на карту') and 'Щёлкните' not in hint, hint)
+        said = {}
+        for what, setup in (('refused', lambda: driver.execute_cdp_cmd('Browser.setPermission', {
+                                 'origin': origin, 'permission': {'name': 'geolocation'}, 'setting': 'denied'})),
+                            ('not found', lambda: (driver.execute_cdp_cmd('Browser.grantPermissions', {
+                                 'origin': origin, 'permissions': ['geolocation']}),
+                                driver.execute_cdp_cmd('Emulation.setGeolocationOverride', {})))):
+            setup()
+            tap_element(driver, '#cm-near')
+            wait(driver, lambda d: d.find_element(By.ID, 'cm-near').is_enabled() and info(d) != 'Определяем местоположение…',
+                 timeout=15, message='location ' + what)
+            said[what] = info(driver)
+        check('phone: «Рядом со мной» refused says how to allow it, not found says to check the device (%s)' % said,
+              'Разрешите' in said['refused'] and 'настройках' in said['refused']
+              and 'включена' in said['not found'] and 'Разрешите' not in said['not found'], said)
+    except (TimeoutException, WebDriverException) as e:
+        check('phone: the location messages', False, getattr(e, 'msg', e))
+    finally:
+        driver.execute_cdp_cmd('Emulation.clearGeolocationOverride', {})
+        driver.execute_cdp_cmd('Browser.resetPermissions', {})
+
+
+def phone_report_checks(driver, base):
+    """Phone 360×640, the report of RU-SA: no word in its tables is split across lines («НК/О»); the
+    names of the most remote organisations get a column of at least 9 rem."""
+    try:
+        emulate(driver, 360, 640)
+        driver.get(base + '/reports/regions/RU-SA?lang=ru')
+        wait(driver, lambda d: report_state(d) == 'idle', message='report')
+        found = driver.execute_script('''
+            var split = [], walk = document.createTreeWalker(document.getElementById('cm-report'), NodeFilter.SHOW_TEXT), n;
+            while ((n = walk.nextNode())) {
+                if (!n.parentElement.closest('td, tbody th')) { continue; }
+                var re = /\\S+/g, m;
+                while ((m = re.exec(n.data))) {
+                    if (m[0].length > 20) { continue; }
+                    var r = document.createRange(); r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
+                    var tops = Array.from(r.getClientRects()).map(function (x) { return Math.round(x.top); });
+                    if (tops.some(function (t) { return t !== tops[0]; }) && split.indexOf(m[0]) < 0) { split.push(m[0]); }
+                }
+            }
+            var names = Array.from(document.querySelectorAll('.cm-table--remote tbody td:nth-child(2)'))
+                .map(function (c) { return Math.round(c.getBoundingClientRect().width); });
+            return {split: split, narrowest: Math.min.apply(null, names), rem: parseFloat(getComputedStyle(document.documentElement).fontSize)};''')
+        check('phone: the report\'s tables split no word (%s) and give names %d px'
+              % (', '.join(found['split'][:5]) or 'none', found['narrowest']),
+              not found['split'] and found['narrowest'] >= 9 * found['rem'] - 1, found)
+    except (TimeoutException, WebDriverException) as e:
+        check('phone: the report\'s tables', False, getattr(e, 'msg', e))
+
+
+def back_button_checks(driver, base):
+    """Phone 360×640: Back (Android's button) with a card open closes the card and stays on the page,
+    whose URL still follows the map; a card closed with × takes its history entry away again, so the
+    next Back is not spent on nothing."""
+    try:
+        emulate(driver, 360, 640)
+        load_map(driver, base + '/?' + urllib.parse.urlencode({'lang': 'ru', 'lat': 59.0152, 'lon': 54.6532, 'z': 11}))
+        driver.execute_script('window.__samePage = true')
+        tap_element(driver, '.leaflet-marker-icon.cm-marker')
+        wait(driver, lambda d: nearby_state(d, 'sites') not in (None, 'busy') and idle(d), message='card')
+        driver.back()
+        wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, '.leaflet-popup'), timeout=5, message='card closed by Back')
+        time.sleep(0.3)
+        stayed = driver.execute_script("return [window.__samePage === true, location.pathname, new URLSearchParams(location.search).get('z')]")
+        check('phone: Back with a card open closes the card and stays on the map (%s)' % stayed,
+              stayed[0] and stayed[1] == '/' and stayed[2] == '11', stayed)
+        tap_element(driver, '.leaflet-marker-icon.cm-marker')
+        wait(driver, lambda d: nearby_state(d, 'sites') not in (None, 'busy') and idle(d), message='card again')
+        pushed = driver.execute_script('return history.state')
+        tap_element(driver, '.leaflet-popup-close-button')
+        wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, '.leaflet-popup')
+             and d.execute_script('return history.state') is None, timeout=5, message='entry taken away')
+        check('phone: a card closed with × takes its history entry away again', pushed == {'cmCard': True}
+              and driver.execute_script('return window.__samePage === true'), pushed)
+    except (TimeoutException, WebDriverException) as e:
+        check('phone: Back closes a card', False, (getattr(e, 'msg', e), driver.current_url))
+
+
+def legend_checks(driver, base):
+    """The legend starts folded where it would cover much of the map: on a phone held sideways
+    (640×360, a wide but low map), not on a tablet (768×1024)."""
+    try:
+        opened = {}
+        for w, h in ((640, 360), (768, 1024)):
+            emulate(driver, w, h)
+            load_map(driver, base + '/?lang=ru')
+            opened['%d×%d' % (w, h)] = driver.execute_script("return document.querySelector('.cm-legend__details').open")
+        check('the legend starts folded on a phone held sideways, open on a tablet (%s)' % opened,
+              opened == {'640×360': False, '768×1024': True}, opened)
+    except (TimeoutException, WebDriverException) as e:
+        check('the legend folded on a low map', False, getattr(e, 'msg', e))
+
+
 # ------------------------------------------------------------------ the checks
 
 def run(args):
@@ -590,6 +1112,9 @@ def run(args):
 
     # 9. tiles that hang (never load nor fail) are taken as missing after tile_timeout seconds
     tiles_hang_check(base)
+
+    # 10. phones and tablets
+    mobile_checks(base)
 
 
 def card_checks(driver, base):

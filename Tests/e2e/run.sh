@@ -97,7 +97,8 @@ assert b"\r\n0\r\n\r\nHTTP/1.1 400" in data, data[-600:]  # the export's last ch
 PY
   [ $? -eq 0 ] || return 1
   curl -fsS "$BASE/health" >/dev/null || return 1  # and the server goes on
-  curl -fsS "$BASE/metrics" | grep -q 'route="(unreadable)",status="400"'  # and counts them
+  # and counts them (read whole first: grep -q leaving early would fail curl's write under pipefail)
+  curl -fsS "$BASE/metrics" -o "$WORK/metrics.txt" && grep -q 'route="(unreadable)",status="400"' "$WORK/metrics.txt"
 }
 check "a URL with unencoded Cyrillic gets a problem+json saying how to encode it" unencoded_url
 
