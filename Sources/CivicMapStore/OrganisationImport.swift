@@ -334,16 +334,6 @@ enum ImportSQL {
         // An ОГРН identifies one legal entity: it may not move to another organisation. And two
         // rows may not resolve to one organisation (say, one by id, the other by its ОГРН).
         var refused: [(seq: Int64, problem: FieldProblem)] = []
-        // A deleted organisation does not come back with an old file (its id is never reused).
-        for row in try Row.fetchAll(db, sql: """
-            SELECT i.seq, i.id, a.at, a.actor FROM import_rows i
-            JOIN audit_log a ON a.id = (SELECT max(id) FROM audit_log WHERE organization_id = i.id AND action = 'delete')
-            WHERE NOT EXISTS (SELECT 1 FROM organizations o WHERE o.id = i.id)
-            """) {
-            let seq: Int = row[0], id: Int64 = row[1], at: String = row[2], actor: String = row[3]
-            refused.append((row[0], rows[seq].problem(
-                "id", "organisation \(id) was deleted on \(at) by \(actor); leave the id empty to add it again as a new organisation")))
-        }
         for row in try Row.fetchAll(db, sql: """
             SELECT i.seq, i.ogrn, o.id FROM import_rows i JOIN organizations o ON o.ogrn = i.ogrn AND o.id <> i.id
             """) {
@@ -380,9 +370,9 @@ enum ImportSQL {
             UPDATE import_rows AS i SET content_changed = 1, categories_changed = NOT \(same[contentColumns.firstIndex(of: "categories")!])
             FROM organizations o WHERE o.id = i.id AND NOT (\(same.joined(separator: " AND ")))
             """)
-        let overwriting = try overwritesLaterChanges(rows, in: db)
-        try drop(overwriting)
-        refused += overwriting
+        let undoing = try deletedOrganisations(rows, in: db) + overwritesLaterChanges(rows, in: db)
+        try drop(undoing)
+        refused += undoing
         counts.problems = refused.map(\.problem)
         counts.refused = Set(refused.map(\.seq)).count
         guard partial || refused.isEmpty else { return counts }
@@ -433,6 +423,20 @@ enum ImportSQL {
             DROP TABLE temp.import_rows;
             """)
         return counts
+    }
+
+    /// New rows whose id names a deleted organisation: an old file does not bring it back (its id
+    /// is never given again).
+    static func deletedOrganisations(_ rows: [StagedRow], in db: Database) throws -> [(seq: Int64, problem: FieldProblem)] {
+        try Row.fetchAll(db, sql: """
+            SELECT i.seq, i.id, a.at, a.actor FROM import_rows i
+            JOIN audit_log a ON a.id = (SELECT max(id) FROM audit_log WHERE organization_id = i.id AND action = 'delete')
+            WHERE i.is_new
+            """).map { row in
+            let seq: Int = row[0], id: Int64 = row[1], at: String = row[2], actor: String = row[3]
+            return (row[0], rows[seq].problem(
+                "id", "organisation \(id) was deleted on \(at) by \(actor); leave the id empty to add it again as a new organisation"))
+        }
     }
 
     /// Rows copied (by an export) from an older version of their organisation than is stored,
