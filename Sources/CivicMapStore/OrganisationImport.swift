@@ -12,6 +12,8 @@ public struct ImportSummary: Sendable {
     public var problems: [FieldProblem] = []
     /// Rows accepted with a remark (for example a region the polygons contradict).
     public var warnings: [FieldProblem] = []
+    /// With `ImportOptions.listsChanges`: what each updated row changes, field by field.
+    public var changes: [FieldProblem] = []
     public var ignoredFields: [String] = []
     /// How each CSV file was read (detected encoding and delimiter).
     public var csvDialects: [(path: String, dialect: CSVDialect)] = []
@@ -31,10 +33,13 @@ public struct ImportOptions: Sendable {
     /// Imports adding or changing at least this many organisations, and at least an eighth as
     /// many as the database holds, rebuild the indexes once instead of row by row (`BulkLoad`).
     public var bulkThreshold = 10_000
-    public init(partial: Bool = false, dryRun: Bool = false, bulkThreshold: Int = 10_000) {
+    /// List what each updated row changes (old → new), for a report to read before or after.
+    public var listsChanges = false
+    public init(partial: Bool = false, dryRun: Bool = false, bulkThreshold: Int = 10_000, listsChanges: Bool = false) {
         self.partial = partial
         self.dryRun = dryRun
         self.bulkThreshold = bulkThreshold
+        self.listsChanges = listsChanges
     }
 }
 
@@ -127,9 +132,10 @@ extension CivicMapDatabase {
                     // The regions as this transaction sees them: the Features encoded from memory
                     // must show what the rows' distances (computed in SQL) are measured from.
                     let counts = try ImportSQL.write(&accepted, in: db, regions: try cachedRegions(db), partial: options.partial,
-                                                     bulkThreshold: options.bulkThreshold, clock: &clock)
+                                                     bulkThreshold: options.bulkThreshold, listsChanges: options.listsChanges, clock: &clock)
                     summary.problems += counts.problems
                     summary.warnings += counts.warnings
+                    summary.changes = counts.changes
                     summary.added = counts.added
                     summary.updated = counts.updated
                     summary.unchanged = counts.unchanged
@@ -250,6 +256,8 @@ enum ImportSQL {
         var problems: [FieldProblem] = []
         /// Updates a coordinator should look at (`surprisingUpdates`).
         var warnings: [FieldProblem] = []
+        /// What each updated row changes (`changedFields`).
+        var changes: [FieldProblem] = []
     }
 
     /// At least `bulkThreshold` rows into an empty table: `writeIntoEmpty`, through a rollback
@@ -280,7 +288,7 @@ enum ImportSQL {
     /// `rows` in: the accepted rows; out: with the stored values of the fields they did not state.
     static func write(
         _ rows: inout [StagedRow], in db: Database, regions: RegionDirectory, partial: Bool, bulkThreshold: Int = .max,
-        warns: Bool = true, clock: inout PhaseClock
+        warns: Bool = true, listsChanges: Bool = false, clock: inout PhaseClock
     ) throws -> Counts {
         var counts = Counts()
         // A larger page cache keeps the indexes' pages hot while 200,000 rows go in (the default
@@ -378,6 +386,7 @@ enum ImportSQL {
         guard partial || refused.isEmpty else { return counts }
         try mergeUnstatedFields(&rows, in: db)
         if warns { counts.warnings = try surprisingUpdates(rows, in: db) }
+        if listsChanges { counts.changes = try changedFields(rows, in: db) }
         counts.added = try Int.fetchOne(db, sql: "SELECT count(*) FROM import_rows WHERE is_new") ?? 0
         counts.unchanged = try Int.fetchOne(db, sql: """
             SELECT count(*) FROM import_rows WHERE NOT is_new AND NOT content_changed AND NOT programmes_changed
@@ -532,6 +541,33 @@ enum ImportSQL {
                 }
             }
             return found
+        }
+    }
+
+    /// What each updated row changes, old → new, read before the upsert: a steward sees with
+    /// `--dry-run --report` which stored values a file would overwrite or clear.
+    private static func changedFields(_ staged: [StagedRow], in db: Database) throws -> [FieldProblem] {
+        let differs = contentColumns.map { c in
+            "(\(stated(c, by: "i") ?? "1") AND o.\(c) IS NOT i.\(c)) AS changed_\(c), o.\(c) AS old_\(c), i.\(c) AS new_\(c)"
+        }
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT i.seq, o.id, o.name, i.programmes_changed, \(differs.joined(separator: ", "))
+            FROM import_rows i JOIN organizations o ON o.id = i.id WHERE i.content_changed OR i.programmes_changed
+            """)
+        func shown(_ value: DatabaseValue) -> String {
+            switch value.storage {
+            case .null: "empty"
+            case .string(let text): "«\(text)»"
+            default: value.description
+            }
+        }
+        return rows.map { row in
+            let seq: Int = row["seq"], id: Int64 = row["id"], name: String = row["name"]
+            let fields = contentColumns.filter { row["changed_" + $0] as Bool } + (row["programmes_changed"] as Bool ? ["programmes"] : [])
+            let parts = fields.map { c in
+                c == "programmes" ? "programmes replaced" : "\(c) \(shown(row["old_" + c])) → \(shown(row["new_" + c]))"
+            }
+            return staged[seq].problem(fields.joined(separator: ","), "changes organisation \(id) «\(name)»: " + parts.joined(separator: "; "))
         }
     }
 

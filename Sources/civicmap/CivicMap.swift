@@ -136,7 +136,7 @@ struct Import: AsyncParsableCommand {
     @Argument(help: "CSV or GeoJSON files") var files: [String]
     @Flag(help: "Import the valid rows even if some are rejected") var partial = false
     @Flag(name: .customLong("dry-run"), help: "Validate and count; write nothing") var dryRun = false
-    @Option(help: "Write every rejected row and warning to this CSV file") var report: String?
+    @Option(help: "Write every rejected row, warning and change (old → new) to this CSV file") var report: String?
 
     /// Who runs the CLI, for the audit log: the account (not `$USER`, which anyone sets), and
     /// under sudo the person who ran it.
@@ -155,7 +155,7 @@ struct Import: AsyncParsableCommand {
         if let report { try OutputPath.check(report, database: configuration, inputs: files) }
         let database = try common.openDatabase(configuration)
         let meter = ProgressMeter()
-        let options = ImportOptions(partial: partial, dryRun: dryRun)
+        let options = ImportOptions(partial: partial, dryRun: dryRun, listsChanges: report != nil)
         let summary = try database.importFiles(files, options: options, actor: Self.actor, progress: meter.update)
         meter.finish()
         ImportReport.print(summary, options: options)

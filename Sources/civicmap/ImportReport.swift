@@ -26,16 +26,16 @@ enum ImportReport {
         FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
-    /// Columns severity, line, field, reason, in the order of the input's rows; an import of
-    /// several files adds a file column first. Inputs saved by Excel get a report Excel opens
-    /// (semicolons, UTF-8 with a BOM, so Cyrillic reads right).
+    /// Columns severity (error, warning, change), line, field, reason, in the order of the input's
+    /// rows; an import of several files adds a file column first. Inputs saved by Excel get a
+    /// report Excel opens (semicolons, UTF-8 with a BOM, so Cyrillic reads right).
     static func write(_ s: ImportSummary, to path: String) throws {
         let named = (s.problems + s.warnings).contains { $0.file != nil }
         let fromExcel = s.csvDialects.contains { $0.dialect.delimiter != CSVDialect.standard.delimiter || $0.dialect.encoding != .utf8 }
         let dialect = fromExcel ? CSVDialect.excel : .standard
         var out = dialect.preamble
         dialect.appendRecord((named ? ["file"] : []) + ["severity", "line", "field", "reason"], to: &out)
-        let entries = s.problems.map { ("error", $0) } + s.warnings.map { ("warning", $0) }
+        let entries = s.problems.map { ("error", $0) } + s.warnings.map { ("warning", $0) } + s.changes.map { ("change", $0) }
         // Stable: a row's errors before its warnings.
         for (severity, p) in entries.enumerated().sorted(by: { a, b in
             (a.element.1.file ?? "", a.element.1.line, a.offset) < (b.element.1.file ?? "", b.element.1.line, b.offset)

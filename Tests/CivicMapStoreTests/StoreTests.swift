@@ -382,6 +382,22 @@ struct ImportIntegrityTests {
         #expect(try t.count("SELECT count(*) FROM organizations WHERE inn IS NULL") == 1)
     }
 
+    /// `--dry-run --report` shows which stored values a file would overwrite or clear.
+    @Test func aReportListsWhatEachUpdateChanges() throws {
+        let t = try TestDatabase()
+        let stored = "1,АНО Среда,ngo,RU-PER,Кудымкар,,5981006306,1155958122242,,,,59.0152,54.6532"
+        _ = try t.importCSV([stored])
+        let file = ["1,АНО Среда,ngo,RU-PER,Кудымкар,ул. Ленина 1,,1155958122242,,,,59.0152,54.6532"]
+        let summary = try t.importCSV(file, options: ImportOptions(dryRun: true, listsChanges: true))
+        #expect(summary.rolledBack && summary.updated == 1)
+        let change = try #require(summary.changes.count == 1 ? summary.changes.first : nil, "\(summary.changes)")
+        #expect(change.line == 2 && change.field == "address,inn")
+        #expect(change.reason.contains("address empty → «ул. Ленина 1»") && change.reason.contains("inn «5981006306» → empty"), "\(change.reason)")
+        // Unchanged rows list nothing; nor does an import that was not asked to.
+        #expect(try t.importCSV([stored], options: ImportOptions(dryRun: true, listsChanges: true)).changes.isEmpty)
+        #expect(try t.importCSV(file, options: ImportOptions(dryRun: true)).changes.isEmpty)
+    }
+
     @Test func twoRowsResolvingToOneOrganisationAreRefused() throws {
         let t = try TestDatabase()
         _ = try t.importCSV(["7,АНО Семь,ngo,RU-PER,,,,1155958122242,,,,58.0105,56.2502"])

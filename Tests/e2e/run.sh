@@ -209,16 +209,18 @@ check "CLI: no database made by a typo, no output over the database or an input,
 steward_report() {  # an Excel-saved file's report opens in Excel, rows in file order; the audit names the account
   local db="$WORK/report.sqlite"
   cp "$DEMO" "$db"
-  # Semicolons and a BOM, as Excel saves "CSV UTF-8"; line 3 is refused, line 2 warned (a 1,000 km move).
+  # Semicolons and a BOM, as Excel saves "CSV UTF-8"; line 3 is refused, line 2 warned (Yakutsk to Moscow) and changed.
   printf '\xef\xbb\xbfid;name;kind;lat;lon\r\n3;Фонд;ngo;55,75;37,61\r\n;Плохая;bogus;58,0;56,2\r\n' >"$WORK/excel.csv"
   "$BIN" import --database "$db" --partial --report "$WORK/report.csv" "$WORK/excel.csv" 2>/dev/null || return 1
   python3 - "$WORK/report.csv" <<'PY' || return 1
-import sys
+import csv, io, sys
 data = open(sys.argv[1], "rb").read()
 assert data.startswith(b"\xef\xbb\xbf"), data[:20]
-rows = [line.split(";") for line in data[3:].decode().splitlines()]
+rows = list(csv.reader(io.StringIO(data[3:].decode()), delimiter=";"))
 assert rows[0][:3] == ["severity", "line", "field"], rows[0]
 assert [r[1] for r in rows[1:]] == sorted(r[1] for r in rows[1:]) and rows[1][1] == "2", rows
+# and what line 2 changes, old → new
+assert any(r[0] == "change" and r[1] == "2" and "name «" in r[3] and " → «Фонд»" in r[3] for r in rows[1:]), rows
 print(rows)
 PY
   last_actor() { python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT actor FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()[0])' "$db"; }
