@@ -1662,10 +1662,13 @@
   function showMap() {
     var r = ui.mapWrap.getBoundingClientRect();
     if (r.top >= 0 && r.bottom <= window.innerHeight) { return; }
-    var still = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
     ui.mapWrap.scrollIntoView({
-      block: r.height > window.innerHeight ? 'start' : 'nearest', behavior: still ? 'auto' : 'smooth'
+      block: r.height > window.innerHeight ? 'start' : 'nearest', behavior: reducedMotion() ? 'auto' : 'smooth'
     });
+  }
+
+  function reducedMotion() {
+    return !!(window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches);
   }
 
   /** The zoom to show a card's organisation at, from the list and from another card alike: `need`
@@ -1681,8 +1684,7 @@
    *  where the map goes), unless motion is reduced. */
   function moveThen(latlng, zoom, done) {
     map.once('moveend', done);
-    var still = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-    if (still || map.getBounds().contains(latlng)) { map.setView(latlng, zoom); }
+    if (reducedMotion() || map.getBounds().contains(latlng)) { map.setView(latlng, zoom); }
     else { map.flyTo(latlng, zoom, { duration: 1.2 }); }
   }
 

@@ -80,7 +80,7 @@ public enum ImportReader {
                 !lostLetterFree.contains($0) && lostLetter(in: record.fields[$0]!)
             }) {
                 result.problems.append(FieldProblem(line: row.line, field: field, reason: """
-                    '?' inside a word: Windows-1251 has no letter such as ҕ, ү, ө, һ or ӈ, and a program wrote '?' for it; \
+                    '?' before a letter: Windows-1251 has no letter such as ҕ, ү, ө, һ or ӈ, and a program wrote '?' for it; \
                     save the file as CSV UTF-8 (the row would overwrite the right spelling)
                     """))
                 result.rejectedRows += 1

@@ -183,17 +183,26 @@ extension CivicMapDatabase {
         pool.releaseMemory()
         let switched = try pool.writeWithoutTransaction { db in
             guard try ImportSQL.isFirstBulkImport(rows: rows, bulkThreshold: options.bulkThreshold, in: db) else { return false }
-            do {
-                return try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE") == "delete"
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
-                return false
-            }
+            return try Self.leaveWAL(db)
         }
         // Back to WAL, so readers run beside writers again. Should that fail (another process
         // opened the file meanwhile), the next pool to open it sets WAL.
-        defer { if switched { _ = try? pool.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") } } }
+        defer { if switched { pool.writeWithoutTransaction(Self.returnToWAL) } }
         return try body()
     }
+
+    /// Switches the file to a rollback journal, which SQLite does for the sole connection only:
+    /// false (and still WAL) while another connection, of this process or another, has it open.
+    static func leaveWAL(_ db: Database) throws -> Bool {
+        do {
+            return try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE") == "delete"
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            return false
+        }
+    }
+
+    /// Back to WAL, if it can be now; else the next pool to open the file sets it.
+    static func returnToWAL(_ db: Database) { _ = try? String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
 
     private static func auditSummary(_ paths: [String], _ counts: ImportSQL.Counts) -> [UInt8] {
         var w = JSONWriter()

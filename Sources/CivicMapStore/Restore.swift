@@ -28,15 +28,9 @@ extension CivicMapDatabase {
         let staging = path + ".restoring-\(ProcessInfo.processInfo.processIdentifier)"
         defer { for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: staging + suffix) } }
 
-        // Alone: only then does SQLite let the file leave WAL (see `withJournalForImport`).
+        // Alone: only then does SQLite let the file leave WAL.
         let current = try DatabaseQueue(path: path)
-        let alone: Bool
-        do {
-            alone = try current.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE") == "delete" }
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
-            alone = false
-        }
-        guard alone else {
+        guard try current.writeWithoutTransaction(leaveWAL) else {
             throw CivicMapError.notReady("'\(path)' is open in another process (a server?); stop it, then restore")
         }
         do {
@@ -45,7 +39,7 @@ extension CivicMapDatabase {
             // A rollback journal, not WAL: every change is in the file itself when it closes.
             let queue = try DatabaseQueue(path: staging, configuration: configuration)
             try DatabaseQueue(path: backup).backup(to: queue)
-            try queue.writeWithoutTransaction { db in _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE") }
+            _ = try queue.writeWithoutTransaction(leaveWAL)
             _ = try CivicMapDatabase(writer: queue)  // migrates an older backup
             try queue.writeWithoutTransaction { db in
                 try db.execute(sql: "ATTACH DATABASE ? AS now", arguments: [summary.keptAs])
@@ -58,7 +52,7 @@ extension CivicMapDatabase {
             try queue.close()
             try current.close()
         } catch {
-            try? current.writeWithoutTransaction { db in _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+            current.writeWithoutTransaction(returnToWAL)
             throw error
         }
         // The old file's journals belong to the old file: gone before the new one takes its name.
