@@ -449,7 +449,9 @@
   }
 
   function buildList() {
-    ui.nearButton = el('button', { type: 'button', class: 'cm-button', id: 'cm-near', i18n: 'list.near', on: { click: nearMe } });
+    ui.nearButton = el('button', {
+      type: 'button', class: 'cm-button', id: 'cm-near', i18n: 'list.near', hidden: !geolocationAllowed(), on: { click: nearMe }
+    });
     // the keyboard's way to what a click on the map does
     ui.centreButton = el('button', { type: 'button', class: 'cm-button', id: 'cm-point-centre', i18n: 'list.point.centre', on: { click: nearCentre } });
     ui.pointInfo = el('span', { class: 'cm-point__text' });
@@ -1787,7 +1789,7 @@
         lon: t(lon >= 0 ? 'coord.e' : 'coord.w', { v: CM.formatNumber(Math.abs(lon), 3) })
       });
     } else {
-      ui.pointInfo.textContent = t('list.point.hint');
+      ui.pointInfo.textContent = t(ui.nearButton.hidden ? 'list.point.hint.nogeo' : 'list.point.hint');
     }
     ui.pointClear.hidden = !state.near;
   }
@@ -1825,6 +1827,15 @@
   function nearCentre() {
     var c = map.getCenter();
     setNear([c.lng, c.lat]);
+  }
+
+  /** Whether this document may ask for the location at all: a widget framed without
+   *  allow="geolocation", or on a site whose Permissions-Policy forbids it (common on official
+   *  sites), never gets one whatever the user allows, so it offers no «Рядом со мной» (and the
+   *  hint does not name it) rather than a button that fails with a console error. */
+  function geolocationAllowed() {
+    var policy = document.permissionsPolicy || document.featurePolicy;
+    return !policy || typeof policy.allowsFeature !== 'function' || policy.allowsFeature('geolocation');
   }
 
   /** A refusal says how to allow the location (the user can change it); no fix or a timeout says to

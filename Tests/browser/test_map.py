@@ -79,6 +79,57 @@ def start_host(port, base):
 <script src="{base}/embed.js" data-civicmap="lang=ru&amp;controls=filters,legend,list" data-height="300" async></script>
 <div class="tall">The page goes on.</div>
 </body></html>''')
+    # A ministry's page: a strict CSP (as a meta tag: the same rules as the header), Russian, a site
+    # rule for video frames (`iframe { height: 150px }`), one widget by its <script> and one in a
+    # <div data-civicmap> in a 300 px sidebar, filled by a loader at the end of the page (1C-Bitrix
+    # moves scripts there); the loader runs twice. Its own scripts only (no inline ones).
+    with open(os.path.join(root, 'ministry.css'), 'w', encoding='utf-8') as f:
+        f.write('body { font-family: serif; margin: 0 auto; max-width: 1100px; padding: 1rem; }\n'
+                '.layout { display: flex; gap: 20px; } .content { flex: 1; min-width: 0; }\n'
+                '.side { width: 300px; flex: none; } .tall { height: 2000px; }\n'
+                'iframe { height: 150px; }\n')
+    with open(os.path.join(root, 'watch.js'), 'w', encoding='utf-8') as f:
+        f.write('window.__keys0 = Object.keys(window); window.__errors = []; window.__csp = [];\n'
+                'window.addEventListener("error", function (e) { window.__errors.push(String(e.message)); });\n'
+                'document.addEventListener("securitypolicyviolation", function (e) {\n'
+                '  window.__csp.push(e.violatedDirective + " " + e.blockedURI); });\n')
+    csp = ("default-src 'self'; script-src 'self' %s; frame-src 'self' %s; style-src 'self'; img-src 'self' data:"
+           % (base, base))
+    with open(os.path.join(root, 'ministry.html'), 'w', encoding='utf-8') as f:
+        f.write(f'''<!DOCTYPE html>
+<html lang="ru"><head><meta charset="utf-8"><title>Министерство территориального развития</title>
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<link rel="icon" href="data:,"><link rel="stylesheet" href="ministry.css"><script src="watch.js"></script>
+</head><body>
+<h1>Министерство</h1>
+<div class="layout"><div class="content">
+<p><a href="#" id="before-widget">Удалённые НКО Пермского края</a></p>
+<script src="{base}/embed.js" data-civicmap="region_iso=RU-PER&amp;remote=1&amp;km=50" data-height="360" async></script>
+<p><a href="#" id="after-widget">После карты</a></p>
+<div class="tall"></div>
+</div>
+<aside class="side"><h2>Карта</h2><div id="side-map" data-civicmap="region_iso=RU-PER&amp;controls=legend,list"></div></aside>
+</div>
+<script src="{base}/embed.js" async></script>
+</body></html>''')
+    # The widget's server down or refusing the frame: a loader whose widget page is a 404.
+    os.makedirs(os.path.join(root, 'down'))
+    with urllib.request.urlopen(base + '/embed.js', timeout=10) as r, \
+            open(os.path.join(root, 'down', 'embed.js'), 'wb') as f:
+        f.write(r.read())
+    with open(os.path.join(root, 'down.html'), 'w', encoding='utf-8') as f:
+        f.write('''<!DOCTYPE html>
+<html lang="ru"><head><meta charset="utf-8"><title>Страница</title><link rel="icon" href="data:,"></head><body>
+<h1>Министерство</h1>
+<script src="/down/embed.js" data-civicmap="region_iso=RU-PER&amp;remote=1" async></script>
+<p>Дальше страница.</p>
+</body></html>''')
+    # The iframe code written without allow="geolocation" (or with a CMS that drops the attribute).
+    with open(os.path.join(root, 'plain.html'), 'w', encoding='utf-8') as f:
+        f.write(f'''<!DOCTYPE html>
+<html lang="ru"><head><meta charset="utf-8"><title>Страница</title><link rel="icon" href="data:,"></head><body>
+<iframe src="{base}/embed?region_iso=RU-PER&amp;controls=legend,list" width="100%" height="480" title="Карта НКО"></iframe>
+</body></html>''')
     handler = functools.partial(QuietHandler, directory=root)
     server = http.server.ThreadingHTTPServer(('127.0.0.1', port), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -1099,6 +1150,7 @@ def run(args):
             check('widget on a second origin', False, getattr(e, 'msg', e))
         errors = severe_errors(driver)
         check('widget: no severe console errors', not errors, errors[:5])
+        ministry_checks(driver, base, args.second_origin_port)
         try:
             driver.get(base + '/embed?lang=en')
             credit = wait(driver, lambda d: data_credit(d), timeout=10, message='widget data credit in English')
@@ -1115,6 +1167,106 @@ def run(args):
 
     # 10. phones and tablets
     mobile_checks(base)
+
+
+FRAME_TITLE = 'Карта CivicMap: НКО, ТОС и стажировочные площадки'
+
+
+def ministry_checks(driver, base, port):
+    """The widget on a strict ministry page (ministry.html of start_host): CSP, two widgets, one of
+    them in a <div> of a 300 px sidebar, the loader twice, a site's `iframe { height }` rule; the
+    keyboard's way into the widget; text that follows the reader's font size; and a widget whose
+    server answers with an error page (down.html)."""
+    host = 'http://127.0.0.1:%d' % port
+    try:
+        driver.get(host + '/ministry.html')
+        frames = lambda d: d.execute_script('''
+            return Array.from(document.querySelectorAll('iframe')).map(function (f) {
+                var r = f.getBoundingClientRect();
+                return {src: f.src, title: f.title, lang: f.getAttribute('lang'), w: Math.round(r.width),
+                        h: Math.round(r.height), attr: f.height, inSide: !!f.closest('#side-map'),
+                        afterScript: !!(f.previousElementSibling && f.previousElementSibling.tagName === 'SCRIPT')};
+            });''')
+        # both widgets have spoken (the sidebar's list makes it taller than its 480), or a check says what is missing
+        try:
+            wait(driver, lambda d: len(frames(d)) == 2 and any(f['inSide'] and f['h'] > 480 for f in frames(d)),
+                 timeout=15, message='two widgets sized')
+        except TimeoutException:
+            pass
+        fs = frames(driver)
+        main = next((f for f in fs if f['afterScript']), None)
+        side = next((f for f in fs if f['inSide']), None)
+        check('ministry page: embed.js loaded twice fills the script\'s place and the <div data-civicmap> once each',
+              len(fs) == 2 and main and side and side['w'] == 300, fs)
+        check('ministry page: the frames are named in Russian («%s»), lang=ru' % FRAME_TITLE,
+              all(f['title'] == FRAME_TITLE and f['lang'] == 'ru' for f in fs), [(f['title'], f['lang']) for f in fs])
+        check('ministry page: a site\'s `iframe { height: 150px }` does not squash the widget (%s px, data-height 360)'
+              % (main or {}).get('h'), main and main['h'] == int(main['attr']) >= 360, main)
+        state = driver.execute_script('''
+            return {errors: window.__errors, csp: window.__csp,
+                    globals: Object.keys(window).filter(function (k) {
+                        return window.__keys0.indexOf(k) < 0 && !/^\\d+$/.test(k) && !/^(ret_nodes|__)/.test(k); }),
+                    styles: document.querySelectorAll('style, link[rel=stylesheet]').length};''')
+        check('ministry page: no CSP violation, no error, no new global, no style added by the widget',
+              not state['errors'] and not state['csp'] and not state['globals'] and state['styles'] == 1, state)
+
+        # keyboard: Tab from the link before the widget goes into it, to the map, with a visible ring
+        driver.execute_script("document.getElementById('before-widget').focus()")
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        inside = driver.execute_script("var a = document.activeElement; return a && a.tagName === 'IFRAME' && !a.closest('#side-map')")
+        frame = driver.find_element(By.CSS_SELECTOR, 'script[data-civicmap] + iframe')
+        driver.switch_to.frame(frame)
+        ring = driver.execute_script("var a = document.activeElement; return [a.id, getComputedStyle(a).outlineStyle, getComputedStyle(a).outlineWidth]")
+        check('ministry page: Tab goes into the widget, to the map, and the map shows its focus ring',
+              inside and ring[0] == 'cm-map' and ring[1] == 'solid' and ring[2] == '3px', (inside, ring))
+        # the reader's font size (a browser setting, or a page zoom of text only) reaches the widget's text
+        sizes = driver.execute_script('''
+            document.documentElement.style.fontSize = '24px';
+            var out = [getComputedStyle(document.body).fontSize, getComputedStyle(document.querySelector('.cm-credit')).fontSize];
+            document.documentElement.style.fontSize = '';
+            return out;''')
+        check('widget: its text follows the reader\'s font size (root 24px: body %s, credit %s)' % tuple(sizes),
+              sizes == ['22.5px', '16.5px'], sizes)
+        driver.switch_to.default_content()
+    except (TimeoutException, WebDriverException) as e:
+        driver.switch_to.default_content()
+        check('widget on a ministry page', False, getattr(e, 'msg', e))
+    severe_errors(driver)  # the tiles' and the host's own
+
+    # «Рядом со мной» only where the frame may ask for the location: embed.js allows it, a bare iframe does not
+    try:
+        near = lambda d: d.execute_script('''
+            var b = document.getElementById('cm-near'), i = document.querySelector('.cm-point__text');
+            return b && i && i.textContent ? [!b.hidden && b.offsetWidth > 0, i.textContent] : null;''')
+        driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, '#side-map iframe'))
+        shown = wait(driver, near, timeout=10, message='the list of the sidebar widget')
+        driver.switch_to.default_content()
+        driver.get(host + '/plain.html')
+        driver.switch_to.frame(wait(driver, lambda d: d.find_element(By.TAG_NAME, 'iframe'), message='plain iframe'))
+        bare = wait(driver, near, timeout=15, message='the list of the bare iframe')
+        driver.switch_to.default_content()
+        check('widget: «Рядом со мной» where the frame may locate (embed.js), not in a frame without allow="geolocation"',
+              shown[0] and 'Рядом со мной' in shown[1] and not bare[0] and 'Рядом со мной' not in bare[1]
+              and 'Точка в центре карты' in bare[1], (shown, bare))
+    except (TimeoutException, WebDriverException) as e:
+        driver.switch_to.default_content()
+        check('widget: «Рядом со мной» only where the frame may locate', False, getattr(e, 'msg', e))
+    severe_errors(driver)
+
+    # the widget's server answers with an error page: a line with a link instead of a broken box
+    try:
+        driver.get(host + '/down.html')
+        note = wait(driver, lambda d: d.execute_script('''
+            var n = document.querySelector('.civicmap-embed-fallback'), f = document.querySelector('iframe');
+            return n && f && getComputedStyle(f).display === 'none' && n.offsetHeight > 0
+                ? {text: n.textContent, href: n.querySelector('a').href, lang: n.getAttribute('lang')} : null;'''),
+                    timeout=15, message='the line instead of the frame')
+        check('widget whose server fails: the frame gives way to «%s» linking the map' % note['text'],
+              note['text'] == 'Карта CivicMap сейчас не загрузилась. Открыть карту' and note['lang'] == 'ru'
+              and note['href'] == host + '/down/?region_iso=RU-PER&remote=1', note)
+    except (TimeoutException, WebDriverException) as e:
+        check('widget whose server fails: a line instead of a broken box', False, getattr(e, 'msg', e))
+    severe_errors(driver)  # the 404 of the frame
 
 
 def card_checks(driver, base):
