@@ -30,12 +30,12 @@ public enum OrganisationChange: Sendable {
     case update(id: Int64, ImportRecord)
     case delete(id: Int64)
 
-    public var action: String {
+    public var action: AuditAction {
         switch self {
-        case .create: "create"
-        case .replace: "replace"
-        case .update: "update"
-        case .delete: "delete"
+        case .create: .create
+        case .replace: .replace
+        case .update: .update
+        case .delete: .delete
         }
     }
 
@@ -56,6 +56,18 @@ public struct EditedFeature: Sendable {
         self.feature = feature
     }
     public var entityTag: String? { feature.map { EntityTag.of($0.bytes) } }
+}
+
+/// What an audit entry records. Entries without an organisation carry a JSON summary in `after`.
+public enum AuditAction: String, Sendable, CaseIterable {
+    case create, replace, update, delete
+    /// A CLI import: one entry with its counts.
+    case `import`
+    case restore
+    case tokenCreate = "token-create"
+    case tokenRevoke = "token-revoke"
+    /// `civicmap init` changed stored regions (a moved centre moves every distance in its region).
+    case regions
 }
 
 /// One line of the audit log: who changed what when, with the Feature before and after.
@@ -83,13 +95,40 @@ public struct AuditEntry: Sendable {
 public struct AuditQuery: Sendable, Equatable {
     public var organisationID: Int64?
     public var actor: String?
+    public var action: AuditAction?
+    /// `TimeStamp`s, both inclusive.
+    public var since: String?
+    public var until: String?
     public var limit: Int
     public var offset: Int
-    public init(organisationID: Int64? = nil, actor: String? = nil, limit: Int = 100, offset: Int = 0) {
+    public init(organisationID: Int64? = nil, actor: String? = nil, action: AuditAction? = nil, since: String? = nil, until: String? = nil,
+                limit: Int = 100, offset: Int = 0) {
         self.organisationID = organisationID
         self.actor = actor
+        self.action = action
+        self.since = since
+        self.until = until
         self.limit = limit
         self.offset = offset
+    }
+}
+
+extension AuditQuery {
+    /// The filters as people type them; the API's query and the CLI's options share these rules.
+    public static func action(_ text: String) throws -> AuditAction {
+        guard let action = AuditAction(rawValue: text) else {
+            throw CivicMapError.invalidParameter(
+                name: "action", reason: "'\(text)' is none of \(AuditAction.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return action
+    }
+
+    /// A date (`until` takes the whole day) or an RFC 3339 UTC time such as 2026-12-07T09:30:00Z.
+    public static func time(_ text: String, name: String) throws -> String {
+        guard let time = TimeStamp.parse(text, endOfDay: name == "until") else {
+            throw CivicMapError.invalidParameter(name: name, reason: "'\(text)' is not a date (YYYY-MM-DD) or a UTC time (YYYY-MM-DDThh:mm:ssZ)")
+        }
+        return time
     }
 }
 
@@ -106,7 +145,7 @@ public struct AuditPage: Sendable {
 /// The write side of the store, apart from the read seam (`FeatureSource`) so read-only
 /// deployments and backends need not offer it.
 public protocol FeatureEditor: Sendable {
-    /// The token's holder, or nil when the token is unknown or revoked.
+    /// The token's holder, or nil when the token is unknown; `unauthenticated` when it is revoked or expired.
     func editor(forToken token: String) async throws -> Editor?
     /// Validates and applies one change in one transaction, with its audit entry. `ifMatch`
     /// (an entity tag of the stored Feature) must match for replace, update and delete;

@@ -38,6 +38,26 @@ public enum TimeStamp {
         }
     }
 
+    /// A time a person typed: `YYYY-MM-DD` (that day's first second, or with `endOfDay` its last,
+    /// UTC) or a time in this format. Nil for anything else, and for dates no calendar has (02-30).
+    public static func parse(_ text: String, endOfDay: Bool = false) -> String? {
+        let full = text.utf8.count == 10 ? text + (endOfDay ? "T23:59:59Z" : "T00:00:00Z") : text
+        guard isValid(full) else { return nil }
+        let n = Array(full.utf8).map { Int64($0) - 48 }
+        func number(_ range: Range<Int>) -> Int64 { range.reduce(0) { $0 * 10 + n[$1] } }
+        let (year, month, day) = (number(0..<4), number(5..<7), number(8..<10))
+        // Hinnant's days_from_civil; a date that does not exist comes back as another one.
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        let seconds = days * 86_400 + number(11..<13) * 3600 + number(14..<16) * 60 + number(17..<19)
+        let parsed = string(Date(timeIntervalSince1970: TimeInterval(seconds)))
+        return parsed == full ? parsed : nil
+    }
+
     /// The UTC date, `YYYY-MM-DD`.
     public static func today(_ date: Date = Date()) -> String { String(string(date).prefix(10)) }
 

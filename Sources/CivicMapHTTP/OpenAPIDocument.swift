@@ -4,6 +4,8 @@ import Foundation
 /// The OpenAPI 3.0 definition, declared the way the OGC test suite, GDAL and OWSLib read it:
 /// `limit` and `bbox` with form style and bounds, `datetime` declared, every error as problem+json.
 enum OpenAPIDocument {
+    /// A day or a UTC time to the second, as `/audit` reads them.
+    static let auditTime = #"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?$"#
     static var etagHeader: [String: Any] { ["description": "Entity tag of the stored Feature; send it as If-Match to change it.", "schema": ["type": "string"]] }
 
     /// The write API (OGC API – Features Part 4): every operation needs a bearer token, and
@@ -60,6 +62,11 @@ enum OpenAPIDocument {
             "/audit": ["get": operation("Every change: who, when, the Feature before and after (admins)", "getAudit", [
                 ["name": "organization", "in": "query", "required": false, "schema": id],
                 ["name": "actor", "in": "query", "required": false, "schema": ["type": "string", "minLength": 1, "maxLength": 100]],
+                ["name": "action", "in": "query", "required": false, "schema": ["type": "string", "enum": AuditAction.allCases.map(\.rawValue)]],
+                ["name": "since", "in": "query", "required": false, "description": "From this day (YYYY-MM-DD) or UTC time (YYYY-MM-DDThh:mm:ssZ) on",
+                 "schema": ["type": "string", "pattern": auditTime]],
+                ["name": "until", "in": "query", "required": false, "description": "Up to this day (all of it) or UTC time",
+                 "schema": ["type": "string", "pattern": auditTime]],
                 ["name": "limit", "in": "query", "required": false, "schema": ["type": "integer", "minimum": 1, "maximum": 1000, "default": 100]],
                 ["name": "offset", "in": "query", "required": false, "schema": ["type": "integer", "minimum": 0, "default": 0]], f,
             ], body: nil, success: ("200", ["description": "Audit entries, newest first", "content": ["application/json": ["schema": ["type": "object"]]]]))],

@@ -9,18 +9,26 @@ public struct TokenInfo: Sendable {
     public var role: Editor.Role
     public var regionCode: String?
     public var createdAt: String
+    /// The last second it works; nil: it does not expire.
+    public var expiresAt: String?
+    /// Noted at most once an hour (a write per request would cost every request a write).
+    public var lastUsedAt: String?
     public var revokedAt: String?
 }
 
 extension CivicMapDatabase {
     /// Makes a token and returns it: the only time it is seen, since only its digest is kept.
-    public func createToken(name: String, role: Editor.Role, region: String?) throws -> String {
+    /// `expiresAt` is a `TimeStamp` (the last second it works) or nil for a token that does not expire.
+    public func createToken(name: String, role: Editor.Role, region: String?, expiresAt: String?, by actor: String) throws -> String {
         let name = name.trimmedText
         guard (1...100).contains(name.count), !name.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
             throw CivicMapError.invalidParameter(name: "name", reason: "must be 1 to 100 characters without control characters")
         }
         guard !name.hasPrefix("cli:") else {
             throw CivicMapError.invalidParameter(name: "name", reason: "'cli:' names the command line in the audit log; choose another name")
+        }
+        if let expiresAt, TimeStamp.parse(expiresAt) != expiresAt || expiresAt <= TimeStamp.string() {
+            throw CivicMapError.invalidParameter(name: "expires", reason: "'\(expiresAt)' is not a time in the future")
         }
         var regionCode: String?
         if let region {
@@ -37,26 +45,31 @@ extension CivicMapDatabase {
                 throw CivicMapError.conflict("a token named '\(name)' exists (names stay taken after revocation, for the audit log); choose another name")
             }
             try db.execute(
-                sql: "INSERT INTO api_tokens (name, role, region_code, token_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [name, role.rawValue, regionCode, Self.digest(token), TimeStamp.string()])
+                sql: "INSERT INTO api_tokens (name, role, region_code, token_sha256, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [name, role.rawValue, regionCode, Self.digest(token), TimeStamp.string(), expiresAt])
+            try AuditSQL.appendToken(db, name: name, action: .tokenCreate, by: actor)
         }
         return token
     }
 
     public func tokens() throws -> [TokenInfo] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, role, region_code, created_at, revoked_at FROM api_tokens ORDER BY id").map {
-                TokenInfo(name: $0[0], role: Editor.Role(rawValue: $0[1]) ?? .editor, regionCode: $0[2], createdAt: $0[3], revokedAt: $0[4])
+            try Row.fetchAll(db, sql: """
+                SELECT name, role, region_code, created_at, expires_at, last_used_at, revoked_at FROM api_tokens ORDER BY id
+                """).map {
+                TokenInfo(name: $0[0], role: Editor.Role(rawValue: $0[1]) ?? .editor, regionCode: $0[2], createdAt: $0[3],
+                          expiresAt: $0[4], lastUsedAt: $0[5], revokedAt: $0[6])
             }
         }
     }
 
     /// Revokes the named token at once: the next request with it is refused.
-    public func revokeToken(name: String) throws {
+    public func revokeToken(name: String, by actor: String) throws {
         let name = name.trimmedText
         try writer.write { db in
             try db.execute(sql: "UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", arguments: [TimeStamp.string(), name])
             guard db.changesCount == 1 else { throw CivicMapError.notFound("active token '\(name)'") }
+            try AuditSQL.appendToken(db, name: name, action: .tokenRevoke, by: actor)
         }
     }
 
@@ -92,12 +105,24 @@ extension CivicMapDatabase {
 extension CivicMapDatabase: FeatureEditor {
     public func editor(forToken token: String) async throws -> Editor? {
         let digest = Self.digest(token)
-        return try await reads.read { db in
-            try Row.fetchOne(db, sql: "SELECT name, role, region_code FROM api_tokens WHERE token_sha256 = ? AND revoked_at IS NULL",
-                             arguments: [digest]).map {
-                Editor(name: $0[0], role: Editor.Role(rawValue: $0[1]) ?? .editor, regionCode: $0[2])
+        let now = TimeStamp.string()
+        typealias Stored = (id: Int64, editor: Editor, revokedAt: String?, expiresAt: String?, lastUsedAt: String?)
+        guard let stored: Stored = try await reads.read({ db in
+            try Row.fetchOne(db, sql: """
+                SELECT id, name, role, region_code, revoked_at, expires_at, last_used_at FROM api_tokens WHERE token_sha256 = ?
+                """, arguments: [digest]).map { row in
+                (row[0], Editor(name: row[1], role: Editor.Role(rawValue: row[2]) ?? .editor, regionCode: row[3]), row[4], row[5], row[6])
             }
+        }) else { return nil }
+        if let revoked = stored.revokedAt { throw CivicMapError.unauthenticated("the token was revoked at \(revoked)") }
+        if let expires = stored.expiresAt, expires < now {
+            throw CivicMapError.unauthenticated("the token expired at \(expires); ask its administrator for a new one")
         }
+        if stored.lastUsedAt.map({ $0 < TimeStamp.string(Date().addingTimeInterval(-3600)) }) ?? true {
+            // Not worth failing the request for: the note is for `token list`.
+            try? await writer.write { db in try db.execute(sql: "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", arguments: [now, stored.id]) }
+        }
+        return stored.editor
     }
 
     public func apply(_ change: OrganisationChange, by editor: Editor, ifMatch: String?, kinds: [OrganisationKind]) async throws -> EditedFeature {
@@ -180,18 +205,37 @@ extension CivicMapDatabase: FeatureEditor {
 
 /// The audit log's SQL, in one place.
 enum AuditSQL {
-    static func append(_ db: Database, actor: String, action: String, organisationID: Int64?, before: [UInt8]?, after: [UInt8]?) throws {
+    static func append(_ db: Database, actor: String, action: AuditAction, organisationID: Int64?, before: [UInt8]?, after: [UInt8]?,
+                       at: String = TimeStamp.string()) throws {
         try db.execute(
             sql: "INSERT INTO audit_log (at, actor, action, organization_id, before, after) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [TimeStamp.string(), actor, action, organisationID, before.map { Data($0) }, after.map { Data($0) }])
+            arguments: [at, actor, action.rawValue, organisationID, before.map { Data($0) }, after.map { Data($0) }])
+    }
+
+    /// A token made or revoked: the token's name, role, region and expiry as they now are (never its digest).
+    static func appendToken(_ db: Database, name: String, action: AuditAction, by actor: String) throws {
+        let row = try Row.fetchOne(db, sql: """
+            SELECT t.name, t.role, r.iso, t.expires_at FROM api_tokens t LEFT JOIN regions r ON r.code = t.region_code WHERE t.name = ?
+            """, arguments: [name])
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("token"); w.string(name)
+        w.key("role"); w.string(row?["role"] ?? "")
+        w.key("region_iso"); if let iso: String = row?["iso"] { w.string(iso) } else { w.null() }
+        w.key("expires_at"); if let expires: String = row?["expires_at"] { w.string(expires) } else { w.null() }
+        w.endObject()
+        try append(db, actor: actor, action: action, organisationID: nil, before: nil, after: w.bytes)
     }
 
     static func page(_ db: Database, _ query: AuditQuery) throws -> AuditPage {
-        let filter = "(?1 IS NULL OR organization_id = ?1) AND (?2 IS NULL OR actor = ?2)"
-        let arguments: StatementArguments = [query.organisationID, query.actor]
+        let filter = """
+            (?1 IS NULL OR organization_id = ?1) AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR action = ?3)
+            AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at <= ?5)
+            """
+        let arguments: StatementArguments = [query.organisationID, query.actor, query.action?.rawValue, query.since, query.until]
         let matched = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_log WHERE \(filter)", arguments: arguments) ?? 0
         let rows = try Row.fetchAll(
-            db, sql: "SELECT id, at, actor, action, organization_id, before, after FROM audit_log WHERE \(filter) ORDER BY id DESC LIMIT ?3 OFFSET ?4",
+            db, sql: "SELECT id, at, actor, action, organization_id, before, after FROM audit_log WHERE \(filter) ORDER BY id DESC LIMIT ?6 OFFSET ?7",
             arguments: arguments + [query.limit, query.offset])
         return AuditPage(entries: rows.map { row in
             AuditEntry(id: row[0], at: row[1], actor: row[2], action: row[3], organisationID: row[4],

@@ -97,11 +97,21 @@ public final class CivicMapDatabase: Sendable {
     }
 
     /// Inserts or updates regions by code. Moving a centre recomputes the distances of every
-    /// organisation in that region (a trigger does it, in the same transaction).
-    public func loadRegions(_ regions: [Region]) throws {
+    /// organisation in that region (a trigger does it, in the same transaction). What changed
+    /// in regions already stored (names, centres) is one audit entry, and is returned.
+    @discardableResult
+    public func loadRegions(_ regions: [Region], by actor: String) throws -> [RegionChange] {
         try writer.write { db in
+            let stored = try RegionRecord.identities(db)
             for region in regions { try RegionRecord.upsert(region, in: db) }
+            let changes = try regions.compactMap { region in
+                try stored[region.code].flatMap { try RegionRecord.change(from: $0, to: region, in: db) }
+            }
+            if !changes.isEmpty {
+                try AuditSQL.append(db, actor: actor, action: .regions, organisationID: nil, before: nil, after: RegionChange.json(changes))
+            }
             try FeatureCache.refresh(db)
+            return changes
         }
     }
 

@@ -198,25 +198,39 @@ enum Migrations {
         }
         migrator.registerMigration("v9-audit-restore") { db in
             // A restore is logged like any change. The actions are a CHECK: the table is rebuilt.
+            try db.execute(sql: rebuildAuditLog(actions: ["create", "replace", "update", "delete", "import", "restore"]))
+        }
+        migrator.registerMigration("v10-token-lifecycle") { db in
+            // Tokens may expire and say when they were last used; making and revoking one, and
+            // changing a region (a moved centre moves every distance in it), are logged too.
             try db.execute(sql: """
-                CREATE TABLE audit_log_new (
-                    id INTEGER PRIMARY KEY,
-                    at TEXT NOT NULL,
-                    actor TEXT NOT NULL,
-                    action TEXT NOT NULL CHECK (action IN ('create', 'replace', 'update', 'delete', 'import', 'restore')),
-                    organization_id INTEGER,
-                    before BLOB,
-                    after BLOB
-                );
-                INSERT INTO audit_log_new (id, at, actor, action, organization_id, before, after)
-                    SELECT id, at, actor, action, organization_id, before, after FROM audit_log;
-                DROP TABLE audit_log;
-                ALTER TABLE audit_log_new RENAME TO audit_log;
-                CREATE INDEX audit_log_by_organization ON audit_log(organization_id, id);
-                CREATE INDEX audit_log_by_actor ON audit_log(actor, id);
+                ALTER TABLE api_tokens ADD COLUMN expires_at TEXT;
+                ALTER TABLE api_tokens ADD COLUMN last_used_at TEXT;
                 """)
+            try db.execute(sql: rebuildAuditLog(actions: AuditAction.allCases.map(\.rawValue)))
         }
         return migrator
+    }
+
+    /// The audit log with `actions` as its CHECK (SQLite cannot alter one: the table is rebuilt).
+    private static func rebuildAuditLog(actions: [String]) -> String {
+        """
+        CREATE TABLE audit_log_new (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL CHECK (action IN (\(actions.map { "'\($0)'" }.joined(separator: ", ")))),
+            organization_id INTEGER,
+            before BLOB,
+            after BLOB
+        );
+        INSERT INTO audit_log_new (id, at, actor, action, organization_id, before, after)
+            SELECT id, at, actor, action, organization_id, before, after FROM audit_log;
+        DROP TABLE audit_log;
+        ALTER TABLE audit_log_new RENAME TO audit_log;
+        CREATE INDEX audit_log_by_organization ON audit_log(organization_id, id);
+        CREATE INDEX audit_log_by_actor ON audit_log(actor, id);
+        """
     }
 
     /// Queues the ids `rows` selects (a column named id) as stale, each once. Not `INSERT OR IGNORE`: in a

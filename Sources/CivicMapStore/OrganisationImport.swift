@@ -142,7 +142,7 @@ extension CivicMapDatabase {
                     rejectedRows += counts.refused
                     if options.dryRun || (!counts.problems.isEmpty && !options.partial) { throw RollBack() }
                     try FeatureCache.refresh(db)
-                    try AuditSQL.append(db, actor: actor, action: "import", organisationID: nil, before: nil,
+                    try AuditSQL.append(db, actor: actor, action: .import, organisationID: nil, before: nil,
                                         after: Self.auditSummary(paths, counts))
                     clock.lap("features")
                 }

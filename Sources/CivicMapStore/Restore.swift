@@ -84,10 +84,13 @@ extension CivicMapDatabase {
     }
 
     private static func carryOver(into db: Database, actor: String, backup: String, stamp: String, summary: inout RestoreSummary) throws {
+        // The columns both have: the database as it is now may predate a migration the copy was given.
+        let columns = try Set(String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('api_tokens', 'now')"))
+            .intersection(String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('api_tokens', 'main')"))
+            .sorted().joined(separator: ", ")
         try db.execute(sql: """
             DELETE FROM api_tokens;
-            INSERT INTO api_tokens (id, name, role, region_code, token_sha256, created_at, revoked_at)
-                SELECT id, name, role, region_code, token_sha256, created_at, revoked_at FROM now.api_tokens;
+            INSERT INTO api_tokens (\(columns)) SELECT \(columns) FROM now.api_tokens;
             """)
         summary.tokens = try Int.fetchOne(db, sql: "SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL") ?? 0
         let before = try Int64.fetchOne(db, sql: "SELECT count(*) FROM audit_log") ?? 0
@@ -104,7 +107,6 @@ extension CivicMapDatabase {
         w.key("organizations"); w.int(summary.organisations)
         w.key("kept_as"); w.string((summary.keptAs as NSString).lastPathComponent)
         w.endObject()
-        try db.execute(sql: "INSERT INTO audit_log (at, actor, action, after) VALUES (?, ?, 'restore', ?)",
-                       arguments: [stamp, actor, Data(w.bytes)])
+        try AuditSQL.append(db, actor: actor, action: .restore, organisationID: nil, before: nil, after: w.bytes, at: stamp)
     }
 }

@@ -17,13 +17,28 @@ struct Token: AsyncParsableCommand {
         @Option(help: "Who holds it (shown in the audit log)") var name: String
         @Option(help: "admin (every region, audit log) or editor") var role: String = "editor"
         @Option(help: "Limit an editor to one region (ISO code RU-PER or two-digit code 59)") var region: String?
+        @Option(help: "The last day it works (YYYY-MM-DD, UTC), or 'never'; default: a year from today") var expires: String?
 
         func run() async throws {
             guard let role = Editor.Role(rawValue: role) else { throw ValidationError("unknown role '\(role)'; use admin or editor") }
             if role == .admin, region != nil { throw ValidationError("admins are not limited to a region; drop --region or use --role editor") }
+            let expiresAt = try Self.expiry(expires)
             let database = try common.openDatabase(try common.resolve())
-            print(try database.createToken(name: name, role: role, region: region))
-            FileHandle.standardError.write(Data("token '\(name)' (\(role.rawValue)\(region.map { ", region \($0)" } ?? "")): keep it secret; it is not shown again\n".utf8))
+            print(try database.createToken(name: name, role: role, region: region, expiresAt: expiresAt, by: Import.actor))
+            let scope = region.map { ", region \($0)" } ?? ""
+            let until = expiresAt.map { ", works until \($0)" } ?? ", does not expire"
+            FileHandle.standardError.write(Data("token '\(name)' (\(role.rawValue)\(scope)\(until)): keep it secret; it is not shown again\n".utf8))
+        }
+
+        /// The last second the token works: the end of the day given (UTC), a year from now by default.
+        static func expiry(_ text: String?) throws -> String? {
+            guard let text else { return TimeStamp.string(Date().addingTimeInterval(365 * 86_400)) }
+            if text == "never" { return nil }
+            guard text.utf8.count == 10, let time = TimeStamp.parse(text, endOfDay: true) else {
+                throw ValidationError("--expires: '\(text)' is not a date (YYYY-MM-DD) or 'never'")
+            }
+            guard time > TimeStamp.string() else { throw ValidationError("--expires: \(text) has passed") }
+            return time
         }
     }
 
@@ -33,9 +48,10 @@ struct Token: AsyncParsableCommand {
 
         func run() async throws {
             let database = try common.openDatabase(try common.resolve())
-            print(["name", "role", "region", "created_at", "revoked_at"].joined(separator: "\t"))
+            print(["name", "role", "region", "created_at", "expires_at", "last_used_at", "revoked_at"].joined(separator: "\t"))
             for t in try database.tokens() {
-                print([t.name, t.role.rawValue, t.regionCode ?? "*", t.createdAt, t.revokedAt ?? ""].joined(separator: "\t"))
+                print([t.name, t.role.rawValue, t.regionCode ?? "*", t.createdAt, t.expiresAt ?? "never", t.lastUsedAt ?? "",
+                       t.revokedAt ?? ""].joined(separator: "\t"))
             }
         }
     }
@@ -47,7 +63,7 @@ struct Token: AsyncParsableCommand {
 
         func run() async throws {
             let database = try common.openDatabase(try common.resolve())
-            try database.revokeToken(name: name)
+            try database.revokeToken(name: name, by: Import.actor)
             print("revoked '\(name)'")
         }
     }
@@ -91,4 +107,69 @@ struct Restore: AsyncParsableCommand {
             the database as it was: \(summary.keptAs)
             """)
     }
+}
+
+/// `civicmap audit`: the audit log for whoever runs the server, newest first.
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the audit log, newest first: when, who, what, and which fields changed.",
+        discussion: """
+            civicmap audit --since 2026-12-01 --action update --actor perm-coordinator
+            Actions: \(AuditAction.allCases.map(\.rawValue).joined(separator: ", ")). The API's /audit gives each entry \
+            whole (the Feature before and after).
+            """)
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Only this organisation's entries (its id)") var organization: Int64?
+    @Option(help: "Only this token's or account's entries (cli:NAME for the command line)") var actor: String?
+    @Option(help: "Only this action") var action: String?
+    @Option(help: "From this day (YYYY-MM-DD) or UTC time (YYYY-MM-DDThh:mm:ssZ) on") var since: String?
+    @Option(help: "Up to this day (all of it) or UTC time") var until: String?
+    @Option(help: "At most this many entries") var limit = 50
+
+    func run() async throws {
+        guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
+        if let organization, organization < 1 { throw ValidationError("--organization must be an id (1 or more)") }
+        var query = AuditQuery(organisationID: organization, actor: actor, limit: limit)
+        do {
+            query.action = try action.map(AuditQuery.action)
+            query.since = try since.map { try AuditQuery.time($0, name: "since") }
+            query.until = try until.map { try AuditQuery.time($0, name: "until") }
+        } catch CivicMapError.invalidParameter(let name, let reason) {
+            throw ValidationError("--\(name): \(reason)")
+        }
+        let database = try common.openDatabase(try common.resolve())
+        let page = try await database.auditLog(query)
+        print(["id", "at", "actor", "action", "organization", "what"].joined(separator: "\t"))
+        for entry in page.entries {
+            print([String(entry.id), entry.at, entry.actor, entry.action, entry.organisationID.map(String.init) ?? "",
+                   AuditSummary.what(entry)].joined(separator: "\t"))
+        }
+        if page.numberMatched > page.entries.count {
+            FileHandle.standardError.write(Data("\(page.entries.count) of \(page.numberMatched) entries; --limit or narrower filters for the rest\n".utf8))
+        }
+    }
+}
+
+/// One line for an audit entry: the organisation's name and the fields a change touched, or an
+/// entry's own summary (an import's counts, a token, moved regions).
+enum AuditSummary {
+    static func what(_ entry: AuditEntry) -> String {
+        let before = entry.before.flatMap(object), after = entry.after.flatMap(object)
+        guard entry.organisationID != nil else { return entry.after.map { String(decoding: $0, as: UTF8.self) } ?? "" }
+        let name = (properties(after) ?? properties(before))?["name"] as? String ?? ""
+        guard let old = before, let new = after else { return name }
+        var fields = Set((properties(old) ?? [:]).keys).union((properties(new) ?? [:]).keys)
+            .filter { $0 != "updated_at" && !same(properties(old)?[$0], properties(new)?[$0]) }.sorted()
+        if !same(old["geometry"], new["geometry"]) { fields.insert("location", at: 0) }
+        return fields.isEmpty ? name : "\(name): \(fields.joined(separator: ", "))"
+    }
+
+    /// JSON values compared as their canonical text (Foundation on Linux has no `isEqual` for `Any`).
+    private static func same(_ a: Any?, _ b: Any?) -> Bool {
+        func text(_ v: Any?) -> Data? { try? JSONSerialization.data(withJSONObject: ["v": v ?? NSNull()], options: .sortedKeys) }
+        return text(a) == text(b)
+    }
+
+    private static func object(_ bytes: [UInt8]) -> [String: Any]? { try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] }
+    private static func properties(_ feature: [String: Any]?) -> [String: Any]? { feature?["properties"] as? [String: Any] }
 }

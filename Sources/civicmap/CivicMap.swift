@@ -11,7 +11,7 @@ struct CivicMap: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "civicmap",
         abstract: "Map and geodata service for civic initiatives: НКО, ТОС and internship sites.",
-        subcommands: [Serve.self, Initialise.self, Import.self, Export.self, Match.self, Report.self, Programmes.self, Token.self, Backup.self, Restore.self])
+        subcommands: [Serve.self, Initialise.self, Import.self, Export.self, Match.self, Report.self, Programmes.self, Token.self, Audit.self, Backup.self, Restore.self])
 }
 
 /// Options every command shares; resolved with the environment into one configuration.
@@ -112,8 +112,10 @@ struct Initialise: AsyncParsableCommand {
         let database = try common.openDatabase(configuration, creating: true)
         let dir = configuration.dataDirectory
         let regions = try RegionReader.read(csvPath: "\(dir)/regions.csv", outlinesPath: "\(dir)/regions_ru.geojson")
-        try database.loadRegions(regions)
+        let changes = try database.loadRegions(regions, by: Import.actor)
         print("regions: \(regions.count) (\(regions.filter { $0.boundary != nil }.count) with outlines)")
+        // A plain `init` after an edited regions.csv puts the bundled centres back: say so, loudly.
+        for change in changes { FileHandle.standardError.write(Data("changed \(change.description) (logged in the audit log)\n".utf8)) }
         let settlements = try SettlementReader.read(path: "\(dir)/settlements_ru.csv")
         try database.loadSettlements(settlements)
         print("populated places: \(settlements.count)")

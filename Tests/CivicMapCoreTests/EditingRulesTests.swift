@@ -262,11 +262,11 @@ struct EditingRulesTests {
 
     @Test func changesNameTheirActionAndOrganisation() {
         let record = ImportRecord(line: 1, fields: [:])
-        #expect(OrganisationChange.create(record).action == "create")
+        #expect(OrganisationChange.create(record).action == .create)
         #expect(OrganisationChange.create(record).id == nil)
-        #expect(OrganisationChange.replace(id: 3, record).action == "replace")
+        #expect(OrganisationChange.replace(id: 3, record).action == .replace)
         #expect(OrganisationChange.update(id: 4, record).id == 4)
-        #expect(OrganisationChange.delete(id: 5).action == "delete")
+        #expect(OrganisationChange.delete(id: 5).action == .delete)
         #expect(OrganisationChange.delete(id: 5).id == 5)
     }
 

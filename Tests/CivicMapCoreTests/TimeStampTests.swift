@@ -23,4 +23,17 @@ import Testing
             #expect(TimeStamp.string(date) == formatter.string(from: date))
         }
     }
+
+    @Test func parsesWhatPeopleTypeAndRefusesDaysNoCalendarHas() {
+        #expect(TimeStamp.parse("2026-12-07") == "2026-12-07T00:00:00Z")
+        #expect(TimeStamp.parse("2026-12-07", endOfDay: true) == "2026-12-07T23:59:59Z")
+        #expect(TimeStamp.parse("2026-12-07T09:30:00Z") == "2026-12-07T09:30:00Z")
+        #expect(TimeStamp.parse("2024-02-29") == "2024-02-29T00:00:00Z")
+        #expect(TimeStamp.parse("2000-02-29") != nil)
+        for wrong in ["2025-02-29", "1900-02-29", "2026-02-30", "2026-04-31", "2026-13-01", "2026-00-10", "2026-12-00",
+                      "2026-12-07T24:00:00Z", "2026-12-07T23:60:00Z", "2026-12-07T09:30:00", "2026-12-07T09:30:00+03:00",
+                      "07.12.2026", "2026-1-7", "", "yesterday"] {
+            #expect(TimeStamp.parse(wrong) == nil, "\(wrong)")
+        }
+    }
 }

@@ -26,9 +26,9 @@ struct EditingServer: Sendable {
         let database = try Server.demoDatabase()
         return EditingServer(
             database: database,
-            admin: try database.createToken(name: "http-admin", role: .admin, region: nil),
-            editor: try database.createToken(name: "http-editor", role: .editor, region: nil),
-            permEditor: try database.createToken(name: "http-perm", role: .editor, region: "RU-PER"))
+            admin: try database.createToken(name: "http-admin", role: .admin, region: nil, expiresAt: nil, by: "cli:test"),
+            editor: try database.createToken(name: "http-editor", role: .editor, region: nil, expiresAt: nil, by: "cli:test"),
+            permEditor: try database.createToken(name: "http-perm", role: .editor, region: "RU-PER", expiresAt: nil, by: "cli:test"))
     }
 
     static func run(_ test: @escaping @Sendable (any TestClientProtocol, EditingServer) async throws -> Void) async throws {
@@ -128,7 +128,7 @@ struct EditingHTTPTests {
     @Test func pagesRevalidateUntilTheDataChanges() async throws {
         // Its own database: the other tests' writes would change the version under it.
         let database = try Server.demoDatabase()
-        let editor = try database.createToken(name: "http-etag", role: .editor, region: nil)
+        let editor = try database.createToken(name: "http-etag", role: .editor, region: nil, expiresAt: nil, by: "cli:test")
         let app = buildApplication(configuration: CivicMapConfiguration(), source: database, editor: database, logger: Logger(label: "test"))
         try await app.test(.router) { client in
             let page = "\(S.items)?region_iso=RU-PER&limit=5"
@@ -372,6 +372,43 @@ struct EditingHTTPTests {
                 let ids = entries.compactMap { $0["id"] as? Int }
                 #expect(ids.count == entries.count && !ids.isEmpty)
                 #expect(ids == ids.sorted(by: >))
+            }
+        }
+    }
+
+    @Test func theAuditLogFiltersByActionAndTimeAndNamesAWrongFilter() async throws {
+        try await S.run { client, server in
+            let (id, _) = try await S.create(client, token: server.admin, name: S.uniqueName("АНО «Фильтр»"))
+            let today = TimeStamp.today()
+            try await client.execute(uri: "/audit?action=create&since=\(today)&until=\(today)&limit=1000", method: .get,
+                                     headers: S.headers(server.admin, type: nil)) { response in
+                #expect(response.status == .ok)
+                let entries = try #require(try Server.json(response)["entries"] as? [[String: Any]])
+                #expect(entries.allSatisfy { $0["action"] as? String == "create" && ($0["at"] as? String)?.hasPrefix(today) == true })
+                #expect(entries.contains { $0["organization_id"] as? Int == id })
+            }
+            try await client.execute(uri: "/audit?action=create&until=2000-01-01", method: .get, headers: S.headers(server.admin, type: nil)) { response in
+                let matched = try Server.json(response)["numberMatched"] as? Int
+                #expect(matched == 0)
+            }
+            for (query, parameter) in [("action=edit", "action"), ("since=2026-02-30", "since"), ("until=07.12.2026", "until")] {
+                try await client.execute(uri: "/audit?\(query)", method: .get, headers: S.headers(server.admin, type: nil)) { response in
+                    try Server.expectProblem(response, status: .badRequest, parameter: parameter)
+                }
+            }
+        }
+    }
+
+    @Test func anExpiredTokenIsRefusedWithWhen() async throws {
+        try await S.run { client, server in
+            let expires = TimeStamp.string(Date().addingTimeInterval(2))
+            let token = try server.database.createToken(name: S.uniqueName("short"), role: .admin, region: nil, expiresAt: expires, by: "cli:test")
+            try await Task.sleep(for: .seconds(3))
+            try await client.execute(uri: "/audit", method: .get, headers: S.headers(token, type: nil)) { response in
+                try Server.expectProblem(response, status: .unauthorized)
+                let detail = try Server.json(response)["detail"] as? String
+                #expect(detail?.contains("expired at \(expires)") == true, "\(detail ?? "")")
+                #expect(response.headers[.wwwAuthenticate] != nil)
             }
         }
     }

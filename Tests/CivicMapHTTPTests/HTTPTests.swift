@@ -27,7 +27,7 @@ struct Server {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let database = try CivicMapDatabase(path: directory.appendingPathComponent("http.sqlite").path)
         let data = repository.appendingPathComponent("data").path
-        try database.loadRegions(RegionReader.read(csvPath: data + "/regions.csv", outlinesPath: data + "/regions_ru.geojson"))
+        try database.loadRegions(RegionReader.read(csvPath: data + "/regions.csv", outlinesPath: data + "/regions_ru.geojson"), by: "cli:test")
         try database.loadSettlements(SettlementReader.read(path: data + "/settlements_ru.csv"))
         _ = try database.importFiles([data + "/organizations.geojson"], currentYear: 2026)
         return database

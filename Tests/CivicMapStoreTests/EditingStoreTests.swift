@@ -71,16 +71,16 @@ struct EditingStoreTests {
 
     @Test func aTokenResolvesToItsHolder() async throws {
         let t = try TestDatabase()
-        let token = try t.database.createToken(name: "perm", role: .editor, region: "RU-PER")
+        let token = try t.database.createToken(name: "perm", role: .editor, region: "RU-PER", expiresAt: nil, by: "cli:test")
         #expect(token.hasPrefix("cm_"))
         #expect(token.count == 67)
         #expect(token.dropFirst(3).allSatisfy { "0123456789abcdef".contains($0) })
         #expect(try await t.database.editor(forToken: token) == Editor(name: "perm", role: .editor, regionCode: "59"))
 
-        let admin = try t.database.createToken(name: "admin", role: .admin, region: nil)
+        let admin = try t.database.createToken(name: "admin", role: .admin, region: nil, expiresAt: nil, by: "cli:test")
         #expect(admin != token)
         #expect(try await t.database.editor(forToken: admin) == Editor(name: "admin", role: .admin, regionCode: nil))
-        let yakutia = try t.database.createToken(name: "yakutia", role: .editor, region: "14")
+        let yakutia = try t.database.createToken(name: "yakutia", role: .editor, region: "14", expiresAt: nil, by: "cli:test")
         #expect(try await t.database.editor(forToken: yakutia)?.regionCode == "14")
 
         #expect(try await t.database.editor(forToken: token + "0") == nil)
@@ -90,7 +90,7 @@ struct EditingStoreTests {
 
     @Test func onlyTheTokensDigestIsStored() async throws {
         let t = try TestDatabase()
-        let token = try t.database.createToken(name: "perm", role: .editor, region: "59")
+        let token = try t.database.createToken(name: "perm", role: .editor, region: "59", expiresAt: nil, by: "cli:test")
         let secret = String(token.dropFirst(3))
         let rows = try await t.database.writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM api_tokens") }
         #expect(rows.count == 1)
@@ -109,33 +109,117 @@ struct EditingStoreTests {
         #expect(files.contains { $0.range(of: Data(digest.utf8)) != nil })
     }
 
-    @Test func aRevokedTokenResolvesToNothing() async throws {
+    @Test func aRevokedTokenIsRefusedAndSaysWhen() async throws {
         let t = try TestDatabase()
-        let token = try t.database.createToken(name: "perm", role: .editor, region: "RU-PER")
-        let other = try t.database.createToken(name: "other", role: .editor, region: nil)
-        try t.database.revokeToken(name: "perm")
-        #expect(try await t.database.editor(forToken: token) == nil)
+        let token = try t.database.createToken(name: "perm", role: .editor, region: "RU-PER", expiresAt: nil, by: "cli:test")
+        let other = try t.database.createToken(name: "other", role: .editor, region: nil, expiresAt: nil, by: "cli:test")
+        try t.database.revokeToken(name: "perm", by: "cli:test")
+        let refused = await Self.caught { _ = try await t.database.editor(forToken: token) }
+        guard case .unauthenticated(let why)? = refused else { Issue.record("expected unauthenticated, got \(String(describing: refused))"); return }
+        #expect(why.contains("revoked at 20"))
         #expect(try await t.database.editor(forToken: other)?.name == "other")
         let listed = try t.database.tokens()
         #expect(listed.first { $0.name == "perm" }?.revokedAt != nil)
         #expect(listed.first { $0.name == "other" }?.revokedAt == nil)
-        let again = await Self.caught { try t.database.revokeToken(name: "perm") }
+        let again = await Self.caught { try t.database.revokeToken(name: "perm", by: "cli:test") }
         #expect(Self.name(again) == "notFound")
+    }
+
+    @Test func anExpiredTokenIsRefusedAndAFutureExpiryWorks() async throws {
+        let t = try TestDatabase()
+        let tomorrow = TimeStamp.string(Date().addingTimeInterval(86_400))
+        let token = try t.database.createToken(name: "perm", role: .editor, region: "RU-PER", expiresAt: tomorrow, by: "cli:test")
+        #expect(try await t.database.editor(forToken: token)?.name == "perm")
+        #expect(try t.database.tokens().first?.expiresAt == tomorrow)
+        // A day later (moved back rather than waited for).
+        let yesterday = TimeStamp.string(Date().addingTimeInterval(-86_400))
+        try await t.database.writer.write { db in try db.execute(sql: "UPDATE api_tokens SET expires_at = ?", arguments: [yesterday]) }
+        let refused = await Self.caught { _ = try await t.database.editor(forToken: token) }
+        guard case .unauthenticated(let why)? = refused else { Issue.record("expected unauthenticated, got \(String(describing: refused))"); return }
+        #expect(why.contains("expired at \(yesterday)"))
+
+        for past in [yesterday, "2026-13-01T00:00:00Z", "soon"] {
+            let error = await Self.caught { _ = try t.database.createToken(name: "late", role: .admin, region: nil, expiresAt: past, by: "cli:test") }
+            guard case .invalidParameter(let name, _)? = error else { Issue.record("\(past): \(String(describing: error))"); continue }
+            #expect(name == "expires")
+        }
+        #expect(try t.database.tokens().count == 1)
+    }
+
+    @Test func aTokensUseIsNotedAtMostHourly() async throws {
+        let t = try TestDatabase()
+        let token = try t.database.createToken(name: "perm", role: .editor, region: nil, expiresAt: nil, by: "cli:test")
+        #expect(try t.database.tokens()[0].lastUsedAt == nil)
+        _ = try await t.database.editor(forToken: token)
+        let first = try #require(try t.database.tokens()[0].lastUsedAt)
+        #expect(TimeStamp.isValid(first))
+        func setLastUse(_ secondsAgo: TimeInterval) async throws -> String {
+            let then = TimeStamp.string(Date().addingTimeInterval(-secondsAgo))
+            try await t.database.writer.write { db in try db.execute(sql: "UPDATE api_tokens SET last_used_at = ?", arguments: [then]) }
+            return then
+        }
+        let halfAnHourAgo = try await setLastUse(1800)
+        _ = try await t.database.editor(forToken: token)
+        #expect(try t.database.tokens()[0].lastUsedAt == halfAnHourAgo)
+        let twoHoursAgo = try await setLastUse(7200)
+        _ = try await t.database.editor(forToken: token)
+        #expect(try #require(try t.database.tokens()[0].lastUsedAt) > twoHoursAgo)
+    }
+
+    @Test func makingAndRevokingATokenIsLogged() async throws {
+        let t = try TestDatabase()
+        let token = try t.database.createToken(name: "perm", role: .editor, region: "RU-PER", expiresAt: "2099-12-31T23:59:59Z", by: "cli:alice")
+        try t.database.revokeToken(name: "perm", by: "cli:bob")
+        let log = try await t.database.auditLog(AuditQuery())
+        #expect(log.entries.map(\.action) == ["token-revoke", "token-create"])
+        #expect(log.entries.map(\.actor) == ["cli:bob", "cli:alice"])
+        #expect(log.entries.allSatisfy { $0.organisationID == nil && $0.before == nil })
+        let madeBytes = try #require(log.entries[1].after)
+        let made = try #require(try JSONSerialization.jsonObject(with: Data(madeBytes)) as? [String: Any])
+        #expect(made["token"] as? String == "perm")
+        #expect(made["role"] as? String == "editor")
+        #expect(made["region_iso"] as? String == "RU-PER")
+        #expect(made["expires_at"] as? String == "2099-12-31T23:59:59Z")
+        let text = log.entries.compactMap(\.after).map { String(decoding: $0, as: UTF8.self) }.joined()
+        #expect(!text.contains(CivicMapDatabase.digest(token)) && !text.contains(String(token.dropFirst(3))))
+        // A refused revocation logs nothing.
+        _ = await Self.caught { try t.database.revokeToken(name: "perm", by: "cli:bob") }
+        #expect(try await t.database.auditLog(AuditQuery()).numberMatched == 2)
+    }
+
+    @Test func theAuditLogFiltersByActionAndTime() async throws {
+        let t = try TestDatabase(demo: true)
+        _ = try t.database.createToken(name: "perm", role: .editor, region: nil, expiresAt: nil, by: "cli:test")
+        try await t.database.writer.write { db in
+            try db.execute(sql: "UPDATE audit_log SET at = '2026-11-30T23:59:59Z' WHERE action = 'import'")
+            try db.execute(sql: "UPDATE audit_log SET at = '2026-12-01T00:00:00Z' WHERE action = 'token-create'")
+        }
+        func actions(_ q: AuditQuery) async throws -> [String] { try await t.database.auditLog(q).entries.map(\.action) }
+        #expect(try await actions(AuditQuery(action: .tokenCreate)) == ["token-create"])
+        #expect(try await actions(AuditQuery(action: .delete)) == [])
+        #expect(try await actions(AuditQuery(since: "2026-12-01T00:00:00Z")) == ["token-create"])
+        #expect(try await actions(AuditQuery(until: "2026-11-30T23:59:59Z")) == ["import"])
+        #expect(try await actions(AuditQuery(since: try AuditQuery.time("2026-11-30", name: "since"),
+                                             until: try AuditQuery.time("2026-11-30", name: "until"))) == ["import"])
+        #expect(try await actions(AuditQuery(action: .import, since: "2026-12-01T00:00:00Z")) == [])
+        let wrong = await Self.caught { _ = try AuditQuery.action("edit") }
+        guard case .invalidParameter(let name, let reason)? = wrong else { Issue.record("\(String(describing: wrong))"); return }
+        #expect(name == "action" && reason.contains("token-revoke"))
     }
 
     @Test func aTokenNameIsUsedOnce() async throws {
         let t = try TestDatabase()
-        _ = try t.database.createToken(name: "perm", role: .editor, region: "RU-PER")
-        let same = await Self.caught { _ = try t.database.createToken(name: "perm", role: .admin, region: nil) }
+        _ = try t.database.createToken(name: "perm", role: .editor, region: "RU-PER", expiresAt: nil, by: "cli:test")
+        let same = await Self.caught { _ = try t.database.createToken(name: "perm", role: .admin, region: nil, expiresAt: nil, by: "cli:test") }
         #expect(Self.name(same) == "conflict")
-        let padded = await Self.caught { _ = try t.database.createToken(name: " perm ", role: .admin, region: nil) }
+        let padded = await Self.caught { _ = try t.database.createToken(name: " perm ", role: .admin, region: nil, expiresAt: nil, by: "cli:test") }
         #expect(Self.name(padded) == "conflict")
         #expect(try t.database.tokens().count == 1)
     }
 
     @Test func aTokenForAnUnknownRegionIsRefused() async throws {
         let t = try TestDatabase()
-        let error = await Self.caught { _ = try t.database.createToken(name: "nowhere", role: .editor, region: "RU-XX") }
+        let error = await Self.caught { _ = try t.database.createToken(name: "nowhere", role: .editor, region: "RU-XX", expiresAt: nil, by: "cli:test") }
         guard case .invalidParameter(let name, _)? = error else {
             Issue.record("expected invalidParameter, got \(String(describing: error))")
             return
@@ -298,7 +382,7 @@ struct EditingStoreTests {
 
     @Test func cliNamesAreReservedForTheCommandLine() throws {
         let t = try TestDatabase()
-        #expect(throws: CivicMapError.self) { _ = try t.database.createToken(name: "cli:root", role: .admin, region: nil) }
+        #expect(throws: CivicMapError.self) { _ = try t.database.createToken(name: "cli:root", role: .admin, region: nil, expiresAt: nil, by: "cli:test") }
     }
 
     // MARK: - Validation and conflicts

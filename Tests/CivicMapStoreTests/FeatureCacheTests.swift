@@ -49,7 +49,7 @@ struct FeatureCacheTests {
         #expect(String(decoding: feature.bytes, as: UTF8.self).contains("Новое имя"))
         #expect(feature.bytes == (try await Self.fresh(t, 20)))
         // The next write through the store refreshes it.
-        try t.database.loadRegions(RegionReader.read(csvPath: TestDatabase.repository.path + "/data/regions.csv", outlinesPath: nil))
+        try t.database.loadRegions(RegionReader.read(csvPath: TestDatabase.repository.path + "/data/regions.csv", outlinesPath: nil), by: "cli:test")
         #expect(try Self.stored(t, 20) == (try await Self.fresh(t, 20)))
     }
 

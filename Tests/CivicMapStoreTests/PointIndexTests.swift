@@ -176,7 +176,7 @@ struct PointIndexTests {
         var regions = try t.database.regionDirectory().regions
         let yakutia = try #require(regions.firstIndex { $0.code == "14" })
         regions[yakutia].centre = try Coordinate(latitude: 71.6872, longitude: 128.8694)
-        try t.database.loadRegions([regions[yakutia]])
+        try t.database.loadRegions([regions[yakutia]], by: "cli:test")
         try Self.expectIndexEqualsSQL(t, "centre moved")
         #expect(!(try Self.indexIDs(t, Self.query(regions: ["14"], minKm: 1))).contains(9001))
     }

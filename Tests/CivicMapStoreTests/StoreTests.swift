@@ -53,7 +53,19 @@ struct StoreTests {
         let i = try #require(regions.firstIndex { $0.iso == "RU-PER" })
         let kudymkar = Coordinate(trustedLatitude: 59.0152, longitude: 54.6532)
         regions[i].centre = kudymkar  // a hypothetical move of the capital to Kudymkar
-        try t.database.loadRegions(regions)
+        regions[i].centreNameRU = "Кудымкар"
+        let stored = try t.count("SELECT count(*) FROM organizations WHERE region_code = '59'")
+        let changes = try t.database.loadRegions(regions, by: "cli:test")
+        #expect(changes.map(\.code) == ["59"])
+        #expect(changes.first?.recomputedDistances == stored && stored > 0)
+        #expect(changes.first?.description.contains("centre Пермь (58.0105, 56.2502) → Кудымкар (59.0152, 54.6532)") == true)
+        let logged = try await t.database.auditLog(AuditQuery(action: .regions))
+        #expect(logged.entries.map(\.actor) == ["cli:test"])
+        let summary = String(decoding: try #require(logged.entries.first?.after), as: UTF8.self)
+        #expect(summary.contains(#""code":"59""#) && summary.contains("Кудымкар") && summary.contains("Пермь"))
+        // The same regions again change nothing, and log nothing.
+        #expect(try t.database.loadRegions(regions, by: "cli:test").isEmpty)
+        #expect(try await t.database.auditLog(AuditQuery(action: .regions)).numberMatched == 1)
         let page = try await t.query([("region_iso", "RU-PER"), ("sortby", "distance_to_center_km")])
         let sreda = try #require(page.organisations.first { $0.settlement == "Кудымкар" })
         #expect(sreda.distanceToCentreMetres == 0)
@@ -470,7 +482,7 @@ struct ImportIntegrityTests {
         var regions = try other.regionDirectory().regions
         let i = regions.firstIndex { $0.iso == "RU-PER" }!
         regions[i].centre = Coordinate(trustedLatitude: 59.0152, longitude: 54.6532)
-        try other.loadRegions(regions)
+        try other.loadRegions(regions, by: "cli:test")
         let after = try await t.database.regions().region("RU-PER")!.centre
         #expect(before.latitude == 58.0105 && after.latitude == 59.0152)
     }

@@ -34,7 +34,7 @@ struct TestDatabase {
         directory = try TestDirectory.make()
         database = try CivicMapDatabase(path: directory.appendingPathComponent("test.sqlite").path)
         let data = Self.repository.appendingPathComponent("data").path
-        try database.loadRegions(RegionReader.read(csvPath: data + "/regions.csv", outlinesPath: data + "/regions_ru.geojson"))
+        try database.loadRegions(RegionReader.read(csvPath: data + "/regions.csv", outlinesPath: data + "/regions_ru.geojson"), by: "cli:test")
         try database.loadSettlements(SettlementReader.read(path: data + "/settlements_ru.csv"))
         if demo {
             let summary = try database.importFiles([data + "/organizations.geojson"], currentYear: 2026)

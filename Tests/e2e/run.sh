@@ -230,6 +230,37 @@ PY
 }
 check "CLI: an Excel file's problem report opens in Excel, in row order; the audit names the account, not \$USER" steward_report
 
+steward_audit() {  # tokens expire and are logged; a centre moved by an edited regions.csv (and moved back) is said and logged
+  local db="$WORK/audit.sqlite" out
+  cp "$DEMO" "$db"
+  "$BIN" token create --database "$db" --name season --expires "$(date -u -d tomorrow +%F)" >/dev/null 2>"$WORK/made.txt" || return 1
+  grep -q "works until $(date -u -d tomorrow +%F)T23:59:59Z" "$WORK/made.txt" || { cat "$WORK/made.txt"; return 1; }
+  if "$BIN" token create --database "$db" --name late --expires 2020-01-01 2>/dev/null; then echo "a token expiring in the past was made"; return 1; fi
+  "$BIN" token list --database "$db" | grep -q "^season"$'\t'"editor"$'\t'"\*"$'\t'".*"$'\t'"$(date -u -d tomorrow +%F)" || { "$BIN" token list --database "$db"; return 1; }
+  mkdir -p "$WORK/moved" && cp data/*.csv data/*.geojson "$WORK/moved/" || return 1
+  python3 - "$WORK/moved/regions.csv" <<'PY' || return 1
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], encoding="utf-8")))
+header = rows[0]
+for row in rows[1:]:
+    if row[header.index("iso_3166_2")] == "RU-PER":
+        row[header.index("center_lat")], row[header.index("center_lon")] = "59.0152", "54.6532"
+csv.writer(open(sys.argv[1], "w", encoding="utf-8", newline="")).writerows(rows)
+PY
+  "$BIN" init --database "$db" --data-dir "$WORK/moved" >/dev/null 2>"$WORK/moved.txt" || { cat "$WORK/moved.txt"; return 1; }
+  grep -q "changed region 59 Пермский край: centre Пермь (58.0105, 56.2502) → Пермь (59.0152, 54.6532); distances of [0-9]* organisations recomputed" \
+    "$WORK/moved.txt" || { cat "$WORK/moved.txt"; return 1; }
+  "$BIN" init --database "$db" >/dev/null 2>"$WORK/back.txt" || return 1
+  grep -q "→ Пермь (58.0105, 56.2502)" "$WORK/back.txt" || { echo "a plain init put the centre back without a word:"; cat "$WORK/back.txt"; return 1; }
+  out=$("$BIN" audit --database "$db" --action regions) || return 1
+  echo "$out"
+  [ "$(echo "$out" | grep -c $'\tregions\t')" = 2 ] && echo "$out" | grep -q '59.0152' || return 1
+  "$BIN" audit --database "$db" --action token-create --since "$(date -u +%F)" | grep -q '"token":"season"' || return 1
+  if "$BIN" audit --database "$db" --since 2026-02-30 2>"$WORK/bad.txt"; then echo "a day no calendar has was taken"; return 1; fi
+  grep -q -- "--since: '2026-02-30' is not a date" "$WORK/bad.txt" || { cat "$WORK/bad.txt"; return 1; }
+}
+check "steward: tokens expire and are logged; a moved centre is said, logged and listed by civicmap audit" steward_audit
+
 restore_keeps_access_and_history() {  # a backup restored: data back, revoked tokens stay revoked, ids stay unused
   local db="$WORK/restore.sqlite" app="$BASE" alice bob location status
   cp "$DEMO" "$db"

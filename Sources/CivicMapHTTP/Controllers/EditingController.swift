@@ -86,7 +86,7 @@ struct EditingController {
         let editor = try await authenticate(request)
         guard editor.role == .admin else { throw CivicMapError.forbidden("the audit log is for admin tokens") }
         let parameters = try QueryParameters.parse(request)
-        let values = try FeatureQueryParser.uniqueValues(parameters, allowed: ["f", "organization", "actor", "limit", "offset"])
+        let values = try FeatureQueryParser.uniqueValues(parameters, allowed: ["f", "organization", "actor", "action", "since", "until", "limit", "offset"])
         _ = try Format.negotiate(request, parameters: parameters)
         var query = AuditQuery()
         if let v = values["organization"] { query.organisationID = Int64(try FeatureQueryParser.integer(v, name: "organization", minimum: 1)) }
@@ -94,6 +94,9 @@ struct EditingController {
             guard (1...100).contains(v.count) else { throw CivicMapError.invalidParameter(name: "actor", reason: "must be 1 to 100 characters") }
             query.actor = v
         }
+        if let v = values["action"] { query.action = try AuditQuery.action(v) }
+        if let v = values["since"] { query.since = try AuditQuery.time(v, name: "since") }
+        if let v = values["until"] { query.until = try AuditQuery.time(v, name: "until") }
         if let v = values["limit"] { query.limit = min(1000, try FeatureQueryParser.limit(v)) }
         if let v = values["offset"] { query.offset = try FeatureQueryParser.integer(v, name: "offset", minimum: 0) }
         let page = try await self.editor.auditLog(query)
@@ -144,7 +147,7 @@ struct EditingController {
             throw CivicMapError.unauthenticated("expected Authorization: Bearer <token>")
         }
         guard let editor = try await editor.editor(forToken: String(parts[1]).trimmedText) else {
-            throw CivicMapError.unauthenticated("the token is unknown or revoked")
+            throw CivicMapError.unauthenticated("the token is unknown")
         }
         return editor
     }
