@@ -125,18 +125,20 @@ public enum ImportReader {
 
     /// One GeoJSON Feature, as the write API receives it: an object, or its parsed JSON (a
     /// merge-patched Feature). Unlike a file, unknown properties are refused, not skipped: a
-    /// coordinator who misspells a field must hear of it.
+    /// coordinator who misspells a field must hear of it. Those and wrong JSON types go with the
+    /// record (`readProblems`) so the validator's answer names them with every other problem;
+    /// only what is no Feature at all is refused here.
     public static func feature(_ json: Any) throws(CivicMapError) -> ImportRecord {
         var result = Result()
         if let feature = json as? [String: Any], let properties = feature["properties"], !(properties is [String: Any]) && !(properties is NSNull) {
             throw .invalidRecords([FieldProblem(line: 1, field: "properties", reason: "must be an object")])
         }
         let record = record(fromFeature: json, number: 1, into: &result)
-        result.problems += result.ignoredFields.sorted().map {
+        let unknown = result.ignoredFields.map {
             FieldProblem(line: 1, field: $0, reason: "unknown property; known: \(ImportColumns.known.sorted().joined(separator: ", "))")
         }
-        result.problems += typeProblems(json)
-        guard var record, result.problems.isEmpty else { throw .invalidRecords(result.problems) }
+        guard var record, result.problems.isEmpty else { throw .invalidRecords(result.problems + typeProblems(json)) }
+        record.readProblems = (unknown + typeProblems(json)).sorted { $0.field < $1.field }
         record.stated = .all  // a write through the API states the whole organisation
         // What the server derives (a Feature read with GET and sent back carries them) is not input.
         for name in ImportColumns.derived { record.fields[name] = nil }

@@ -8,6 +8,9 @@ public struct ImportRecord: Sendable {
     public var programmes: [ImportRecord]
     /// The optional fields the input stated (`StatedFields`); the API's writes state all.
     public var stated: StatedFields
+    /// What reading found wrong before any value was looked at (the API's JSON types, unknown
+    /// properties): the validator reports these with its own, so one answer names every problem.
+    public var readProblems: [FieldProblem] = []
 
     public init(line: Int, fields: [String: String], lists: [String: [String]] = [:], programmes: [ImportRecord] = [],
                 stated: StatedFields = .all) {

@@ -121,6 +121,12 @@ public struct OrganisationValidator: Sendable {
             problem("programmes", "only internship sites (kind internship_site) publish programmes")
         }
 
+        if !record.readProblems.isEmpty {
+            // A field read wrongly is named once, as read: its value's problems would follow from that.
+            var misread = Set(record.readProblems.map(\.field))
+            if misread.contains("geometry") { misread.formUnion(["lat", "lon"]) }
+            problems = record.readProblems + problems.filter { !misread.contains($0.field) }
+        }
         guard problems.isEmpty, let name, let kind, let location, let region else { return .rejected(problems) }
         let organisation = Organisation(
             id: id, kind: kind, name: name, regionCode: region.code, settlement: settlement, address: address,

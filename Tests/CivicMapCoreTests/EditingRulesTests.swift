@@ -188,9 +188,30 @@ struct EditingRulesTests {
             {"type":"Feature","geometry":{"type":"Point","coordinates":[54.6532,59.0152]},
              "properties":{"name":"АНО","kind":"ngo","colour":"red"}}
             """)
-        let problems = Self.problems { _ = try ImportReader.feature(json) }
-        #expect(problems.map(\.field) == ["colour"])
-        #expect(problems.first?.reason.contains("unknown") == true)
+        let record = try ImportReader.feature(json)
+        #expect(record.readProblems.map(\.field) == ["colour"])
+        #expect(record.readProblems.first?.reason.contains("unknown") == true)
+    }
+
+    /// One answer names every problem: wrong types and unknown names as read, the values' own
+    /// problems from the validator, and a misread field once.
+    @Test func theValidatorNamesReadProblemsWithItsOwn() throws {
+        let json = try Self.parse("""
+            {"type":"Feature","geometry":{"type":"Point","coordinates":[40.5,55.5]},
+             "properties":{"name":"АНО","kind":"zoo","colour":"red","inn":5902293058,"founded_year":"1995","email":"nowhere"}}
+            """)
+        let record = try ImportReader.feature(json)
+        #expect(record.readProblems.map(\.field) == ["colour", "founded_year", "inn"])
+        let validator = OrganisationValidator(kinds: [.ngo], regions: Fixtures.squareRegions, currentYear: 2026)
+        guard case .rejected(let problems) = validator.validate(record) else { Issue.record("accepted"); return }
+        #expect(problems.map(\.field).sorted() == ["colour", "email", "founded_year", "inn", "kind"])
+        #expect(problems.first { $0.field == "inn" }?.reason == "must be a string")
+        // Its types right and its name known, the same organisation passes the reading.
+        let right = try ImportReader.feature(try Self.parse("""
+            {"type":"Feature","geometry":{"type":"Point","coordinates":[40.5,55.5]},"properties":{"name":"АНО","kind":"ngo","founded_year":1995}}
+            """))
+        #expect(right.readProblems.isEmpty)
+        guard case .accepted = validator.validate(right) else { Issue.record("rejected"); return }
     }
 
     @Test func derivedPropertiesAreNotUnknown() throws {

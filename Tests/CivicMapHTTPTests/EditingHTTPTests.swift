@@ -203,6 +203,16 @@ struct EditingHTTPTests {
         }
     }
 
+    @Test func oneAnswerNamesEveryProblem() async throws {
+        try await S.run { client, server in
+            let body = S.feature(name: S.uniqueName("Много ошибок"), extra: #","colour":"red","inn":5902293058,"email":"nowhere","founded_year":"1995","website":"ftp://x""#)
+            try await client.execute(uri: S.items, method: .post, headers: S.headers(server.admin), body: body) { response in
+                try Server.expectProblem(response, status: .unprocessableContent)
+                #expect(try S.fields(response).sorted() == ["colour", "email", "founded_year", "inn", "website"])
+            }
+        }
+    }
+
     /// The write API holds Features to the JSON types of its definition: nothing stored from
     /// a point given as strings or in 3D, an ИНН as a number, a year as text, a region twice over.
     @Test(arguments: [

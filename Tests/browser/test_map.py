@@ -1202,6 +1202,23 @@ def ministry_checks(driver, base, port):
               all(f['title'] == FRAME_TITLE and f['lang'] == 'ru' for f in fs), [(f['title'], f['lang']) for f in fs])
         check('ministry page: a site\'s `iframe { height: 150px }` does not squash the widget (%s px, data-height 360)'
               % (main or {}).get('h'), main and main['h'] == int(main['attr']) >= 360, main)
+        # a message of the same shape from anyone but the widget's own frame is not believed
+        forged = driver.execute_script('''
+            var f = document.querySelector('script[data-civicmap] + iframe'), before = f.height;
+            window.postMessage({type: 'civicmap:height', height: 3000}, '*');
+            var inner = document.createElement('iframe');
+            document.body.appendChild(inner);
+            inner.contentWindow.parent.postMessage({type: 'civicmap:height', height: 3000}, '*');
+            inner.remove();
+            return new Promise(function (done) { setTimeout(function () { done([before, f.height]); }, 500); });''')
+        # … nor one from the other widget's frame (the same origin as the widget)
+        driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, '#side-map iframe'))
+        driver.execute_script("window.parent.postMessage({type: 'civicmap:height', height: 1234}, '*')")
+        driver.switch_to.default_content()
+        time.sleep(0.5)
+        forged.append(driver.find_element(By.CSS_SELECTOR, 'script[data-civicmap] + iframe').get_attribute('height'))
+        check('ministry page: a height message from the page itself or another frame is ignored (%s)' % ' → '.join(forged),
+              forged[0] == forged[1] == forged[2], forged)
         state = driver.execute_script('''
             return {errors: window.__errors, csp: window.__csp,
                     globals: Object.keys(window).filter(function (k) {
