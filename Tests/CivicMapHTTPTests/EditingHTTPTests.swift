@@ -132,13 +132,15 @@ struct EditingHTTPTests {
         let app = buildApplication(configuration: CivicMapConfiguration(), source: database, editor: database, logger: Logger(label: "test"))
         try await app.test(.router) { client in
             let page = "\(S.items)?region_iso=RU-PER&limit=5"
-            let tag = try await client.execute(uri: page, method: .get) { response -> String in
+            let (tag, vary) = try await client.execute(uri: page, method: .get) { response -> (String, String?) in
                 #expect(response.status == .ok && response.headers[.cacheControl] == "no-cache")
-                return try #require(response.headers[.eTag])
+                return (try #require(response.headers[.eTag]), response.headers[.vary])
             }
             #expect(tag.hasPrefix("W/\""))
+            #expect(vary == "Accept, Accept-Encoding")
             try await client.execute(uri: page, method: .get, headers: [.ifNoneMatch: tag]) { response in
                 #expect(response.status == .notModified && response.body.readableBytes == 0)
+                #expect(response.headers[.vary] == vary)  // RFC 9110 §15.4.5: what the 200 would say
             }
             try await client.execute(uri: "\(page)&offset=5", method: .get, headers: [.ifNoneMatch: tag]) { response in
                 #expect(response.status == .ok)  // another page: another tag
@@ -177,6 +179,7 @@ struct EditingHTTPTests {
             let notModified = try await S.get(client, id, headers: [.ifNoneMatch: tag])
             #expect(notModified.status == .notModified)
             #expect(notModified.headers[.eTag] == tag)
+            #expect(read.headers[.vary] == "Accept" && notModified.headers[.vary] == read.headers[.vary])
             #expect(notModified.body.readableBytes == 0)
 
             let otherTag = try await S.get(client, id, headers: [.ifNoneMatch: #""0000000000000000""#])

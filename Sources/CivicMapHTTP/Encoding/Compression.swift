@@ -17,11 +17,11 @@ struct CompressionMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let wanted = Self.acceptsGzip(request.headers[values: .acceptEncoding])
         var response = try await next(request, context)
-        guard Self.compressible(response) else { return response }
+        guard Self.compressible(response) || Self.revalidatesCompressible(response) else { return response }
         // Caches in front keep the two forms apart.
         response.headers[.vary] = response.headers[.vary].map { $0 + ", Accept-Encoding" } ?? "Accept-Encoding"
         // HEAD has no body to compress; it keeps the length of the identity form.
-        guard wanted, request.method != .head, (response.body.contentLength ?? .max) >= Self.minimumLength else { return response }
+        guard wanted, response.status == .ok, request.method != .head, (response.body.contentLength ?? .max) >= Self.minimumLength else { return response }
         response.headers[.contentEncoding] = "gzip"
         response.headers[.contentLength] = nil
         let body = response.body
@@ -29,6 +29,11 @@ struct CompressionMiddleware<Context: RequestContext>: RouterMiddleware {
             try await body.write(GzipWriter(parent: writer))
         }
         return response
+    }
+
+    /// A 304 for what would be compressed (a weakly tagged page): it repeats the 200's `Vary`.
+    static func revalidatesCompressible(_ response: Response) -> Bool {
+        response.status == .notModified && response.headers[.eTag]?.hasPrefix("W/") == true
     }
 
     static func compressible(_ response: Response) -> Bool {

@@ -93,7 +93,8 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
         // `/`, reports, matching and programmes answer HTML, JSON or CSV by `Accept`: a cache
         // in front must not hand a browser's page to an API client. Scripts, styles, images
         // and tiles are one representation each.
-        if let type = response.headers[.contentType], Self.negotiable.contains(where: type.hasPrefix) {
+        // A 304 names what its 200 varies by (RFC 9110 §15.4.5); only negotiated pages answer one.
+        if response.status == .notModified || response.headers[.contentType].map({ type in Self.negotiable.contains(where: type.hasPrefix) }) == true {
             response.headers[.vary] = "Accept"
         }
         return response
