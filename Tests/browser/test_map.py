@@ -1202,6 +1202,14 @@ def ministry_checks(driver, base, port):
               all(f['title'] == FRAME_TITLE and f['lang'] == 'ru' for f in fs), [(f['title'], f['lang']) for f in fs])
         check('ministry page: a site\'s `iframe { height: 150px }` does not squash the widget (%s px, data-height 360)'
               % (main or {}).get('h'), main and main['h'] == int(main['attr']) >= 360, main)
+        state = driver.execute_script('''
+            return {errors: window.__errors, csp: window.__csp,
+                    globals: Object.keys(window).filter(function (k) {
+                        return window.__keys0.indexOf(k) < 0 && !/^\\d+$/.test(k) && !/^(ret_nodes|__)/.test(k); }),
+                    styles: document.querySelectorAll('style, link[rel=stylesheet]').length};''')
+        check('ministry page: no CSP violation, no error, no new global, no style added by the widget',
+              not state['errors'] and not state['csp'] and not state['globals'] and state['styles'] == 1, state)
+
         # a message of the same shape from anyone but the widget's own frame is not believed
         forged = driver.execute_script('''
             var f = document.querySelector('script[data-civicmap] + iframe'), before = f.height;
@@ -1219,14 +1227,6 @@ def ministry_checks(driver, base, port):
         forged.append(driver.find_element(By.CSS_SELECTOR, 'script[data-civicmap] + iframe').get_attribute('height'))
         check('ministry page: a height message from the page itself or another frame is ignored (%s)' % ' → '.join(forged),
               forged[0] == forged[1] == forged[2], forged)
-        state = driver.execute_script('''
-            return {errors: window.__errors, csp: window.__csp,
-                    globals: Object.keys(window).filter(function (k) {
-                        return window.__keys0.indexOf(k) < 0 && !/^\\d+$/.test(k) && !/^(ret_nodes|__)/.test(k); }),
-                    styles: document.querySelectorAll('style, link[rel=stylesheet]').length};''')
-        check('ministry page: no CSP violation, no error, no new global, no style added by the widget',
-              not state['errors'] and not state['csp'] and not state['globals'] and state['styles'] == 1, state)
-
         # keyboard: Tab from the link before the widget goes into it, to the map, with a visible ring
         driver.execute_script("document.getElementById('before-widget').focus()")
         ActionChains(driver).send_keys(Keys.TAB).perform()
