@@ -373,6 +373,12 @@ struct MapSupportTests {
         try await Server.run("/embed?kind=tos&locked=1") { response in
             #expect(response.status == .ok)
             #expect(response.headers[.contentSecurityPolicy] != nil)
+            #expect(response.headers[.crossOriginResourcePolicy] == "cross-origin")
+        }
+        // A site isolated with COEP require-corp loads the loader only if it says it may.
+        try await Server.run("/embed.js") { response in
+            #expect(response.status == .ok)
+            #expect(response.headers[.crossOriginResourcePolicy] == "cross-origin")
         }
     }
 

@@ -85,6 +85,9 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     static func add(to headers: inout HTTPFields) {
         headers[.xContentTypeOptions] = "nosniff"
         headers[.referrerPolicy] = "strict-origin-when-cross-origin"
+        // Everything here is public (CORS allows every origin): a site isolated with
+        // `Cross-Origin-Embedder-Policy: require-corp` may still load embed.js and frame the widget.
+        headers[.crossOriginResourcePolicy] = "cross-origin"
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
