@@ -18,6 +18,12 @@ public struct OrganisationValidator: Sendable {
     /// How far outside its stated region a point must lie for "lat and lon swapped" when the
     /// swapped point lies inside it: farther than a simplified border or a generous geocoder.
     public var swapDistanceKm = 50.0
+    /// Populated places: a row whose point lies far from every place of its region with the
+    /// settlement's name gets a warning. Empty: no such check.
+    public var settlements = SettlementDirectory([])
+    /// How far from a place of that name a point may lie: a town's outskirts and villages that
+    /// give their district's centre as their settlement.
+    public var settlementToleranceKm = 50.0
 
     public init(kinds: Set<OrganisationKind>, regions: RegionDirectory, currentYear: Int) {
         self.kinds = kinds
@@ -109,6 +115,9 @@ public struct OrganisationValidator: Sendable {
         let location = coordinate(record, problem: problem)
         var region: Region?
         if let location { region = assignRegion(record, location, problem: problem, warn: { warnings.append(FieldProblem(line: record.line, field: $0, reason: $1)) }) }
+        if let settlement, let location, let region, let why = settlementProblem(settlement, location, region) {
+            warnings.append(FieldProblem(line: record.line, field: "lat", reason: why))
+        }
 
         var programmes: [Programme] = []
         for (n, input) in record.programmes.enumerated() {
@@ -243,6 +252,28 @@ public struct OrganisationValidator: Sendable {
             warn("region_iso", "stated \(label(stated)), but the coordinates lie nearest to \(label(nearest.region)); kept \(stated.iso ?? stated.code)")
         }
         return stated
+    }
+
+    /// Why the point looks misplaced for the settlement named, or nil. Only places of the row's
+    /// region are compared (names repeat across Russia: Михайловское is in a dozen regions); a
+    /// point whose region has no such place is checked for swapped lat and lon, which would put
+    /// it in another region.
+    private func settlementProblem(_ name: String, _ point: Coordinate, _ region: Region) -> String? {
+        let places = settlements.named(name)
+        guard !places.isEmpty else { return nil }
+        let swapped = try? Coordinate(latitude: point.longitude, longitude: point.latitude)
+        func near(_ p: Coordinate?) -> (Settlement) -> Bool {
+            { place in p.map { SettlementDirectory.roughKm(place.location, $0) <= settlementToleranceKm } ?? false }
+        }
+        let ofRegion = places.filter { $0.regionCode == region.code }
+        if ofRegion.isEmpty {
+            guard let place = places.first(where: near(swapped)) else { return nil }
+            return "«\(name)» is in \(regions.region(place.regionCode).map(label) ?? place.regionCode), where the point would lie with lat and lon swapped"
+        }
+        guard !ofRegion.contains(where: near(point)) else { return nil }
+        let nearest = ofRegion.map { ($0, Geodesic.wgs84.distance(from: point, to: $0.location) / 1000) }.min { $0.1 < $1.1 }!
+        let hint = ofRegion.contains(where: near(swapped)) ? "; lat and lon look swapped" : "; check the coordinates or the settlement"
+        return "the point lies \(Int(nearest.1.rounded())) km from «\(name)» (\(label(region)))\(hint)"
     }
 
     private func swapHint(_ p: Coordinate) -> String {

@@ -38,3 +38,29 @@ public enum SettlementReader {
         return settlements
     }
 }
+
+/// Populated places by name, case and ё folded, for checking that a row's point lies near the
+/// place its `settlement` names.
+public struct SettlementDirectory: Sendable {
+    private let byName: [String: [Settlement]]
+
+    public init(_ settlements: [Settlement]) {
+        byName = Dictionary(grouping: settlements) { SearchText.normalise($0.name) }
+    }
+
+    public func named(_ name: String) -> [Settlement] { byName[SearchText.normalise(name)] ?? [] }
+
+    /// Kilometres between two points, to 1% at the tens of kilometres this is used for (an
+    /// equirectangular estimate: a plausibility check, not a distance anyone is given).
+    static func roughKm(_ a: Coordinate, _ b: Coordinate) -> Double {
+        let kmPerDegree = 111.2
+        let meanLatitude = (a.latitude + b.latitude) / 2 * .pi / 180
+        var dLon = abs(a.longitude - b.longitude)
+        if dLon > 180 { dLon = 360 - dLon }
+        return ((a.latitude - b.latitude) * kmPerDegree).hypot(dLon * kmPerDegree * cos(meanLatitude))
+    }
+}
+
+private extension Double {
+    func hypot(_ other: Double) -> Double { (self * self + other * other).squareRoot() }
+}

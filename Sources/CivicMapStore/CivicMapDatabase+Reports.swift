@@ -7,6 +7,11 @@ extension CivicMapDatabase {
         try writer.write { db in try ReportSQL.replaceSettlements(db, settlements) }
     }
 
+    /// Every populated place, for the import's check of settlements against points.
+    public func settlements() throws -> [Settlement] {
+        try writer.read { db in try ReportSQL.allSettlements(db) }
+    }
+
     /// False for databases created before populated places were bundled.
     public func hasSettlements() throws -> Bool {
         try writer.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM settlements)") ?? false }

@@ -85,7 +85,8 @@ extension CivicMapDatabase {
         guard !directory.regions.isEmpty else {
             throw CivicMapError.notReady("the database has no regions; run `civicmap init` first")
         }
-        let validator = OrganisationValidator(kinds: Set(try kindInfos().map(\.kind)), regions: directory, currentYear: currentYear)
+        var validator = OrganisationValidator(kinds: Set(try kindInfos().map(\.kind)), regions: directory, currentYear: currentYear)
+        validator.settlements = SettlementDirectory(try settlements())
         var accepted: [StagedRow] = []
         accepted.reserveCapacity(records.count)
         progress(ImportProgress(phase: .validating, rowsDone: 0, rowsTotal: records.count))

@@ -98,6 +98,12 @@ enum ReportSQL {
             """, arguments: arguments)
     }
 
+    static func allSettlements(_ db: Database) throws -> [Settlement] {
+        try Row.fetchAll(db, sql: "SELECT id, name, region_code, population, lat, lon FROM settlements").map {
+            Settlement(id: $0[0], name: $0[1], regionCode: $0[2], population: $0[3], location: Coordinate(trustedLatitude: $0[4], longitude: $0[5]))
+        }
+    }
+
     static func replaceSettlements(_ db: Database, _ settlements: [Settlement]) throws {
         try db.execute(sql: "DELETE FROM settlements")
         let insert = try db.makeStatement(sql: "INSERT INTO settlements (id, name, region_code, population, lat, lon) VALUES (?, ?, ?, ?, ?, ?)")

@@ -127,4 +127,35 @@ struct ValidationTests {
         guard case .accepted(let kept, let warnings) = validator.validate(nearBorder) else { Issue.record("rejected"); return }
         #expect(kept.regionCode == "02" && warnings.map(\.field) == ["region_iso"])
     }
+
+    /// The settlement a row names tells a misplaced point, even without a stated region.
+    @Test func aPointFarFromItsSettlementIsWarnedOf() throws {
+        let data = Fixtures.dataDirectory
+        var validator = OrganisationValidator(
+            kinds: [.ngo], regions: RegionDirectory(try RegionReader.read(csvPath: data + "/regions.csv", outlinesPath: data + "/regions_ru.geojson")),
+            currentYear: 2026)
+        validator.settlements = SettlementDirectory(try SettlementReader.read(path: data + "/settlements_ru.csv"))
+        func warnings(_ fields: [String: String]) -> [FieldProblem] {
+            guard case .accepted(_, let w) = validator.validate(ImportRecord(line: 2, fields: ["name": "АНО", "kind": "ngo"].merging(fields) { $1 })) else {
+                Issue.record("rejected: \(fields)"); return []
+            }
+            return w
+        }
+        // In Kudymkar, named in any case: nothing to say.
+        #expect(warnings(["settlement": "КУДЫМКАР", "region_iso": "RU-PER", "lat": "59.0152", "lon": "54.6532"]).isEmpty)
+        // «Кудымкар» with Perm's point: 146 km off.
+        let far = warnings(["settlement": "Кудымкар", "region_iso": "RU-PER", "lat": "58.0105", "lon": "56.2502"])
+        #expect(far.map(\.field) == ["lat"])
+        #expect(far.first?.reason.contains("km from «Кудымкар» (RU-PER Пермский край); check the coordinates") == true, "\(far)")
+        // Swapped, without a region column: the point lies in another region, which has no Кудымкар.
+        let swapped = warnings(["settlement": "Кудымкар", "lat": "54.6532", "lon": "59.0152"])
+        #expect(swapped.count == 1 && swapped.first?.reason.contains("RU-PER Пермский край, where the point would lie with lat and lon swapped") == true,
+                "\(swapped)")
+        // A name only other regions have, unswapped (a village the gazetteer lacks): no word.
+        #expect(warnings(["settlement": "Хонуу", "region_iso": "RU-PER", "lat": "58.0105", "lon": "56.2502"]).isEmpty)
+        #expect(warnings(["settlement": "Нигдеево", "lat": "58.0105", "lon": "56.2502"]).isEmpty)
+        // Without the gazetteer, no check.
+        validator.settlements = SettlementDirectory([])
+        #expect(warnings(["settlement": "Кудымкар", "region_iso": "RU-PER", "lat": "58.0105", "lon": "56.2502"]).isEmpty)
+    }
 }
