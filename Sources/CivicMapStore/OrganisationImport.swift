@@ -515,7 +515,7 @@ enum ImportSQL {
     }
 
     /// Updates that are right only if the file meant that organisation: a move of more than
-    /// 50 km, a new name in a new region (an id or a namesake matched another organisation),
+    /// 50 km, a new name (in a new region: an id or a namesake matched another organisation),
     /// and a site that stops being one, which loses its programmes.
     private static func surprisingUpdates(_ staged: [StagedRow], in db: Database) throws -> [FieldProblem] {
         // An empty cell clears a field: for the identifiers, say so (a consultant may not know them).
@@ -535,6 +535,9 @@ enum ImportSQL {
             var found: [FieldProblem] = []
             if row["other"] as Bool {
                 found.append(input.problem("name", "updates organisation \(id) «\(name)» with another name in another region; is it the same organisation?"))
+            } else if name != input.organisation.name {
+                // A shifted id column renames one organisation after another, each in place.
+                found.append(input.problem("name", "renames organisation \(id) «\(name)» to «\(input.organisation.name)»; is the id this organisation's?"))
             }
             if let metres = row["metres"] as Double?, metres > 50_000 {
                 found.append(input.problem("lat", "moves organisation \(id) «\(name)» by \(Int((metres / 1000).rounded())) km"))

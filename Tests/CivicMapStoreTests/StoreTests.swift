@@ -232,6 +232,22 @@ struct ImportTests {
         #expect(reasons.contains { $0.hasPrefix("4 kind:") && $0.contains("programme") }, "\(reasons)")
     }
 
+    /// A rename in place is written, with a warning: a shifted id column renames organisation
+    /// after organisation, each within its region.
+    @Test func aRenameByIDIsWrittenWithAWarning() throws {
+        let t = try TestDatabase()
+        _ = try t.importCSV(Self.good)
+        let summary = try t.importCSV([
+            "1,Фонд «Среда»,ngo,RU-PER,Кудымкар,,5981006306,1155958122242,экология;дети и молодежь,2015,,59.0152,54.6532",
+            "2,ТОС «Заря»,tos,RU-SA,Якутск,,,,ТОС и местные сообщества,,,62.0311,129.7229",
+        ])
+        #expect(summary.updated == 1 && summary.unchanged == 1)
+        #expect(summary.warnings.map { "\($0.line) \($0.field): \($0.reason)" } == [
+            "2 name: renames organisation 1 «АНО «Среда»» to «Фонд «Среда»»; is the id this organisation's?",
+        ])
+        #expect(try t.count("SELECT count(*) FROM organizations WHERE name = 'Фонд «Среда»'") == 1)
+    }
+
     /// The region's name, as exports write it beside the code: alone it states the region;
     /// beside a code that says otherwise, the row is refused.
     @Test func theRegionNameColumnIsReadAndCheckedAgainstTheCode() throws {
