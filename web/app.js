@@ -220,7 +220,12 @@
   }
 
   function buildFilters(showFilters, showSearch) {
-    var panel = el('section', { class: 'cm-panel cm-filters', id: 'cm-filters', attrs: { 'aria-labelledby': 'cm-filters-heading' } });
+    // the filters (not a search field alone) fold on narrow screens; a locked widget's are fixed, so
+    // there a line says what they are instead (style.css)
+    var panel = ui.filters = el('section', {
+      class: 'cm-panel cm-filters' + (showFilters ? ' cm-filters--fold' : '') + (locked() ? ' cm-filters--locked' : ''),
+      id: 'cm-filters', attrs: { 'aria-labelledby': 'cm-filters-heading' }
+    });
     var head = el('div', { class: 'cm-panel__head' }, [
       el('h2', { id: 'cm-filters-heading', class: 'cm-panel__title', i18n: 'filters.heading' }),
       ui.filtersToggle = el('button', {
@@ -230,6 +235,7 @@
       })
     ]);
     panel.appendChild(head);
+    if (locked()) { panel.appendChild(ui.filtersSummary = el('p', { class: 'cm-note cm-filters__summary' })); }
     var body = ui.filtersBody = el('div', { class: 'cm-filters__body', id: 'cm-filters-body' });
     panel.appendChild(body);
     if (locked()) { body.appendChild(el('p', { class: 'cm-note cm-locked-note', i18n: 'filters.locked' })); }
@@ -328,10 +334,14 @@
     if (COARSE && COARSE.matches) { ui.q.blur(); }
   }
 
-  /** «Показать (N)» on phones: the filters fold and the map comes into view. */
+  /** «Показать (N)» on phones: the filters fold and the map comes into view. The widget cannot see
+   *  where its frame lies on the host page (scrolled down to this button), and its map fills the frame
+   *  until the frame shrinks: it asks for its folded filters' bar, the map right under it, to be in view
+   *  there ('nearest': only if it is not), at once (the frame's shrinking would cut a smooth scroll short). */
   function showResults() {
     toggleFilters(false);
-    showMap();
+    if (MODE === 'embed') { ui.filters.scrollIntoView({ block: 'nearest' }); }
+    else { showMap(); }
     map.getContainer().focus({ preventScroll: true });
   }
 
@@ -363,6 +373,21 @@
     var n = (state.kinds.length < KINDS.length ? 1 : 0) + (state.region ? 1 : 0) + (state.category ? 1 : 0) +
       (state.q ? 1 : 0) + (state.remote ? 1 : 0);
     ui.filtersToggle.textContent = t('filters.toggle') + (n ? ' (' + CM.formatNumber(n, 0) + ')' : '');
+    updateFiltersSummary();
+  }
+
+  /** A locked widget on a narrow screen shows its fixed filters as one line, not as the controls. */
+  function updateFiltersSummary() {
+    if (!ui.filtersSummary) { return; }
+    var parts = [];
+    if (state.kinds.length < KINDS.length) {
+      parts.push(state.kinds.map(function (k) { return t('kind.plural.' + k); }).join(', ') || t('filters.summary.nokind'));
+    }
+    if (state.region) { parts.push(regionByKey[state.region] ? String(regionName(regionByKey[state.region])) : state.region); }
+    if (state.category) { parts.push(t('filters.summary.category', { c: state.category })); }
+    if (state.q) { parts.push(t('filters.summary.q', { q: state.q })); }
+    if (state.remote) { parts.push(t('filters.summary.remote', { km: CM.formatKm(threshold()) })); }
+    ui.filtersSummary.textContent = t('filters.locked.summary', { filters: parts.length ? parts.join(' · ') : t('filters.summary.all') });
   }
 
   function toggleFilters(force) {
@@ -455,6 +480,10 @@
     // the keyboard's way to what a click on the map does
     ui.centreButton = el('button', { type: 'button', class: 'cm-button', id: 'cm-point-centre', i18n: 'list.point.centre', on: { click: nearCentre } });
     ui.pointInfo = el('span', { class: 'cm-point__text' });
+    ui.nearDismiss = el('button', {
+      type: 'button', class: 'cm-button cm-button--ghost cm-button--small cm-point__dismiss', i18n: 'list.near.dismiss', hidden: true,
+      on: { click: function () { setNearMessage(null); } }
+    });
     ui.pointClear = el('button', {
       type: 'button', class: 'cm-button cm-button--ghost cm-button--small', i18n: 'list.point.clear', hidden: true,
       on: { click: function () { setNear(null); } }
@@ -467,7 +496,7 @@
         el('h2', { id: 'cm-list-heading', class: 'cm-panel__title', tabIndex: -1 }, [el('span', { i18n: 'list.heading' }), ' ', ui.listCount])
       ]),
       el('div', { class: 'cm-point' }, [ui.nearButton, ui.centreButton, ui.pointClear]),
-      el('p', { class: 'cm-note cm-point__info' }, [ui.pointInfo]),
+      el('p', { class: 'cm-note cm-point__info' }, [ui.pointInfo, ui.nearDismiss]),
       ui.listStatus,
       ui.list
     ]);
@@ -911,6 +940,7 @@
     var bbox = viewBbox();
     var fp = filterParams();
     var key = fp.toString();
+    var asked = nearKey();
     if (markersKey !== key) {
       clusterGroup.clearLayers();
       markersById = {};
@@ -920,6 +950,7 @@
       showLocal(bbox);
       setStatus('');
       setBusy(false);
+      checkNearby(asked, bbox);
       return;
     }
     var ctrl = inflight = new AbortController();
@@ -936,7 +967,7 @@
         showCells(ov.cells || [], n);
       })
       .then(function () {
-        if (inflight === ctrl) { inflight = null; setStatus(''); setBusy(false); }
+        if (inflight === ctrl) { inflight = null; setStatus(''); setBusy(false); checkNearby(asked, bbox); }
       })
       .catch(function (err) {
         if (ctrl.signal.aborted || err.name === 'AbortError') { return; }
@@ -1782,7 +1813,10 @@
 
   function updatePointInfo() {
     if (!ui.pointInfo) { return; }
-    if (state.near) {
+    ui.nearDismiss.hidden = !nearMessage || nearMessage === 'list.near.busy';
+    if (nearMessage) {
+      ui.pointInfo.textContent = t(nearMessage);
+    } else if (state.near) {
       var lat = state.near[1], lon = CM.wrapLon(state.near[0]);
       ui.pointInfo.textContent = t('list.point', {
         lat: t(lat >= 0 ? 'coord.n' : 'coord.s', { v: CM.formatNumber(Math.abs(lat), 3) }),
@@ -1794,12 +1828,40 @@
     ui.pointClear.hidden = !state.near;
   }
 
+  /** What «Рядом со мной» has to say (an i18n key: busy, refused, not found, nothing nearby) stays
+   *  in place of the hint through the list's refreshes, until the user dismisses it or does
+   *  something else with the point or the filters. */
+  var nearMessage = null;
+  var NEAR_ZOOM = 10;           // «Рядом со мной» shows the location at least this close
+  var nearLooking = null;       // the nearKey() of a location just found: is anything around it?
+
+  function setNearMessage(key) {
+    nearMessage = key;
+    nearLooking = null;
+    updatePointInfo();
+  }
+
+  /** The user does something else with the point or the filters: the message has served. */
+  function clearNearMessage() {
+    if (nearMessage || nearLooking) { setNearMessage(null); }
+  }
+
+  /** After a refresh for the point `asked` over `bbox`: the first list that shows the surroundings of
+   *  a location «Рядом со мной» found (the point in view, zoomed in) says so if it is empty. */
+  function checkNearby(asked, bbox) {
+    if (!nearLooking || nearLooking !== asked || asked !== nearKey() || map.getZoom() < NEAR_ZOOM) { return; }
+    if (!inBbox(bbox)({ geometry: { coordinates: state.near } })) { return; }
+    var none = lastResult.mode === 'detail' && !lastResult.features.length;
+    setNearMessage(none ? 'list.near.none' : null);
+  }
+
   function setNear(lonlat, opts) {
+    clearNearMessage();
     state.near = lonlat ? [round(CM.wrapLon(lonlat[0]), 5), round(lonlat[1], 5)] : null;
     drawPoint();
     writeURL();
     if (opts && opts.view) {
-      map.setView([lonlat[1], CM.nearLon(lonlat[0], map.getCenter().lng)], Math.max(map.getZoom(), 10));
+      map.setView([lonlat[1], CM.nearLon(lonlat[0], map.getCenter().lng)], Math.max(map.getZoom(), NEAR_ZOOM));
       scheduleRefresh();      // with the new view (its moveend schedules it too)
     } else {
       refresh();
@@ -1842,17 +1904,18 @@
    *  check the device's location and try again. A page without https gets no location at all. */
   function nearMe() {
     if (!navigator.geolocation || window.isSecureContext === false) {
-      ui.pointInfo.textContent = t('list.near.unsupported');
+      setNearMessage('list.near.unsupported');
       return;
     }
     ui.nearButton.disabled = true;
-    ui.pointInfo.textContent = t('list.near.busy');
+    setNearMessage('list.near.busy');
     navigator.geolocation.getCurrentPosition(function (pos) {
       ui.nearButton.disabled = false;
       setNear([pos.coords.longitude, pos.coords.latitude], { view: true });
+      nearLooking = nearKey();
     }, function (err) {
       ui.nearButton.disabled = false;
-      ui.pointInfo.textContent = t(err && err.code === 1 ? 'list.near.denied' : 'list.near.unavailable');
+      setNearMessage(err && err.code === 1 ? 'list.near.denied' : 'list.near.unavailable');
     }, { enableHighAccuracy: false, timeout: 10000, maximumAge: 600000 });
   }
 
@@ -1921,6 +1984,7 @@
       return;
     }
     state.region = ui.region.value;
+    clearNearMessage();
     drawRegionDecor({ fit: true });
     writeURL();
     scheduleRefresh();      // after the fit's moveend, not for the old view
@@ -1949,6 +2013,7 @@
   }
 
   function filtersChanged() {
+    clearNearMessage();
     writeURL();
     refresh();
   }
@@ -1976,6 +2041,7 @@
       ui.region.appendChild(el('option', { value: state.region, text: state.region }));
     }
     ui.region.value = state.region;
+    updateFiltersSummary();
   }
 
   function fillCategories() {

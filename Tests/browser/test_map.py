@@ -112,6 +112,18 @@ def start_host(port, base):
 </div>
 <script src="{base}/embed.js" async></script>
 </body></html>''')
+    # A partner's page made for phones (a viewport meta): a widget with filters and the list, and a
+    # locked one (its filters fixed by the site).
+    with open(os.path.join(root, 'phone.html'), 'w', encoding='utf-8') as f:
+        f.write(f'''<!DOCTYPE html>
+<html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Партнёр</title><link rel="icon" href="data:,"></head><body>
+<h1>НКО нашего края</h1>
+<script src="{base}/embed.js" data-civicmap="lang=ru&amp;controls=filters,list" data-height="300" async></script>
+<p>Между картами.</p>
+<script src="{base}/embed.js" data-civicmap="{PHONE_LOCKED}" data-height="300" async></script>
+<p>Дальше страница.</p>
+</body></html>''')
     # The widget's server down or refusing the frame: a loader whose widget page is a 404.
     os.makedirs(os.path.join(root, 'down'))
     with urllib.request.urlopen(base + '/embed.js', timeout=10) as r, \
@@ -436,12 +448,14 @@ def enrich_card(driver):
         })();''' % json.dumps(RICH_CARD, ensure_ascii=False)})
 
 
-def mobile_checks(base):
+def mobile_checks(base, port):
     """The page on a phone and a tablet (mobile user agent, touch, small viewports)."""
     driver = make_mobile_driver(360, 640)
     try:
         mobile_card_checks(driver, base)
         mobile_list_checks(driver, base)
+        landscape_checks(driver, base)
+        phone_widget_checks(driver, port)
         slow_connection_checks(driver, base)
         overlay_checks(driver, base)
         phone_filters_checks(driver, base)
@@ -449,6 +463,7 @@ def mobile_checks(base):
         phone_card_checks(driver, base)
         tap_target_checks(driver, base)
         location_checks(driver, base)
+        near_message_checks(driver, base)
         phone_report_checks(driver, base)
         back_button_checks(driver, base)
         legend_checks(driver, base)
@@ -514,6 +529,126 @@ def mobile_list_checks(driver, base):
     except (TimeoutException, WebDriverException) as e:
         check('phone: a tap on the list scrolls the map with the card into view', False,
               (getattr(e, 'msg', e), in_viewport(driver, '.leaflet-popup'), driver.execute_script('return window.scrollY')))
+
+
+def landscape_checks(driver, base):
+    """Phone held sideways (640×360): the map fills the screen under the header, with «Фильтры» and
+    the list beside it; the filters open in that column, the map staying as it is, «Показать (N)» in view."""
+    boxes = '''
+        var out = {inner: innerHeight, header: Math.round(document.querySelector('.cm-header').getBoundingClientRect().bottom)};
+        [['map', '#cm-map'], ['list', '#cm-listpanel'], ['toggle', '.cm-filters__toggle'], ['show', '.cm-filters__show']].forEach(function (x) {
+            var r = document.querySelector(x[1]).getBoundingClientRect();
+            out[x[0]] = [Math.round(r.left), Math.round(r.top), Math.round(r.right), Math.round(r.bottom)];
+        });
+        return out;'''
+    try:
+        emulate(driver, 640, 360)
+        load_map(driver, base + '/?lang=ru')
+        driver.execute_script('window.scrollTo(0, 0)')
+        b = driver.execute_script(boxes)
+        m, lst, tg = b['map'], b['list'], b['toggle']
+        check('phone 640×360: the map fills the screen under the header (%d of %d px high), «Фильтры» and the list beside it'
+              % (m[3] - m[1], b['inner']),
+              m[1] == b['header'] and m[3] >= b['inner'] - 1 and lst[0] >= m[2] - 1 and lst[1] < b['inner'] - 100
+              and tg[0] >= m[2] - 1 and tg[3] <= b['inner'], b)
+        tap_element(driver, '.cm-filters__toggle')
+        wait(driver, lambda d: in_viewport(d, '.cm-filters__show'), timeout=3, message='«Показать» in view')
+        driver.execute_script('window.scrollTo(0, 0)')
+        opened = driver.execute_script(boxes)
+        tap_element(driver, '.cm-filters__show')
+        wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, '.cm-filters__toggle').get_attribute('aria-expanded') == 'false'
+             and in_viewport(d, '#cm-list-heading'), timeout=3, message='filters folded')
+        check('phone 640×360: the filters open beside the map, which stays as it was, «Показать (N)» in view; it folds them',
+              opened['map'] == m and opened['show'][0] >= m[2] - 1 and opened['show'][3] <= opened['inner'], (b, opened))
+    except (TimeoutException, WebDriverException) as e:
+        check('phone 640×360: the map fills the screen', False, getattr(e, 'msg', e))
+
+
+def tap_in_frame(driver, frame, css):
+    """Taps the middle of the first element matching css in frame (from the host page), the host page
+    scrolled to bring it to the middle of the screen first."""
+    driver.switch_to.frame(frame)
+    try:
+        r = driver.execute_script('''
+            var e = document.querySelector(arguments[0]);
+            if (!e) { return null; }
+            var r = e.getBoundingClientRect();
+            return [r.left, r.top, r.width, r.height];''', css)
+    finally:
+        driver.switch_to.default_content()
+    if r is None:
+        raise WebDriverException('nothing to tap in the frame: ' + css)
+    at = driver.execute_script('''
+        var f = arguments[0].getBoundingClientRect(), r = arguments[1];
+        window.scrollBy(0, f.top + r[1] + r[3] / 2 - innerHeight / 2);
+        f = arguments[0].getBoundingClientRect();
+        return [f.left + r[0] + r[2] / 2, f.top + r[1] + r[3] / 2];''', frame, r)
+    tap(driver, at[0], at[1])
+
+
+PHONE_LOCKED = 'lang=ru&amp;controls=filters,list&amp;locked=1&amp;kind=ngo,tos&amp;region_iso=RU-PER&amp;remote=1&amp;km=50'
+
+
+def phone_widget_checks(driver, port):
+    """Phone 360×640, the widget with filters on a partner's page (phone.html of start_host): the filters
+    fold behind «Фильтры» as on the full page, so the frame embed.js sizes is about a screen high, not
+    the filters and then the map; open, they grow the frame, and «Показать (N)» folds them, shrinks it and
+    shows the map. A locked widget says in a line what its fixed filters are."""
+    frames = lambda d: d.find_elements(By.CSS_SELECTOR, 'iframe.civicmap-embed')
+    height = lambda d, i: int(frames(d)[i].get_attribute('height'))
+    inside = '''
+        var app = document.getElementById('cm-app'), t = document.querySelector('.cm-filters__toggle');
+        var body = document.getElementById('cm-filters-body'), s = document.querySelector('.cm-filters__summary');
+        return {idle: app.getAttribute('data-state') === 'idle', toggle: !!t && t.getClientRects().length > 0,
+                expanded: t && t.getAttribute('aria-expanded'), body: !!body && body.getClientRects().length > 0,
+                summary: s && s.getClientRects().length ? s.textContent : null,
+                mapTop: Math.round(document.getElementById('cm-map').getBoundingClientRect().top),
+                listed: document.querySelectorAll('#cm-list button.cm-item').length,
+                show: (document.querySelector('.cm-filters__show') || {}).textContent};'''
+
+    def look(i):
+        driver.switch_to.frame(frames(driver)[i])
+        try:
+            return driver.execute_script(inside)
+        finally:
+            driver.switch_to.default_content()
+
+    try:
+        emulate(driver, 360, 640)
+        driver.get('http://127.0.0.1:%d/phone.html' % port)
+        wait(driver, lambda d: len(frames(d)) == 2 and all(look(i)['idle'] for i in (0, 1)), message='the widgets')
+        # the frames follow what the widgets report (settled when two looks a moment apart agree)
+        wait(driver, lambda d: [height(d, 0), height(d, 1)] == (time.sleep(0.3) or [height(d, 0), height(d, 1)]),
+             timeout=5, message='frames settled')
+        folded, h0 = look(0), height(driver, 0)
+        check('phone widget 360×640: the filters fold behind «Фильтры» and the frame is %d px high (the map %d px from its top)'
+              % (h0, folded['mapTop']),
+              folded['toggle'] and folded['expanded'] == 'false' and not folded['body'] and folded['mapTop'] <= 80
+              and h0 <= 640, (folded, h0))
+
+        tap_in_frame(driver, frames(driver)[0], '.cm-filters__toggle')
+        wait(driver, lambda d: height(d, 0) > h0 + 200, timeout=5, message='the frame grows')
+        opened, h1 = look(0), height(driver, 0)
+        tap_in_frame(driver, frames(driver)[0], '.cm-filters__show')
+        wait(driver, lambda d: height(d, 0) < h1 - 200, timeout=5, message='the frame shrinks')
+        time.sleep(0.8)                                 # the smooth scroll to the map
+        again = look(0)
+        shown = driver.execute_script('''
+            var f = arguments[0].getBoundingClientRect(), top = f.top + arguments[1];
+            return top >= -1 && top + 100 <= innerHeight;''', frames(driver)[0], again['mapTop'])
+        check('phone widget: «Фильтры» opens the filters and the frame grows (%d → %d px); «%s» folds them, the frame '
+              'shrinks (→ %d px) and the map is in view' % (h0, h1, opened['show'], height(driver, 0)),
+              opened['body'] and opened['expanded'] == 'true' and opened['show'] == 'Показать (%d)' % opened['listed']
+              and not again['body'] and again['expanded'] == 'false' and shown, (opened, again, shown))
+
+        locked, h2 = look(1), height(driver, 1)
+        check('phone widget, locked: a line says what its fixed filters are («%s»), without the controls; the frame is %d px high'
+              % (locked['summary'], h2),
+              locked['summary'] == 'Фильтры заданы владельцем сайта: НКО, ТОС · Пермский край · не ближе 50 км к региональному центру.'
+              and not locked['toggle'] and not locked['body'] and locked['mapTop'] <= 100 and h2 <= 640, (locked, h2))
+    except (TimeoutException, WebDriverException) as e:
+        driver.switch_to.default_content()
+        check('phone widget: the folded filters', False, getattr(e, 'msg', e))
 
 
 def slow_connection_checks(driver, base):
@@ -797,6 +932,52 @@ def location_checks(driver, base):
               and 'включена' in said['not found'] and 'Разрешите' not in said['not found'], said)
     except (TimeoutException, WebDriverException) as e:
         check('phone: the location messages', False, getattr(e, 'msg', e))
+    finally:
+        driver.execute_cdp_cmd('Emulation.clearGeolocationOverride', {})
+        driver.execute_cdp_cmd('Browser.resetPermissions', {})
+
+
+def near_message_checks(driver, base):
+    """Phone 360×640: what «Рядом со мной» says (refused, nothing nearby) stays through the list's
+    refreshes (a zoom) until the user dismisses it («Скрыть») or does something else with the point."""
+    info = lambda d: d.find_element(By.CSS_SELECTOR, '.cm-point__text').text
+    origin = '{0.scheme}://{0.netloc}'.format(urllib.parse.urlsplit(base))
+
+    def zoom(direction):
+        url = driver.current_url
+        tap_element(driver, '.leaflet-control-zoom-' + direction)
+        wait(driver, lambda d: d.current_url != url and idle(d), message='zoomed ' + direction)
+
+    try:
+        emulate(driver, 360, 640)
+        load_map(driver, base + '/?' + urllib.parse.urlencode({'lang': 'ru', 'lat': 59.0152, 'lon': 54.6532, 'z': 8}))
+        hint = info(driver)
+        driver.execute_cdp_cmd('Browser.setPermission', {'origin': origin, 'permission': {'name': 'geolocation'}, 'setting': 'denied'})
+        tap_element(driver, '#cm-near')
+        wait(driver, lambda d: 'Разрешите' in info(d), timeout=15, message='refused')
+        refused = info(driver)
+        zoom('in')
+        kept = info(driver)
+        check('phone: «Рядом со мной» refused stays after the list is refreshed (a zoom)', kept == refused, (refused, kept))
+        tap_element(driver, '.cm-point__dismiss')
+        wait(driver, lambda d: info(d) == hint, timeout=3, message='dismissed')
+        check('phone: «Скрыть» takes the message away, the hint is back',
+              not driver.find_element(By.CSS_SELECTOR, '.cm-point__dismiss').is_displayed())
+
+        # a location with nothing around it (the Arctic coast of Yakutia)
+        driver.execute_cdp_cmd('Browser.grantPermissions', {'origin': origin, 'permissions': ['geolocation']})
+        driver.execute_cdp_cmd('Emulation.setGeolocationOverride', {'latitude': 72.5, 'longitude': 150.0, 'accuracy': 50})
+        tap_element(driver, '#cm-near')
+        wait(driver, lambda d: info(d).startswith('Рядом с вами нет организаций') and idle(d), timeout=15, message='nothing nearby')
+        none = info(driver)
+        zoom('out')
+        kept = info(driver)
+        tap_element(driver, '#cm-point-centre')
+        wait(driver, lambda d: info(d).startswith('Расстояния от точки') and idle(d), timeout=10, message='point at the centre')
+        check('phone: «Рядом со мной» with nothing nearby says so («%s»), also after a zoom; a new point takes it away' % none,
+              kept == none, (none, kept))
+    except (TimeoutException, WebDriverException) as e:
+        check('phone: the location messages stay', False, (getattr(e, 'msg', e), info(driver)))
     finally:
         driver.execute_cdp_cmd('Emulation.clearGeolocationOverride', {})
         driver.execute_cdp_cmd('Browser.resetPermissions', {})
@@ -1166,7 +1347,7 @@ def run(args):
     tiles_hang_check(base)
 
     # 10. phones and tablets
-    mobile_checks(base)
+    mobile_checks(base, args.second_origin_port)
 
 
 FRAME_TITLE = 'Карта CivicMap: НКО, ТОС и стажировочные площадки'
