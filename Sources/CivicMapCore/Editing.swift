@@ -152,6 +152,9 @@ public protocol FeatureEditor: Sendable {
     /// `kinds` are those the collection written to holds.
     func apply(_ change: OrganisationChange, by editor: Editor, ifMatch: String?, kinds: [OrganisationKind]) async throws -> EditedFeature
     func auditLog(_ query: AuditQuery) async throws -> AuditPage
+    /// Imports one CSV or GeoJSON body as the CLI imports a file: all-or-nothing unless
+    /// `options.partial`, one audit entry, and only the editor's region when it has one.
+    func importOrganisations(_ input: ImportInput, options: ImportOptions, by editor: Editor) async throws -> ImportSummary
 }
 
 /// Strong entity tags of stored Features: 64-bit FNV-1a of their bytes, which include the

@@ -18,12 +18,17 @@ public enum ImportReader {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .invalidParameter(name: "file", reason: "cannot read '\(path)'")
         }
-        let bytes = [UInt8](data)
+        return try read(bytes: [UInt8](data), name: path)
+    }
+
+    /// An input's bytes; `name` (a path, or what a request's body is called) says GeoJSON by its
+    /// extension, as does a first `{`.
+    public static func read(bytes: [UInt8], name: String) throws(CivicMapError) -> Result {
         if let why = notText(bytes) { throw .invalidRecords([FieldProblem(line: 0, field: "*", reason: why)]) }
         let firstByte = bytes.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 && $0 != 0xEF && $0 != 0xBB && $0 != 0xBF }
-        let lower = path.lowercased()
+        let lower = name.lowercased()
         if lower.hasSuffix(".geojson") || lower.hasSuffix(".json") || firstByte == 0x7B {
-            return try geoJSON(data)
+            return try geoJSON(Data(bytes))
         }
         return try csv(bytes)
     }

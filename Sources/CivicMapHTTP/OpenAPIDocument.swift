@@ -59,6 +59,21 @@ enum OpenAPIDocument {
                 "delete": operation("Delete an organisation", "deleteFeature", [organisationCollectionID, featureID, ifMatch, f], body: nil,
                                     success: ("204", ["description": "Deleted"])),
             ],
+            "/import": ["post": operation(
+                "Import a CSV or GeoJSON file of organisations (all or nothing unless partial; a scoped token: its region only)", "importOrganisations", [
+                    ["name": "partial", "in": "query", "required": false, "description": "Write the valid rows even if others are refused",
+                     "schema": ["type": "boolean", "default": false]],
+                    ["name": "dry_run", "in": "query", "required": false, "description": "Validate and count; write nothing",
+                     "schema": ["type": "boolean", "default": false]],
+                    ["name": "changes", "in": "query", "required": false, "description": "List what each updated organisation's row changes, old → new",
+                     "schema": ["type": "boolean", "default": false]], f,
+                ], body: ["required": true, "content": [
+                    "text/csv": ["schema": ["type": "string"],
+                                 "example": "name,kind,region_iso,settlement,lat,lon\nАНО «Пример»,ngo,RU-PER,Пермь,58.0105,56.2502\n"],
+                    "application/geo+json": ["schema": ["type": "object"]], "application/json": ["schema": ["type": "object"]],
+                ] as [String: Any]],
+                success: ("200", ["description": "What the import did (or, with dry_run, would do): counts, errors, warnings, changes",
+                                  "content": ["application/json": ["schema": ["type": "object", "required": ["written", "added", "updated", "unchanged", "rejected"]]]]]))],
             "/audit": ["get": operation("Every change: who, when, the Feature before and after (admins)", "getAudit", [
                 ["name": "organization", "in": "query", "required": false, "schema": id],
                 ["name": "actor", "in": "query", "required": false, "schema": ["type": "string", "minLength": 1, "maxLength": 100]],

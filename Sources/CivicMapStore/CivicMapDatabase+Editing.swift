@@ -201,6 +201,20 @@ extension CivicMapDatabase: FeatureEditor {
     public func auditLog(_ query: AuditQuery) async throws -> AuditPage {
         try await reads.read { db in try AuditSQL.page(db, query) }
     }
+
+    public func importOrganisations(_ input: ImportInput, options: ImportOptions, by editor: Editor) async throws -> ImportSummary {
+        var scoped = options
+        scoped.onlyRegion = editor.regionCode
+        scoped.mayLeaveWAL = false  // the server's readers need WAL
+        let options = scoped
+        // The import is synchronous and waits for SQLite's write lock: on a thread of its own,
+        // not one of Swift's few cooperative ones, which requests need.
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async {
+                continuation.resume(with: Result { try self.importInputs([input], options: options, actor: editor.name) })
+            }
+        }
+    }
 }
 
 /// The audit log's SQL, in one place.

@@ -2,47 +2,6 @@ import CivicMapCore
 import Foundation
 import GRDB
 
-/// What an import changed, and what it refused.
-public struct ImportSummary: Sendable {
-    public var added = 0
-    public var updated = 0
-    public var unchanged = 0
-    public var rejected = 0
-    /// Why rows were rejected (line, field, reason).
-    public var problems: [FieldProblem] = []
-    /// Rows accepted with a remark (for example a region the polygons contradict).
-    public var warnings: [FieldProblem] = []
-    /// With `ImportOptions.listsChanges`: what each updated row changes, field by field.
-    public var changes: [FieldProblem] = []
-    public var ignoredFields: [String] = []
-    /// How each CSV file was read (detected encoding and delimiter).
-    public var csvDialects: [(path: String, dialect: CSVDialect)] = []
-    /// True when nothing was written (all-or-nothing import with rejected rows, or a dry run).
-    public var rolledBack = false
-    /// Seconds spent in each phase (reading, validating, writing), for operators and benchmarks.
-    public var seconds: [(phase: String, seconds: Double)] = []
-
-    public init() {}
-}
-
-public struct ImportOptions: Sendable {
-    /// Import the valid rows even when others are rejected (the default is all-or-nothing).
-    public var partial = false
-    /// Validate and count, write nothing.
-    public var dryRun = false
-    /// Imports adding or changing at least this many organisations, and at least an eighth as
-    /// many as the database holds, rebuild the indexes once instead of row by row (`BulkLoad`).
-    public var bulkThreshold = 10_000
-    /// List what each updated row changes (old → new), for a report to read before or after.
-    public var listsChanges = false
-    public init(partial: Bool = false, dryRun: Bool = false, bulkThreshold: Int = 10_000, listsChanges: Bool = false) {
-        self.partial = partial
-        self.dryRun = dryRun
-        self.bulkThreshold = bulkThreshold
-        self.listsChanges = listsChanges
-    }
-}
-
 /// Progress of a long import: which phase, rows done of the total.
 public struct ImportProgress: Sendable {
     public enum Phase: String, Sendable { case reading, validating, writing, done }
@@ -60,6 +19,15 @@ extension CivicMapDatabase {
         _ paths: [String], options: ImportOptions = ImportOptions(), currentYear: Int = TimeStamp.currentYear, actor: String = "cli",
         progress: (ImportProgress) -> Void = { _ in }
     ) throws -> ImportSummary {
+        try importInputs(paths.map { ImportInput(name: $0) }, options: options, currentYear: currentYear, actor: actor, progress: progress)
+    }
+
+    /// `importFiles` for inputs that may be bytes already received (the API's `POST /import`).
+    public func importInputs(
+        _ inputs: [ImportInput], options: ImportOptions = ImportOptions(), currentYear: Int = TimeStamp.currentYear, actor: String = "cli",
+        progress: (ImportProgress) -> Void = { _ in }
+    ) throws -> ImportSummary {
+        let paths = inputs.map(\.name)
         var summary = ImportSummary()
         var clock = PhaseClock()
         var records: [ImportRecord] = []
@@ -68,9 +36,10 @@ extension CivicMapDatabase {
         // Problems name their file when there are several; `fileOfRecord` says whose a record is.
         func file(_ path: String) -> String? { paths.count > 1 ? path : nil }
         var fileOfRecord: [String?] = []
-        for path in paths {
+        for input in inputs {
+            let path = input.name
             progress(ImportProgress(phase: .reading, rowsDone: records.count, rowsTotal: 0))
-            let read = try Self.read(path, naming: file(path))
+            let read = try Self.read(input, naming: file(path))
             records += read.records
             fileOfRecord += repeatElement(file(path), count: read.records.count)
             rowsUnread += read.rejectedRows
@@ -93,6 +62,10 @@ extension CivicMapDatabase {
         for ((record, outcome), file) in zip(zip(records, validator.validate(records)), fileOfRecord) {
             switch outcome {
             case .accepted(let organisation, let warnings):
+                if let only = options.onlyRegion, let why = Self.outsideScope(organisation, warnings, only: only, regions: directory) {
+                    summary.problems.append(FieldProblem(line: record.line, field: "region_iso", reason: why).inFile(file))
+                    continue
+                }
                 let copiedAt = record.text("updated_at")
                 if let copiedAt, !TimeStamp.isValid(copiedAt) {
                     summary.problems.append(FieldProblem(line: record.line, field: "updated_at", reason: """
@@ -133,7 +106,8 @@ extension CivicMapDatabase {
                     // The regions as this transaction sees them: the Features encoded from memory
                     // must show what the rows' distances (computed in SQL) are measured from.
                     let counts = try ImportSQL.write(&accepted, in: db, regions: try cachedRegions(db), partial: options.partial,
-                                                     bulkThreshold: options.bulkThreshold, listsChanges: options.listsChanges, clock: &clock)
+                                                     bulkThreshold: options.bulkThreshold, listsChanges: options.listsChanges,
+                                                     onlyRegion: options.onlyRegion, clock: &clock)
                     summary.problems += counts.problems
                     summary.warnings += counts.warnings
                     summary.changes = counts.changes
@@ -160,10 +134,23 @@ extension CivicMapDatabase {
 
     private struct RollBack: Error {}
 
+    /// Why a token scoped to region `only` may not import this row: the row is of another region,
+    /// or states this one while its point lies in another (imports keep a stated region, which
+    /// must not let a scoped token place organisations elsewhere).
+    static func outsideScope(_ o: Organisation, _ warnings: [FieldProblem], only: String, regions: RegionDirectory) -> String? {
+        let scope = regions.region(only).map { $0.iso ?? $0.code } ?? only
+        if o.regionCode != only { return "is \(regions.region(o.regionCode).map { $0.iso ?? $0.code } ?? o.regionCode); this token may import organisations of \(scope) only" }
+        if let contradiction = warnings.first(where: { $0.field == "region_iso" }) {
+            return "\(contradiction.reason); a token scoped to \(scope) may not place organisations outside it"
+        }
+        return nil
+    }
+
     /// Reads one input; a file that cannot be read at all says which it is (`name`).
-    private static func read(_ path: String, naming name: String?) throws -> ImportReader.Result {
-        do {
-            return try ImportReader.read(path: path)
+    private static func read(_ input: ImportInput, naming name: String?) throws -> ImportReader.Result {
+        do throws(CivicMapError) {
+            if let bytes = input.bytes { return try ImportReader.read(bytes: bytes, name: input.name) }
+            return try ImportReader.read(path: input.name)
         } catch {
             guard case .invalidRecords(let problems) = error, let name else { throw error }
             throw CivicMapError.invalidRecords(problems.map { $0.inFile(name) })
@@ -180,7 +167,7 @@ extension CivicMapDatabase {
     /// SQLite leaves WAL only for the sole connection: this process's readers close first, and
     /// while another process has the file open, the import stays in WAL.
     func withJournalForImport<T>(rows: Int, options: ImportOptions, _ body: () throws -> T) throws -> T {
-        guard !options.dryRun, let pool = writer as? DatabasePool else { return try body() }
+        guard !options.dryRun, options.mayLeaveWAL, let pool = writer as? DatabasePool else { return try body() }
         pool.releaseMemory()
         let switched = try pool.writeWithoutTransaction { db in
             guard try ImportSQL.isFirstBulkImport(rows: rows, bulkThreshold: options.bulkThreshold, in: db) else { return false }
@@ -298,7 +285,7 @@ enum ImportSQL {
     /// `rows` in: the accepted rows; out: with the stored values of the fields they did not state.
     static func write(
         _ rows: inout [StagedRow], in db: Database, regions: RegionDirectory, partial: Bool, bulkThreshold: Int = .max,
-        warns: Bool = true, listsChanges: Bool = false, clock: inout PhaseClock
+        warns: Bool = true, listsChanges: Bool = false, onlyRegion: String? = nil, clock: inout PhaseClock
     ) throws -> Counts {
         var counts = Counts()
         // A larger page cache keeps the indexes' pages hot while 200,000 rows go in (the default
@@ -389,6 +376,7 @@ enum ImportSQL {
             FROM organizations o WHERE o.id = i.id AND NOT (\(same.joined(separator: " AND ")))
             """)
         let undoing = try deletedOrganisations(rows, in: db) + overwritesLaterChanges(rows, in: db)
+            + (onlyRegion.map { try storedElsewhere(rows, only: $0, in: db) } ?? [])
         try drop(undoing)
         refused += undoing
         counts.problems = refused.map(\.problem)
@@ -455,6 +443,18 @@ enum ImportSQL {
             let seq: Int = row[0], id: Int64 = row[1], at: String = row[2], actor: String = row[3]
             return (row[0], rows[seq].problem(
                 "id", "organisation \(id) was deleted on \(at) by \(actor); leave the id empty to add it again as a new organisation"))
+        }
+    }
+
+    /// Rows of a token scoped to region `only` that resolved (by id or ОГРН) to an organisation
+    /// stored in another region: the token may not change it, nor move it into its own.
+    static func storedElsewhere(_ rows: [StagedRow], only: String, in db: Database) throws -> [(seq: Int64, problem: FieldProblem)] {
+        try Row.fetchAll(db, sql: """
+            SELECT i.seq, o.id, o.name, coalesce(r.iso, r.code) FROM import_rows i JOIN organizations o ON o.id = i.id
+            JOIN regions r ON r.code = o.region_code WHERE NOT i.is_new AND o.region_code <> ?
+            """, arguments: [only]).map { row in
+            let seq: Int = row[0], id: Int64 = row[1], name: String = row[2], region: String = row[3]
+            return (row[0], rows[seq].problem("id", "organisation \(id) «\(name)» is in \(region); this token may change organisations of its own region only"))
         }
     }
 

@@ -426,6 +426,64 @@ struct EditingHTTPTests {
         }
     }
 
+    // MARK: - Imports
+
+    @Test func anImportIsAllOrNothingAndNamesEveryProblem() async throws {
+        try await S.run { client, server in
+            let good = S.uniqueName("АНО «Загрузка»")
+            let csv = """
+                name,kind,region_iso,settlement,lat,lon
+                \(good),ngo,RU-PER,Пермь,58.0105,56.2502
+                Плохая,zoo,RU-PER,Пермь,58.0105,56.2502
+                Якутская,ngo,RU-SA,Якутск,62.0311,129.7229
+
+                """
+            func post(_ query: String, token: String?, type: String = "text/csv", body: String = csv) async throws -> TestResponse {
+                try await client.execute(uri: "/import\(query)", method: .post, headers: S.headers(token, type: type), body: ByteBuffer(string: body))
+            }
+            // A Perm editor: the bad kind and the Yakutian row, together; nothing written.
+            let refused = try await post("", token: server.permEditor)
+            try Server.expectProblem(refused, status: .unprocessableContent)
+            let report = try Server.json(refused)
+            #expect(report["written"] as? Bool == false && report["rejected"] as? Int == 2, "\(report)")
+            #expect(try S.fields(refused) == ["kind", "region_iso"])
+            #expect(report["read_as"] as? String == "utf-8, delimiter ','")
+            // A dry run with partial says what would be written, and writes nothing.
+            let dry = try await post("?partial=true&dry_run=true", token: server.permEditor)
+            #expect(dry.status == .ok)
+            let dryReport = try Server.json(dry)
+            #expect(dryReport["added"] as? Int == 1 && dryReport["written"] as? Bool == false)
+            let before = try await client.execute(uri: "\(S.items)?q=\(good.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)", method: .get) {
+                try Server.json($0)["numberMatched"] as? Int
+            }
+            #expect(before == 0)
+            // partial=true writes the Perm row, and the import is one audit entry of its token.
+            let written = try await post("?partial=true", token: server.permEditor)
+            #expect(written.status == .ok)
+            let writtenReport = try Server.json(written)
+            #expect(writtenReport["added"] as? Int == 1 && writtenReport["written"] as? Bool == true)
+            let after = try await client.execute(uri: "\(S.items)?q=\(good.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)", method: .get) {
+                try Server.json($0)["numberMatched"] as? Int
+            }
+            #expect(after == 1)
+            try await client.execute(uri: "/audit?action=import&actor=http-perm", method: .get, headers: S.headers(server.admin, type: nil)) { response in
+                let matched = try Server.json(response)["numberMatched"] as? Int ?? 0
+                #expect(matched >= 1)
+            }
+            // The same rows as a GeoJSON FeatureCollection: the second time, unchanged.
+            let geojson = #"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[56.2502,58.0105]},"properties":{"name":"\#(good)","kind":"ngo","region_iso":"RU-PER","settlement":"Пермь"}}]}"#
+            let again = try await post("", token: server.admin, type: "application/geo+json", body: geojson)
+            #expect(again.status == .ok)
+            let unchanged = try Server.json(again)["unchanged"] as? Int
+            #expect(unchanged == 1, "\(String(buffer: again.body))")
+            // Refusals before any work: no token, a type it cannot read, a flag it cannot read.
+            try Server.expectProblem(try await post("", token: nil), status: .unauthorized)
+            let excel = try await post("", token: server.admin, type: "application/vnd.ms-excel")
+            try Server.expectProblem(excel, status: .unsupportedMediaType)
+            try Server.expectProblem(try await post("?partial=maybe", token: server.admin), status: .badRequest, parameter: "partial")
+        }
+    }
+
     // MARK: - Operations
 
     @Test func metricsCountRequestsByRoutePattern() async throws {

@@ -248,6 +248,33 @@ struct ImportTests {
         #expect(try t.count("SELECT count(*) FROM organizations WHERE name = 'Фонд «Среда»'") == 1)
     }
 
+    /// An import for a token scoped to one region (the API's `POST /import`): rows of other
+    /// regions, rows whose point lies elsewhere, and rows that resolve to an organisation stored
+    /// in another region are refused; the rest of the region's rows are written.
+    @Test func aScopedImportChangesItsRegionOnly() throws {
+        let t = try TestDatabase(demo: true)
+        let header = "id,name,kind,region_iso,settlement,address,inn,ogrn,categories,founded_year,website,lat,lon"
+        let rows = [
+            ",АНО «Пермская»,ngo,RU-PER,Пермь,,,,,,,58.0105,56.2502",                   // 2: written
+            ",АНО «Якутская»,ngo,RU-SA,Якутск,,,,,,,62.0311,129.7229",                  // 3: another region
+            ",АНО «Якобы пермская»,ngo,RU-PER,Пермь,,,,,,,62.0311,129.7229",            // 4: the point lies in Yakutia
+            "3,Фонд будущих поколений (Пермь),ngo,RU-PER,Пермь,,,,,,,58.0105,56.2502",  // 5: id 3 is stored in Yakutia
+        ]
+        let input = ImportInput(name: "upload.csv", bytes: Array(([header] + rows).joined(separator: "\n").utf8))
+        let summary = try t.database.importInputs([input], options: ImportOptions(partial: true, onlyRegion: "59", mayLeaveWAL: false),
+                                                   currentYear: 2026, actor: "perm")
+        #expect(summary.added == 1 && summary.rejected == 3, "\(summary.problems)")
+        #expect(summary.problems.map { "\($0.line) \($0.field)" } == ["3 region_iso", "4 region_iso", "5 id"], "\(summary.problems)")
+        #expect(summary.problems[0].reason.contains("is RU-SA; this token may import organisations of RU-PER only"))
+        #expect(summary.problems[2].reason.contains("organisation 3 «Фонд будущих поколений") && summary.problems[2].reason.contains("is in RU-SA"))
+        #expect(try t.count("SELECT count(*) FROM organizations WHERE region_code = '14' AND id = 3") == 1)
+        #expect(try t.count("SELECT count(*) FROM organizations WHERE name = 'АНО «Пермская»'") == 1)
+        // Unscoped, the same file's rows of both regions go in (the third still contradicts its point: a warning).
+        let all = try t.database.importInputs([ImportInput(name: "upload.csv", bytes: Array(([header] + rows.prefix(3)).joined(separator: "\n").utf8))],
+                                              options: ImportOptions(partial: true), currentYear: 2026, actor: "admin")
+        #expect(all.added == 2 && all.unchanged == 1 && all.rejected == 0, "\(all.problems)")
+    }
+
     /// The region's name, as exports write it beside the code: alone it states the region;
     /// beside a code that says otherwise, the row is refused.
     @Test func theRegionNameColumnIsReadAndCheckedAgainstTheCode() throws {

@@ -13,6 +13,9 @@ struct EditingController {
     static let maximumBodyBytes = 1 << 20
     static let featureTypes = ["application/geo+json", "application/json"]
     static let patchTypes = ["application/merge-patch+json", "application/json", "application/geo+json"]
+    static let importTypes = ["text/csv", "application/geo+json", "application/json"]
+    /// About 80,000 rows of CSV: a region's list, not the national one (that is `civicmap import`'s).
+    static let maximumImportBytes = 16 << 20
 
     func addRoutes(to router: RouteTable) {
         router.post("/collections/:collectionId/items", use: create)
@@ -20,6 +23,7 @@ struct EditingController {
         router.patch("/collections/:collectionId/items/:featureId", use: update)
         router.delete("/collections/:collectionId/items/:featureId", use: delete)
         router.get("/audit", use: audit)
+        router.post("/import", use: importOrganisations)
     }
 
     @Sendable func create(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -123,6 +127,35 @@ struct EditingController {
         return Responses.json(w)
     }
 
+    /// A CSV or GeoJSON file of organisations, imported as `civicmap import` imports it: by
+    /// default all or nothing (422 naming every problem), `partial=true` for the valid rows,
+    /// `dry_run=true` to see what it would do, `changes=true` to list each update, old → new.
+    /// A token scoped to a region imports that region's organisations only.
+    @Sendable func importOrganisations(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let parameters = try QueryParameters.parse(request)
+        let values = try FeatureQueryParser.uniqueValues(parameters, allowed: ["f", "dry_run", "partial", "changes"])
+        _ = try Format.negotiate(request, parameters: parameters)
+        let editor = try await authenticate(request)
+        let type = try mediaType(request, of: Self.importTypes)
+        let options = ImportOptions(partial: try Matching.flag(values["partial"], name: "partial") ?? false,
+                                    dryRun: try Matching.flag(values["dry_run"], name: "dry_run") ?? false,
+                                    listsChanges: try Matching.flag(values["changes"], name: "changes") ?? false)
+        let body = try await request.body.collect(upTo: Self.maximumImportBytes)
+        let input = ImportInput(name: type == "text/csv" ? "upload.csv" : "upload.geojson", bytes: Array(body.readableBytesView))
+        let summary = try await self.editor.importOrganisations(input, options: options, by: editor)
+        if summary.rolledBack && !options.dryRun {
+            throw Problem(status: .unprocessableContent, type: "invalid-records", title: "Invalid records",
+                          detail: "\(summary.problems.count) problem(s) in \(summary.rejected) row(s); nothing was written (partial=true writes the valid rows)") { w in
+                ImportReportJSON.members(summary, options: options, to: &w)
+            }
+        }
+        var w = JSONWriter(capacity: 1024)
+        w.beginObject()
+        ImportReportJSON.members(summary, options: options, to: &w)
+        w.endObject()
+        return Responses.json(w)
+    }
+
     // MARK: - The steps every change shares
 
     /// Who asks, and the kinds the collection holds (the regions collection is read-only).
@@ -165,13 +198,19 @@ struct EditingController {
         }
     }
 
-    /// The body as JSON, once its media type is one this endpoint reads and it fits the limit.
-    private func json(_ request: Request, types: [String]) async throws -> Any {
+    /// The body's media type, when it is one of `types` (415 otherwise).
+    private func mediaType(_ request: Request, of types: [String]) throws -> String {
         let type = (request.headers[.contentType] ?? "").split(separator: ";").first.map { String($0).trimmedText.lowercased() } ?? ""
         guard types.contains(type) else {
             throw Problem(status: .unsupportedMediaType, type: "unsupported-media-type", title: "Unsupported media type",
                           detail: "send the body as \(types.joined(separator: " or "))", headers: [.accept: types.joined(separator: ", ")])
         }
+        return type
+    }
+
+    /// The body as JSON, once its media type is one this endpoint reads and it fits the limit.
+    private func json(_ request: Request, types: [String]) async throws -> Any {
+        _ = try mediaType(request, of: types)
         let buffer = try await request.body.collect(upTo: Self.maximumBodyBytes)
         return try ImportReader.json(Array(buffer.readableBytesView))
     }
@@ -181,5 +220,28 @@ struct EditingController {
         var response = Responses.feature(feature.bytes, base: baseURL(request), collection: collection, id: String(edited.id), status: status)
         response.headers[.eTag] = tag
         return response
+    }
+}
+
+/// An import's outcome as JSON: the answer of `POST /import`, and the members of its 422.
+enum ImportReportJSON {
+    static func members(_ s: ImportSummary, options: ImportOptions, to w: inout JSONWriter) {
+        w.key("written"); w.bool(!s.rolledBack)
+        w.key("dry_run"); w.bool(options.dryRun)
+        w.key("added"); w.int(s.added)
+        w.key("updated"); w.int(s.updated)
+        w.key("unchanged"); w.int(s.unchanged)
+        w.key("rejected"); w.int(s.rejected)
+        w.key("read_as"); if let dialect = s.csvDialects.first?.dialect { w.string(dialect.description) } else { w.null() }
+        w.key("ignored_columns"); w.strings(s.ignoredFields)
+        for (key, list) in [("errors", s.problems), ("warnings", s.warnings), ("changes", s.changes)] {
+            w.key(key); w.beginArray()
+            for p in list.prefix(10_000) {
+                w.beginObject()
+                w.key("line"); w.int(p.line); w.key("field"); w.string(p.field); w.key("reason"); w.string(p.reason)
+                w.endObject()
+            }
+            w.endArray()
+        }
     }
 }
