@@ -448,24 +448,21 @@ struct EditingHTTPTests {
             #expect(report["written"] as? Bool == false && report["rejected"] as? Int == 2, "\(report)")
             #expect(try S.fields(refused) == ["kind", "region_iso"])
             #expect(report["read_as"] as? String == "utf-8, delimiter ','")
-            // A dry run with partial says what would be written, and writes nothing.
-            let dry = try await post("?partial=true&dry_run=true", token: server.permEditor)
-            #expect(dry.status == .ok)
-            let dryReport = try Server.json(dry)
-            #expect(dryReport["added"] as? Int == 1 && dryReport["written"] as? Bool == false)
-            let before = try await client.execute(uri: "\(S.items)?q=\(good.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)", method: .get) {
-                try Server.json($0)["numberMatched"] as? Int
+            // A dry run with partial says what would be written, and writes nothing; without
+            // dry_run, the Perm row is written.
+            func stored() async throws -> Int? {
+                try await client.execute(uri: "\(S.items)?q=\(good.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)", method: .get) {
+                    try Server.json($0)["numberMatched"] as? Int
+                }
             }
-            #expect(before == 0)
-            // partial=true writes the Perm row, and the import is one audit entry of its token.
-            let written = try await post("?partial=true", token: server.permEditor)
-            #expect(written.status == .ok)
-            let writtenReport = try Server.json(written)
-            #expect(writtenReport["added"] as? Int == 1 && writtenReport["written"] as? Bool == true)
-            let after = try await client.execute(uri: "\(S.items)?q=\(good.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)", method: .get) {
-                try Server.json($0)["numberMatched"] as? Int
+            for (query, written, count) in [("?partial=true&dry_run=true", false, 0), ("?partial=true", true, 1)] {
+                let response = try await post(query, token: server.permEditor)
+                #expect(response.status == .ok)
+                let report = try Server.json(response)
+                #expect(report["added"] as? Int == 1 && report["written"] as? Bool == written, "\(query): \(report)")
+                #expect(try await stored() == count, "\(query)")
             }
-            #expect(after == 1)
+            // The import is one audit entry of its token.
             try await client.execute(uri: "/audit?action=import&actor=http-perm", method: .get, headers: S.headers(server.admin, type: nil)) { response in
                 let matched = try Server.json(response)["numberMatched"] as? Int ?? 0
                 #expect(matched >= 1)
