@@ -1691,8 +1691,11 @@
   }
 
   /** On phones the list is under the map, often with the map scrolled away: the page scrolls the
-   *  map back into view before it moves, or a tap on the list would seem to do nothing. */
+   *  map back into view before it moves, or a tap on the list would seem to do nothing. The widget's
+   *  frame is as tall as its content, so from inside it the map always looks in view: only the host
+   *  page can have scrolled it away, and 'nearest' scrolls that page only if it has. */
   function showMap() {
+    if (MODE === 'embed') { ui.mapWrap.scrollIntoView({ block: 'nearest' }); return; }
     var r = ui.mapWrap.getBoundingClientRect();
     if (r.top >= 0 && r.bottom <= window.innerHeight) { return; }
     ui.mapWrap.scrollIntoView({

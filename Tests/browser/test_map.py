@@ -641,6 +641,22 @@ def phone_widget_checks(driver, port):
               opened['body'] and opened['expanded'] == 'true' and opened['show'] == 'Показать (%d)' % opened['listed']
               and not again['body'] and again['expanded'] == 'false' and shown, (opened, again, shown))
 
+        # the host page scrolled down to the widget's list, the map above the screen: a tap on the list
+        # brings the map back into view (from inside the frame it always looks in view)
+        where = 'return arguments[0].getBoundingClientRect().top + arguments[1];'
+        driver.execute_script('window.scrollBy(0, arguments[0].getBoundingClientRect().top + arguments[1] + 350);',
+                              frames(driver)[0], again['mapTop'])
+        hidden = driver.execute_script(where, frames(driver)[0], again['mapTop']) < -300
+        driver.switch_to.frame(frames(driver)[0])
+        try:
+            driver.execute_script("document.querySelector('#cm-list button.cm-item').click();")
+        finally:
+            driver.switch_to.default_content()
+        time.sleep(0.8)
+        map_top = driver.execute_script(where, frames(driver)[0], again['mapTop'])
+        check('phone widget: a tap on the list with the host page scrolled past the map brings the map into view '
+              '(its top at %d px)' % map_top, hidden and -1 <= map_top and map_top + 100 <= 640, (hidden, map_top))
+
         locked, h2 = look(1), height(driver, 1)
         check('phone widget, locked: a line says what its fixed filters are («%s»), without the controls; the frame is %d px high'
               % (locked['summary'], h2),
