@@ -207,7 +207,11 @@ enum Migrations {
                 ALTER TABLE api_tokens ADD COLUMN expires_at TEXT;
                 ALTER TABLE api_tokens ADD COLUMN last_used_at TEXT;
                 """)
-            try db.execute(sql: rebuildAuditLog(actions: AuditAction.allCases.map(\.rawValue)))
+            // A literal list, not `AuditAction.allCases`: a migration must create the same table
+            // whenever it runs (a later action gets a migration of its own).
+            try db.execute(sql: rebuildAuditLog(actions: [
+                "create", "replace", "update", "delete", "import", "restore", "token-create", "token-revoke", "regions",
+            ]))
         }
         return migrator
     }

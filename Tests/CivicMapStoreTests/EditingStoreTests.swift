@@ -187,6 +187,17 @@ struct EditingStoreTests {
         #expect(try await t.database.auditLog(AuditQuery()).numberMatched == 2)
     }
 
+    /// Every action the code names is one the table's CHECK takes (a new one needs its migration).
+    @Test func theAuditLogTakesEveryAction() async throws {
+        let t = try TestDatabase()
+        try await t.database.writer.write { db in
+            for action in AuditAction.allCases {
+                try AuditSQL.append(db, actor: "test", action: action, organisationID: nil, before: nil, after: nil)
+            }
+        }
+        #expect(try t.count("SELECT count(DISTINCT action) FROM audit_log") == AuditAction.allCases.count)
+    }
+
     @Test func theAuditLogFiltersByActionAndTime() async throws {
         let t = try TestDatabase(demo: true)
         _ = try t.database.createToken(name: "perm", role: .editor, region: nil, expiresAt: nil, by: "cli:test")
