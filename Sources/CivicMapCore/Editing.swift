@@ -68,6 +68,8 @@ public enum AuditAction: String, Sendable, CaseIterable {
     case tokenRevoke = "token-revoke"
     /// `civicmap init` changed stored regions (a moved centre moves every distance in its region).
     case regions
+    /// `civicmap revert ENTRY`: an organisation put back as the entry found it.
+    case revert
 }
 
 /// One line of the audit log: who changed what when, with the Feature before and after.
@@ -81,7 +83,10 @@ public struct AuditEntry: Sendable {
     /// JSON texts (a Feature, or an import's summary); nil where there is none.
     public var before: [UInt8]?
     public var after: [UInt8]?
-    public init(id: Int64, at: String, actor: String, action: String, organisationID: Int64?, before: [UInt8]?, after: [UInt8]?) {
+    /// For a revert: the entry it reverted.
+    public var reverts: Int64?
+    public init(id: Int64, at: String, actor: String, action: String, organisationID: Int64?, before: [UInt8]?, after: [UInt8]?,
+                reverts: Int64? = nil) {
         self.id = id
         self.at = at
         self.actor = actor
@@ -89,6 +94,7 @@ public struct AuditEntry: Sendable {
         self.organisationID = organisationID
         self.before = before
         self.after = after
+        self.reverts = reverts
     }
 }
 

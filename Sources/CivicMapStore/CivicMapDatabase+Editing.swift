@@ -166,7 +166,8 @@ extension CivicMapDatabase: FeatureEditor {
 
     /// Validates the record and writes it through the import's SQL (one path for ids, ОГРН
     /// conflicts, programmes and Features), as organisation `id`.
-    private func write(_ input: ImportRecord, id: Int64, in db: Database, by editor: Editor, kinds: [OrganisationKind]) throws {
+    private func write(_ input: ImportRecord, id: Int64, in db: Database, by editor: Editor, kinds: [OrganisationKind],
+                       reviving: Bool = false) throws {
         var record = input
         record.fields["id"] = String(id)
         // A replacement without programmes has none.
@@ -193,9 +194,69 @@ extension CivicMapDatabase: FeatureEditor {
         }
         var rows = [StagedRow(line: 1, organisation: organisation, statesProgrammes: true)]
         var clock = PhaseClock()  // one row: its phases are not reported
-        let counts = try ImportSQL.write(&rows, in: db, regions: regions, partial: false, warns: false, clock: &clock)
+        let counts = try ImportSQL.write(&rows, in: db, regions: regions, partial: false, warns: false, revivesDeleted: reviving, clock: &clock)
         if let problem = counts.problems.first { throw CivicMapError.conflict(problem.reason) }
         try FeatureCache.refresh(db)
+    }
+
+    /// Puts the organisation of audit entry `entryID` back as the entry found it: the version
+    /// before a change, no organisation before a create, the deleted one (with its id) before a
+    /// delete. Only while the organisation is still as the entry left it: a later change (an
+    /// edit, an import) must be reverted first, or it would be lost. Logged as `revert`.
+    public func revert(auditEntry entryID: Int64, by actor: String) throws -> AuditEntry {
+        try writer.write { db in
+            guard let entry = try AuditSQL.entry(db, id: entryID) else { throw CivicMapError.notFound("audit entry \(entryID)") }
+            guard let id = entry.organisationID else {
+                throw CivicMapError.invalidParameter(name: "entry", reason: """
+                    entry \(entryID) (\(entry.action)) records no one organisation's versions, so it cannot be reverted\
+                    \(entry.action == "import" ? "; an import is undone by restoring a backup taken before it" : "")
+                    """)
+            }
+            let current = try FeatureCache.features(db, ids: [id]).first
+            guard Self.sameContent(current?.bytes, entry.after) else {
+                let later = try AuditSQL.later(db, organisation: id, than: entryID)
+                throw CivicMapError.conflict("""
+                    organisation \(id) has changed since entry \(entryID)\
+                    \(later.map { " (entry \($0.id), \($0.action) by \($0.actor) at \($0.at))" } ?? " (by an import)"); \
+                    revert the later changes first, newest first: civicmap audit --organization \(id)
+                    """)
+            }
+            let admin = Editor(name: actor, role: .admin, regionCode: nil)
+            let kinds = try cachedKinds(db).map(\.kind)
+            if let before = entry.before {
+                let feature = try ImportReader.json(before)
+                try self.write(try ImportReader.feature(feature), id: id, in: db, by: admin, kinds: kinds, reviving: current == nil)
+                // Back, it keeps the time it was first created (the trigger queues its Feature again).
+                let properties = (feature as? [String: Any])?["properties"] as? [String: Any]
+                if current == nil, let created = properties?["created_at"] as? String, TimeStamp.isValid(created) {
+                    try db.execute(sql: "UPDATE organizations SET created_at = ? WHERE id = ?", arguments: [created, id])
+                    try FeatureCache.refresh(db)
+                }
+            } else {
+                try db.execute(sql: "DELETE FROM organizations WHERE id = ?", arguments: [id])
+                try FeatureCache.refresh(db)
+            }
+            let after = try FeatureCache.features(db, ids: [id]).first
+            try AuditSQL.append(db, actor: actor, action: .revert, organisationID: id, before: current?.bytes, after: after?.bytes, reverts: entryID)
+            return entry
+        }
+    }
+
+    /// Whether two versions of a Feature say the same, whenever written: the time of the change and
+    /// the programmes' row ids (new whenever programmes are written) aside.
+    static func sameContent(_ a: [UInt8]?, _ b: [UInt8]?) -> Bool {
+        func canonical(_ bytes: [UInt8]?) -> Data? {
+            guard let bytes, var feature = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
+                var properties = feature["properties"] as? [String: Any]
+            else { return nil }
+            properties["updated_at"] = nil
+            if let programmes = properties["programmes"] as? [[String: Any]] {
+                properties["programmes"] = programmes.map { p in p.filter { $0.key != "id" } }
+            }
+            feature["properties"] = properties
+            return try? JSONSerialization.data(withJSONObject: feature, options: .sortedKeys)
+        }
+        return a == b || (a != nil && b != nil && canonical(a) == canonical(b))
     }
 
     public func auditLog(_ query: AuditQuery) async throws -> AuditPage {
@@ -220,10 +281,27 @@ extension CivicMapDatabase: FeatureEditor {
 /// The audit log's SQL, in one place.
 enum AuditSQL {
     static func append(_ db: Database, actor: String, action: AuditAction, organisationID: Int64?, before: [UInt8]?, after: [UInt8]?,
-                       at: String = TimeStamp.string()) throws {
+                       at: String = TimeStamp.string(), reverts: Int64? = nil) throws {
         try db.execute(
-            sql: "INSERT INTO audit_log (at, actor, action, organization_id, before, after) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [at, actor, action.rawValue, organisationID, before.map { Data($0) }, after.map { Data($0) }])
+            sql: "INSERT INTO audit_log (at, actor, action, organization_id, before, after, reverts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            arguments: [at, actor, action.rawValue, organisationID, before.map { Data($0) }, after.map { Data($0) }, reverts])
+    }
+
+    static func entry(_ db: Database, id: Int64) throws -> AuditEntry? {
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM audit_log WHERE id = ?", arguments: [id]).map(entry(from:))
+    }
+
+    /// The newest entry of an organisation after entry `id`: what a revert would undo too.
+    static func later(_ db: Database, organisation: Int64, than id: Int64) throws -> AuditEntry? {
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM audit_log WHERE organization_id = ? AND id > ? ORDER BY id DESC LIMIT 1",
+                         arguments: [organisation, id]).map(entry(from:))
+    }
+
+    private static let columns = "id, at, actor, action, organization_id, before, after, reverts"
+
+    private static func entry(from row: Row) -> AuditEntry {
+        AuditEntry(id: row[0], at: row[1], actor: row[2], action: row[3], organisationID: row[4],
+                   before: (row[5] as Data?).map { [UInt8]($0) }, after: (row[6] as Data?).map { [UInt8]($0) }, reverts: row[7])
     }
 
     /// A token made or revoked: the token's name, role, region and expiry as they now are (never its digest).
@@ -249,12 +327,9 @@ enum AuditSQL {
         let arguments: StatementArguments = [query.organisationID, query.actor, query.action?.rawValue, query.since, query.until]
         let matched = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_log WHERE \(filter)", arguments: arguments) ?? 0
         let rows = try Row.fetchAll(
-            db, sql: "SELECT id, at, actor, action, organization_id, before, after FROM audit_log WHERE \(filter) ORDER BY id DESC LIMIT ?6 OFFSET ?7",
+            db, sql: "SELECT \(columns) FROM audit_log WHERE \(filter) ORDER BY id DESC LIMIT ?6 OFFSET ?7",
             arguments: arguments + [query.limit, query.offset])
-        return AuditPage(entries: rows.map { row in
-            AuditEntry(id: row[0], at: row[1], actor: row[2], action: row[3], organisationID: row[4],
-                       before: (row[5] as Data?).map { [UInt8]($0) }, after: (row[6] as Data?).map { [UInt8]($0) })
-        }, numberMatched: matched)
+        return AuditPage(entries: rows.map(entry(from:)), numberMatched: matched)
     }
 }
 

@@ -213,10 +213,19 @@ enum Migrations {
                 "create", "replace", "update", "delete", "import", "restore", "token-create", "token-revoke", "regions",
             ]))
         }
+        migrator.registerMigration("v11-audit-revert") { db in
+            // `civicmap revert ENTRY` puts an organisation back as an entry found it, logged as
+            // 'revert' with the entry it reverts.
+            try db.execute(sql: rebuildAuditLog(actions: [
+                "create", "replace", "update", "delete", "import", "restore", "token-create", "token-revoke", "regions", "revert",
+            ]))
+            try db.execute(sql: "ALTER TABLE audit_log ADD COLUMN reverts INTEGER")
+        }
         return migrator
     }
 
     /// The audit log with `actions` as its CHECK (SQLite cannot alter one: the table is rebuilt).
+    /// Its columns are those of v6; a rebuild after v11 must add `reverts` back.
     private static func rebuildAuditLog(actions: [String]) -> String {
         """
         CREATE TABLE audit_log_new (

@@ -285,7 +285,7 @@ enum ImportSQL {
     /// `rows` in: the accepted rows; out: with the stored values of the fields they did not state.
     static func write(
         _ rows: inout [StagedRow], in db: Database, regions: RegionDirectory, partial: Bool, bulkThreshold: Int = .max,
-        warns: Bool = true, listsChanges: Bool = false, onlyRegion: String? = nil, clock: inout PhaseClock
+        warns: Bool = true, listsChanges: Bool = false, onlyRegion: String? = nil, revivesDeleted: Bool = false, clock: inout PhaseClock
     ) throws -> Counts {
         var counts = Counts()
         // A larger page cache keeps the indexes' pages hot while 200,000 rows go in (the default
@@ -375,7 +375,7 @@ enum ImportSQL {
             UPDATE import_rows AS i SET content_changed = 1, categories_changed = NOT \(same[contentColumns.firstIndex(of: "categories")!])
             FROM organizations o WHERE o.id = i.id AND NOT (\(same.joined(separator: " AND ")))
             """)
-        let undoing = try deletedOrganisations(rows, in: db) + overwritesLaterChanges(rows, in: db)
+        let undoing = try (revivesDeleted ? [] : deletedOrganisations(rows, in: db)) + overwritesLaterChanges(rows, in: db)
             + (onlyRegion.map { try storedElsewhere(rows, only: $0, in: db) } ?? [])
         try drop(undoing)
         refused += undoing

@@ -85,18 +85,20 @@ extension CivicMapDatabase {
 
     private static func carryOver(into db: Database, actor: String, backup: String, stamp: String, summary: inout RestoreSummary) throws {
         // The columns both have: the database as it is now may predate a migration the copy was given.
-        let columns = try Set(String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('api_tokens', 'now')"))
-            .intersection(String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('api_tokens', 'main')"))
-            .sorted().joined(separator: ", ")
+        func common(_ table: String) throws -> String {
+            try Set(String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?, 'now')", arguments: [table]))
+                .intersection(String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?, 'main')", arguments: [table]))
+                .sorted().joined(separator: ", ")
+        }
+        let tokenColumns = try common("api_tokens"), auditColumns = try common("audit_log")
         try db.execute(sql: """
             DELETE FROM api_tokens;
-            INSERT INTO api_tokens (\(columns)) SELECT \(columns) FROM now.api_tokens;
+            INSERT INTO api_tokens (\(tokenColumns)) SELECT \(tokenColumns) FROM now.api_tokens;
             """)
         summary.tokens = try Int.fetchOne(db, sql: "SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL") ?? 0
         let before = try Int64.fetchOne(db, sql: "SELECT count(*) FROM audit_log") ?? 0
         try db.execute(sql: """
-            INSERT INTO audit_log (id, at, actor, action, organization_id, before, after)
-                SELECT id, at, actor, action, organization_id, before, after FROM now.audit_log
+            INSERT INTO audit_log (\(auditColumns)) SELECT \(auditColumns) FROM now.audit_log
                 WHERE id > (SELECT coalesce(max(id), 0) FROM main.audit_log)
             """)
         summary.laterAuditEntries = try Int(Int64.fetchOne(db, sql: "SELECT count(*) FROM audit_log") ?? 0) - Int(before)

@@ -150,6 +150,28 @@ struct Audit: AsyncParsableCommand {
     }
 }
 
+/// `civicmap revert ENTRY`: undo one change to one organisation.
+struct Revert: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Put an organisation back as an audit entry found it (undo one change, a create or a delete).",
+        discussion: """
+            civicmap audit --organization 22     # find the entry
+            civicmap revert 131                  # organisation 22 as it was before entry 131
+            Only while the organisation is as that entry left it: revert later changes first, newest first. \
+            The revert is an audit entry of its own (action revert), which can be reverted in turn.
+            """)
+    @OptionGroup var common: CommonOptions
+    @Argument(help: "The audit entry's id (civicmap audit shows it)") var entry: Int64
+
+    func run() async throws {
+        let database = try common.openDatabase(try common.resolve())
+        let reverted = try database.revert(auditEntry: entry, by: Import.actor)
+        let outcome = reverted.before == nil ? "removed again" : reverted.after == nil ? "back, with its id" : "as it was before"
+        print("reverted entry \(reverted.id) (\(reverted.action) by \(reverted.actor) at \(reverted.at)): "
+              + "organisation \(reverted.organisationID ?? 0) \(outcome)")
+    }
+}
+
 /// One line for an audit entry: the organisation's name and the fields a change touched, or an
 /// entry's own summary (an import's counts, a token, moved regions).
 enum AuditSummary {
@@ -157,11 +179,12 @@ enum AuditSummary {
         let before = entry.before.flatMap(object), after = entry.after.flatMap(object)
         guard entry.organisationID != nil else { return entry.after.map { String(decoding: $0, as: UTF8.self) } ?? "" }
         let name = (properties(after) ?? properties(before))?["name"] as? String ?? ""
-        guard let old = before, let new = after else { return name }
+        let reverts = entry.reverts.map { "reverts entry \($0): " } ?? ""
+        guard let old = before, let new = after else { return reverts + name }
         var fields = Set((properties(old) ?? [:]).keys).union((properties(new) ?? [:]).keys)
             .filter { $0 != "updated_at" && !same(properties(old)?[$0], properties(new)?[$0]) }.sorted()
         if !same(old["geometry"], new["geometry"]) { fields.insert("location", at: 0) }
-        return fields.isEmpty ? name : "\(name): \(fields.joined(separator: ", "))"
+        return reverts + (fields.isEmpty ? name : "\(name): \(fields.joined(separator: ", "))")
     }
 
     /// JSON values compared as their canonical text (Foundation on Linux has no `isEqual` for `Any`).

@@ -11,7 +11,7 @@ struct CivicMap: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "civicmap",
         abstract: "Map and geodata service for civic initiatives: НКО, ТОС and internship sites.",
-        subcommands: [Serve.self, Initialise.self, Import.self, Export.self, Match.self, Report.self, Programmes.self, Token.self, Audit.self, Backup.self, Restore.self])
+        subcommands: [Serve.self, Initialise.self, Import.self, Export.self, Match.self, Report.self, Programmes.self, Token.self, Audit.self, Revert.self, Backup.self, Restore.self])
 }
 
 /// Options every command shares; resolved with the environment into one configuration.

@@ -187,6 +187,84 @@ struct EditingStoreTests {
         #expect(try await t.database.auditLog(AuditQuery()).numberMatched == 2)
     }
 
+    // MARK: - Revert
+
+    /// The properties a revert must bring back: all but the time of the change.
+    static func content(_ t: TestDatabase, _ id: Int64) async throws -> String? {
+        guard let stored = try await t.database.feature(id: id) else { return nil }
+        var feature = try #require(try JSONSerialization.jsonObject(with: Data(stored.bytes)) as? [String: Any])
+        var properties = try #require(feature["properties"] as? [String: Any])
+        properties["updated_at"] = nil
+        feature["properties"] = properties
+        return String(decoding: try JSONSerialization.data(withJSONObject: feature, options: .sortedKeys), as: UTF8.self)
+    }
+
+    static func lastEntry(_ t: TestDatabase) async throws -> AuditEntry {
+        try #require(try await t.database.auditLog(AuditQuery(limit: 1)).entries.first)
+    }
+
+    @Test func aRevertPutsBackAnUpdateAndCanItselfBeReverted() async throws {
+        let t = try TestDatabase(demo: true)
+        let alice = Editor(name: "alice", role: .editor, regionCode: nil)
+        let original = try await Self.content(t, 22)
+        let p = try await Self.patched(t, 22, #"{"properties":{"phone":"+7 342 200-00-00","name":"Фонд грантов (переименован)"}}"#)
+        _ = try await t.database.apply(.update(id: 22, p.record), by: alice, ifMatch: p.tag, kinds: Self.allKinds)
+        let changed = try await Self.content(t, 22)
+        let update = try await Self.lastEntry(t)
+        let reverted = try t.database.revert(auditEntry: update.id, by: "cli:steward")
+        #expect(reverted.id == update.id && reverted.action == "update")
+        #expect(try await Self.content(t, 22) == original)
+        let revert = try await Self.lastEntry(t)
+        #expect(revert.action == "revert" && revert.reverts == update.id && revert.actor == "cli:steward" && revert.organisationID == 22)
+        #expect(revert.before == update.after)
+        // Reverting the revert is the change again.
+        _ = try t.database.revert(auditEntry: revert.id, by: "cli:steward")
+        #expect(try await Self.content(t, 22) == changed)
+    }
+
+    @Test func aRevertBringsADeletedOrganisationBackWithItsIDAndProgrammes() async throws {
+        let t = try TestDatabase(demo: true)
+        let admin = Editor(name: "admin", role: .admin, regionCode: nil)
+        let programmes = try t.count("SELECT count(*) FROM programmes WHERE organization_id = 1")
+        #expect(programmes > 0)
+        _ = try await t.database.apply(.delete(id: 1), by: admin, ifMatch: try await Self.tag(t, 1), kinds: Self.allKinds)
+        #expect(try await t.database.feature(id: 1) == nil)
+        let deleted = try await Self.lastEntry(t)
+        try await Task.sleep(for: .seconds(1.1))  // so a new creation time would differ from the old one
+        _ = try t.database.revert(auditEntry: deleted.id, by: "cli:steward")
+        let revived = try #require(try await t.database.feature(id: 1))
+        #expect(CivicMapDatabase.sameContent(revived.bytes, deleted.before))
+        #expect(try t.count("SELECT count(*) FROM programmes WHERE organization_id = 1") == programmes)
+        // A create reverted is removed again.
+        let made = try await t.database.apply(.create(Self.kudymkar()), by: admin, ifMatch: nil, kinds: Self.allKinds)
+        _ = try t.database.revert(auditEntry: try await Self.lastEntry(t).id, by: "cli:steward")
+        #expect(try await t.database.feature(id: made.id) == nil)
+    }
+
+    @Test func aRevertWaitsForLaterChangesToBeRevertedFirst() async throws {
+        let t = try TestDatabase(demo: true)
+        let alice = Editor(name: "alice", role: .editor, regionCode: nil), bob = Editor(name: "bob", role: .editor, regionCode: nil)
+        let original = try await Self.content(t, 22)
+        let a = try await Self.patched(t, 22, #"{"properties":{"phone":"1"}}"#)
+        _ = try await t.database.apply(.update(id: 22, a.record), by: alice, ifMatch: a.tag, kinds: Self.allKinds)
+        let first = try await Self.lastEntry(t)
+        let b = try await Self.patched(t, 22, #"{"properties":{"phone":"2"}}"#)
+        _ = try await t.database.apply(.update(id: 22, b.record), by: bob, ifMatch: b.tag, kinds: Self.allKinds)
+        let second = try await Self.lastEntry(t)
+        let refused = await Self.caught { _ = try t.database.revert(auditEntry: first.id, by: "cli:steward") }
+        guard case .conflict(let why)? = refused else { Issue.record("\(String(describing: refused))"); return }
+        #expect(why.contains("entry \(second.id), update by bob"), "\(why)")
+        #expect(try await t.database.auditLog(AuditQuery(action: .revert)).numberMatched == 0)
+        _ = try t.database.revert(auditEntry: second.id, by: "cli:steward")
+        _ = try t.database.revert(auditEntry: first.id, by: "cli:steward")
+        #expect(try await Self.content(t, 22) == original)
+        // An import's entry names no one organisation's versions; an unknown entry is none.
+        let importEntry = try #require(try await t.database.auditLog(AuditQuery(action: .import)).entries.first)
+        let notOne = await Self.caught { _ = try t.database.revert(auditEntry: importEntry.id, by: "cli:steward") }
+        #expect(Self.name(notOne) == "invalidParameter")
+        #expect(Self.name(await Self.caught { _ = try t.database.revert(auditEntry: 999_999, by: "cli:steward") }) == "notFound")
+    }
+
     /// Every action the code names is one the table's CHECK takes (a new one needs its migration).
     @Test func theAuditLogTakesEveryAction() async throws {
         let t = try TestDatabase()

@@ -118,6 +118,7 @@ struct EditingController {
             w.key("actor"); w.string(e.actor)
             w.key("action"); w.string(e.action)
             w.key("organization_id"); if let o = e.organisationID { w.int(o) } else { w.null() }
+            if let reverted = e.reverts { w.key("reverts"); w.int(reverted) }
             w.key("before"); if let b = e.before { w.encoded(b) } else { w.null() }
             w.key("after"); if let a = e.after { w.encoded(a) } else { w.null() }
             w.endObject()
