@@ -50,6 +50,10 @@ public struct ImportOptions: Sendable {
     /// A first big import may switch the file to a rollback journal (`withJournalForImport`);
     /// not inside a server, whose readers need WAL.
     public var mayLeaveWAL = true
+    /// New organisations get their ids from the server, as through the API's POST: a row whose id
+    /// names no stored organisation is refused (an id near the top of the range would leave no
+    /// next one for anybody).
+    public var assignsIDs = false
     public init(partial: Bool = false, dryRun: Bool = false, bulkThreshold: Int = 10_000, listsChanges: Bool = false,
                 onlyRegion: String? = nil, mayLeaveWAL: Bool = true) {
         self.partial = partial

@@ -17,7 +17,8 @@ public struct OrganisationValidator: Sendable {
     public var centreOnlyRadiusKm = 300.0
     /// How far outside its stated region a point must lie for "lat and lon swapped" when the
     /// swapped point lies inside it: farther than a simplified border or a generous geocoder.
-    public var swapDistanceKm = 50.0
+    public var swapDistanceKm = OrganisationValidator.swapToleranceKm
+    public static let swapToleranceKm = 50.0
     /// Populated places: a row whose point lies far from every place of its region with the
     /// settlement's name gets a warning. Empty: no such check.
     public var settlements = SettlementDirectory([])
@@ -261,6 +262,10 @@ public struct OrganisationValidator: Sendable {
     private func settlementProblem(_ name: String, _ point: Coordinate, _ region: Region) -> String? {
         let places = settlements.named(name)
         guard !places.isEmpty else { return nil }
+        // The common case first, without allocating: a place of the region near the point.
+        if places.contains(where: { $0.regionCode == region.code && SettlementDirectory.roughKm($0.location, point) <= settlementToleranceKm }) {
+            return nil
+        }
         let swapped = try? Coordinate(latitude: point.longitude, longitude: point.latitude)
         func near(_ p: Coordinate?) -> (Settlement) -> Bool {
             { place in p.map { SettlementDirectory.roughKm(place.location, $0) <= settlementToleranceKm } ?? false }

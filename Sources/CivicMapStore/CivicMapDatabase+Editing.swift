@@ -119,8 +119,10 @@ extension CivicMapDatabase: FeatureEditor {
             throw CivicMapError.unauthenticated("the token expired at \(expires); ask its administrator for a new one")
         }
         if stored.lastUsedAt.map({ $0 < TimeStamp.string(Date().addingTimeInterval(-3600)) }) ?? true {
-            // Not worth failing the request for: the note is for `token list`.
-            try? await writer.write { db in try db.execute(sql: "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", arguments: [now, stored.id]) }
+            // Not worth failing or delaying the request for (an import may hold the write lock for
+            // seconds): the note is for `token list`, written when the lock is free.
+            let writer = self.writer
+            Task { try? await writer.write { db in try db.execute(sql: "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", arguments: [now, stored.id]) } }
         }
         return stored.editor
     }
@@ -178,9 +180,9 @@ extension CivicMapDatabase: FeatureEditor {
         switch validator.validate(record) {
         case .accepted(let valid, let warnings):
             // Imports keep a stated region the outlines contradict; a token scoped to a region
-            // must not use that to place organisations inside another one.
-            if editor.regionCode != nil, let contradiction = warnings.first(where: { $0.field == "region_iso" }) {
-                throw CivicMapError.forbidden("token '\(editor.name)' is scoped to one region, and \(contradiction.reason)")
+            // must not use that to place organisations well inside another one.
+            if let only = editor.regionCode, valid.regionCode == only, let why = Self.outsideScope(valid, warnings, only: only, regions: regions) {
+                throw CivicMapError.forbidden("token '\(editor.name)': \(why)")
             }
             organisation = valid
         case .rejected(let problems): throw CivicMapError.invalidRecords(problems)
@@ -267,6 +269,7 @@ extension CivicMapDatabase: FeatureEditor {
         var scoped = options
         scoped.onlyRegion = editor.regionCode
         scoped.mayLeaveWAL = false  // the server's readers need WAL
+        scoped.assignsIDs = true
         let options = scoped
         // The import is synchronous and waits for SQLite's write lock: on a thread of its own,
         // not one of Swift's few cooperative ones, which requests need.

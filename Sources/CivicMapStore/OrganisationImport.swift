@@ -64,6 +64,7 @@ extension CivicMapDatabase {
             case .accepted(let organisation, let warnings):
                 if let only = options.onlyRegion, let why = Self.outsideScope(organisation, warnings, only: only, regions: directory) {
                     summary.problems.append(FieldProblem(line: record.line, field: "region_iso", reason: why).inFile(file))
+                    summary.warnings += warnings.map { $0.inFile(file) }  // a swap they tell of explains the refusal
                     continue
                 }
                 let copiedAt = record.text("updated_at")
@@ -81,6 +82,7 @@ extension CivicMapDatabase {
                 summary.problems += problems.map { $0.inFile(file) }
             }
         }
+        if options.assignsIDs { summary.problems += try unknownIDs(in: &accepted) }
         let validated = accepted.count
         summary.problems += StagedRow.duplicates(in: &accepted)
         // Rows the reader could not use, rows that failed validation, repeated rows.
@@ -134,14 +136,31 @@ extension CivicMapDatabase {
 
     private struct RollBack: Error {}
 
-    /// Why a token scoped to region `only` may not import this row: the row is of another region,
-    /// or states this one while its point lies in another (imports keep a stated region, which
-    /// must not let a scoped token place organisations elsewhere).
-    static func outsideScope(_ o: Organisation, _ warnings: [FieldProblem], only: String, regions: RegionDirectory) -> String? {
+    /// Rows whose id names no stored organisation, taken out: where the server gives the ids.
+    private func unknownIDs(in rows: inout [StagedRow]) throws -> [FieldProblem] {
+        let stored = try writer.read { db in try Set(Int64.fetchAll(db, sql: "SELECT id FROM organizations")) }
+        var problems: [FieldProblem] = []
+        rows.removeAll { row in
+            guard let id = row.organisation.id, !stored.contains(id) else { return false }
+            problems.append(row.problem("id", "\(id) names no organisation here; leave it empty to add a new one (the server gives its id)"))
+            return true
+        }
+        return problems
+    }
+
+    /// Why a token scoped to region `only` may not write this organisation: it is of another
+    /// region, or states this one while its point lies well outside it. Imports keep a stated
+    /// region the outlines contradict, which must not let a scoped token place organisations
+    /// elsewhere; just over the simplified border (villages by it, and 128 of the bundled places
+    /// lie outside their own region's outline) is its own region's, as the swap check takes it.
+    static func outsideScope(_ o: Organisation, _ warnings: [FieldProblem], only: String, regions: RegionDirectory,
+                             toleranceKm: Double = OrganisationValidator.swapToleranceKm) -> String? {
         let scope = regions.region(only).map { $0.iso ?? $0.code } ?? only
         if o.regionCode != only { return "is \(regions.region(o.regionCode).map { $0.iso ?? $0.code } ?? o.regionCode); this token may import organisations of \(scope) only" }
-        if let contradiction = warnings.first(where: { $0.field == "region_iso" }) {
-            return "\(contradiction.reason); a token scoped to \(scope) may not place organisations outside it"
+        if let contradiction = warnings.first(where: { $0.field == "region_iso" }),
+            let boundary = regions.region(only)?.boundary, case let km = boundary.approximateDistanceKm(to: o.location), km > toleranceKm
+        {
+            return "\(contradiction.reason), \(Int(km.rounded())) km outside it; a token scoped to \(scope) may not place organisations there"
         }
         return nil
     }

@@ -30,7 +30,22 @@ struct DeadlineTests {
             return "too late"
         }
         router.get("/fast") { _, _ -> String in "in time" }
+        // An import once started is not cut off: it would answer 503 for a change it then commits.
+        router.post("/import") { _, _ -> String in
+            try await Task.sleep(for: .seconds(1))
+            return "imported"
+        }
         return router
+    }
+
+    @Test func anImportIsNotCutOff() async throws {
+        let app = Application(router: Self.router())
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/import", method: .post) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == "imported")
+            }
+        }
     }
 
     @Test func aSlowHandlerIsCutOffWithAProblem() async throws {

@@ -481,6 +481,59 @@ struct EditingHTTPTests {
         }
     }
 
+    /// Over the API the server gives new organisations their ids: a row whose id names no stored
+    /// organisation is refused (an id near the top of the range left no next one for anybody);
+    /// a stored organisation's id updates it.
+    @Test func anImportCannotChooseNewIDs() async throws {
+        try await S.run { client, server in
+            let csv = """
+                id,name,kind,region_iso,settlement,lat,lon
+                9007199254740991,\(S.uniqueName("АНО «Большой номер»")),ngo,RU-PER,Пермь,58.0105,56.2502
+
+                """
+            try await client.execute(uri: "/import", method: .post, headers: S.headers(server.permEditor, type: "text/csv"),
+                                     body: ByteBuffer(string: csv)) { response in
+                try Server.expectProblem(response, status: .unprocessableContent)
+                let errors = try #require(try Server.json(response)["errors"] as? [[String: Any]])
+                #expect(errors.map { $0["field"] as? String } == ["id"])
+                #expect((errors.first?["reason"] as? String)?.contains("names no organisation here") == true)
+            }
+            let (id, _) = try await S.create(client, token: server.admin, name: S.uniqueName("АНО «Своя»"))
+            let update = "id,name,kind,region_iso,settlement,lat,lon\n\(id),\(S.uniqueName("АНО «Своя» новое имя")),ngo,RU-PER,Пермь,58.0105,56.2502\n"
+            try await client.execute(uri: "/import", method: .post, headers: S.headers(server.permEditor, type: "text/csv"),
+                                     body: ByteBuffer(string: update)) { response in
+                #expect(response.status == .ok)
+                let updated = try Server.json(response)["updated"] as? Int
+                #expect(updated == 1, "\(String(buffer: response.body))")
+            }
+        }
+    }
+
+    @Test func bodiesOverTheLimitsAreRefusedNamingThem() async throws {
+        try await S.run { client, server in
+            let lines = ByteBuffer(string: "name,kind,lat,lon\n" + String(repeating: ",,,\n", count: 100_001))
+            try await client.execute(uri: "/import?dry_run=true", method: .post, headers: S.headers(server.admin, type: "text/csv"), body: lines) { response in
+                try Server.expectProblem(response, status: .contentTooLarge)
+                let detail = try Server.json(response)["detail"] as? String
+                #expect(detail?.contains("at most 100000 rows") == true, "\(detail ?? "")")
+            }
+            let big = ByteBuffer(string: #"{"type":"Feature","properties":{"description":""# + String(repeating: "x", count: 1 << 20) + #""}}"#)
+            try await client.execute(uri: S.items, method: .post, headers: S.headers(server.admin), body: big) { response in
+                try Server.expectProblem(response, status: .contentTooLarge)
+                let detail = try Server.json(response)["detail"] as? String
+                #expect(detail?.contains("1 MiB (1048576 bytes)") == true, "\(detail ?? "")")
+            }
+        }
+    }
+
+    @Test func importsTakeTurns() {
+        let turn = ImportTurn()
+        #expect(turn.take())
+        #expect(!turn.take())
+        turn.give()
+        #expect(turn.take())
+    }
+
     // MARK: - Operations
 
     @Test func metricsCountRequestsByRoutePattern() async throws {

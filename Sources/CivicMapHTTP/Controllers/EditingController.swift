@@ -1,12 +1,17 @@
 import CivicMapCore
 import Foundation
 import Hummingbird
+import NIOCore
+import Synchronization
 
 /// The write API (OGC API – Features Part 4 style): POST, PUT, PATCH and DELETE on items, for
 /// holders of a bearer token; and `/audit` for admins. Reads stay public and never look here.
 struct EditingController {
     let source: any FeatureSource
     let editor: any FeatureEditor
+    /// One import at a time: they take turns for the write lock anyway, and each holds its
+    /// file's rows in memory meanwhile.
+    private let importing = ImportTurn()
     let baseURL: BaseURL
 
     /// A Feature is a few kilobytes; a megabyte is room for long descriptions and programmes.
@@ -14,8 +19,10 @@ struct EditingController {
     static let featureTypes = ["application/geo+json", "application/json"]
     static let patchTypes = ["application/merge-patch+json", "application/json", "application/geo+json"]
     static let importTypes = ["text/csv", "application/geo+json", "application/json"]
-    /// About 80,000 rows of CSV: a region's list, not the national one (that is `civicmap import`'s).
+    /// About 60,000 rows of CSV: a region's list, not the national one (that is `civicmap import`'s).
     static let maximumImportBytes = 16 << 20
+    /// Lines of a CSV body, read before it is parsed: 16 MiB of empty rows would be 4 million.
+    static let maximumImportRows = 100_000
 
     func addRoutes(to router: RouteTable) {
         router.post("/collections/:collectionId/items", use: create)
@@ -141,8 +148,17 @@ struct EditingController {
         let options = ImportOptions(partial: try Matching.flag(values["partial"], name: "partial") ?? false,
                                     dryRun: try Matching.flag(values["dry_run"], name: "dry_run") ?? false,
                                     listsChanges: try Matching.flag(values["changes"], name: "changes") ?? false)
-        let body = try await request.body.collect(upTo: Self.maximumImportBytes)
-        let input = ImportInput(name: type == "text/csv" ? "upload.csv" : "upload.geojson", bytes: Array(body.readableBytesView))
+        let bytes = try await body(request, upTo: Self.maximumImportBytes)
+        if type == "text/csv", case let lines = bytes.count(where: { $0 == 0x0A }), lines > Self.maximumImportRows {
+            throw Problem(status: .contentTooLarge, type: "too-large", title: "Too many rows",
+                          detail: "\(lines) lines; at most \(Self.maximumImportRows) rows per request (the national list is civicmap import's)")
+        }
+        guard importing.take() else {
+            throw Problem(status: .serviceUnavailable, type: "busy", title: "Another import is running",
+                          detail: "imports take turns; send it again when the running one has finished", headers: [.retryAfter: "10"])
+        }
+        defer { importing.give() }
+        let input = ImportInput(name: type == "text/csv" ? "upload.csv" : "upload.geojson", bytes: bytes)
         let summary = try await self.editor.importOrganisations(input, options: options, by: editor)
         if summary.rolledBack && !options.dryRun {
             throw Problem(status: .unprocessableContent, type: "invalid-records", title: "Invalid records",
@@ -212,8 +228,17 @@ struct EditingController {
     /// The body as JSON, once its media type is one this endpoint reads and it fits the limit.
     private func json(_ request: Request, types: [String]) async throws -> Any {
         _ = try mediaType(request, of: types)
-        let buffer = try await request.body.collect(upTo: Self.maximumBodyBytes)
-        return try ImportReader.json(Array(buffer.readableBytesView))
+        return try ImportReader.json(try await body(request, upTo: Self.maximumBodyBytes))
+    }
+
+    /// The body, or a 413 that names the limit (NIO's error gives its buffer's size instead).
+    private func body(_ request: Request, upTo limit: Int) async throws -> [UInt8] {
+        do {
+            return Array(try await request.body.collect(upTo: limit).readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw Problem(status: .contentTooLarge, type: "too-large", title: "Request body too large",
+                          detail: "the body exceeds the limit of \(limit >> 20) MiB (\(limit) bytes)")
+        }
     }
 
     private func featureResponse(_ edited: EditedFeature, request: Request, collection: String, status: HTTPResponse.Status) throws -> Response {
@@ -226,6 +251,8 @@ struct EditingController {
 
 /// An import's outcome as JSON: the answer of `POST /import`, and the members of its 422.
 enum ImportReportJSON {
+    static let listed = 10_000
+
     static func members(_ s: ImportSummary, options: ImportOptions, to w: inout JSONWriter) {
         w.key("written"); w.bool(!s.rolledBack)
         w.key("dry_run"); w.bool(options.dryRun)
@@ -236,8 +263,10 @@ enum ImportReportJSON {
         w.key("read_as"); if let dialect = s.csvDialects.first?.dialect { w.string(dialect.description) } else { w.null() }
         w.key("ignored_columns"); w.strings(s.ignoredFields)
         for (key, list) in [("errors", s.problems), ("warnings", s.warnings), ("changes", s.changes)] {
+            // Each list in full up to `listed`; its total says when it was cut.
+            w.key(key + "_total"); w.int(list.count)
             w.key(key); w.beginArray()
-            for p in list.prefix(10_000) {
+            for p in list.prefix(listed) {
                 w.beginObject()
                 w.key("line"); w.int(p.line); w.key("field"); w.string(p.field); w.key("reason"); w.string(p.reason)
                 w.endObject()
@@ -245,4 +274,12 @@ enum ImportReportJSON {
             w.endArray()
         }
     }
+}
+
+/// Whose turn it is to import: taken by one request at a time, never waited for.
+final class ImportTurn: Sendable {
+    private let busy = Mutex(false)
+    /// True when it was free and is now this caller's.
+    func take() -> Bool { busy.withLock { taken in defer { taken = true }; return !taken } }
+    func give() { busy.withLock { $0 = false } }
 }

@@ -7,6 +7,10 @@ import Synchronization
 /// statement of an async read (GRDB's async accesses are cancellable); a short read on the
 /// request's own thread (one Feature, one page) runs to its end. Streamed bodies (exports)
 /// are not limited: they have their response head at once and send at the client's pace.
+///
+/// `POST /import` is not limited: an import cannot be stopped halfway once it writes (it would
+/// answer 503 for a change it then commits), and a region's file over a rural line takes a while
+/// to arrive. The connection's idle timeout still ends an upload that stalls.
 struct DeadlineMiddleware<Context: RequestContext>: RouterMiddleware {
     let limit: Duration
     private let watch = DeadlineWatch()
@@ -14,6 +18,7 @@ struct DeadlineMiddleware<Context: RequestContext>: RouterMiddleware {
     init(limit: Duration) { self.limit = limit }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.method == .post && request.uri.path == "/import" { return try await next(request, context) }
         let deadline = ContinuousClock.now + limit
         return try await withoutActuallyEscaping(next) { next in
             // The group awaits both children before it returns, so `next` never outlives this call.

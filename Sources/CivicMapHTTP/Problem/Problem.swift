@@ -40,7 +40,7 @@ struct Problem: Error {
         case .notFound(let what):
             self.init(status: .notFound, type: "not-found", title: "Not found", detail: "\(what) does not exist")
         case .invalidRecords(let problems):
-            self.init(status: .unprocessableContent, type: "invalid-records", title: "Invalid records", detail: "\(problems.count) record(s) failed validation") { w in
+            self.init(status: .unprocessableContent, type: "invalid-records", title: "Invalid records", detail: "\(problems.count) problem(s) in \(Set(problems.map { "\($0.file ?? "") \($0.line)" }).count) record(s)") { w in
                 w.key("errors"); w.beginArray()
                 for p in problems.prefix(1000) {
                     w.beginObject()
