@@ -95,7 +95,9 @@ extension CivicMapDatabase {
             DELETE FROM api_tokens;
             INSERT INTO api_tokens (\(tokenColumns)) SELECT \(tokenColumns) FROM now.api_tokens;
             """)
-        summary.tokens = try Int.fetchOne(db, sql: "SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL") ?? 0
+        summary.tokens = try Int.fetchOne(db, sql: """
+            SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at >= ?)
+            """, arguments: [stamp]) ?? 0
         let before = try Int64.fetchOne(db, sql: "SELECT count(*) FROM audit_log") ?? 0
         try db.execute(sql: """
             INSERT INTO audit_log (\(auditColumns)) SELECT \(auditColumns) FROM now.audit_log

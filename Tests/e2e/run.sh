@@ -268,6 +268,8 @@ restore_keeps_access_and_history() {  # a backup restored: data back, revoked to
   bob=$("$BIN" token create --database "$db" --name bob --role admin | grep -o 'cm_[0-9a-f]*') || return 1
   "$BIN" backup --database "$db" "$WORK/nightly.sqlite" >/dev/null || return 1
   "$BIN" token revoke --database "$db" bob >/dev/null || return 1
+  "$BIN" token create --database "$db" --name carol --expires "$(date -u -d tomorrow +%F)" >/dev/null 2>&1 || return 1
+  python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("UPDATE api_tokens SET expires_at = ? WHERE name = ?", ("2026-01-01T00:00:00Z", "carol")); c.commit()' "$db" || return 1
   serve "$db" || return 1
   local server=${pids[-1]}
   location=$(curl -fsS -o /dev/null -D - -X POST -H "Authorization: Bearer $alice" -H 'Content-Type: application/geo+json' \
@@ -278,7 +280,9 @@ restore_keeps_access_and_history() {  # a backup restored: data back, revoked to
   if "$BIN" restore --database "$db" "$WORK/nightly.sqlite" 2>"$WORK/restore-busy.txt"; then echo "restored under a running server"; return 1; fi
   grep -q "open in another process" "$WORK/restore-busy.txt" || { cat "$WORK/restore-busy.txt"; return 1; }
   kill "$server"; wait "$server" 2>/dev/null
-  "$BIN" restore --database "$db" "$WORK/nightly.sqlite" || return 1
+  "$BIN" restore --database "$db" "$WORK/nightly.sqlite" >"$WORK/restored.txt" || return 1
+  cat "$WORK/restored.txt"
+  grep -q "1 valid token kept" "$WORK/restored.txt" || { echo "expected 1 valid token (alice; bob revoked, carol expired)"; return 1; }
   ls "$db".before-restore-* >/dev/null || { echo "the database as it was is not kept"; return 1; }
   serve "$db" || return 1
   status=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/$location")
