@@ -38,9 +38,10 @@ enum OpenAPIDocument {
         let patchBody: [String: Any] = ["required": true, "content": ["application/merge-patch+json": ["schema": ["type": "object"]]]]
         let featureContent: [String: Any] = ["application/geo+json": ["schema": ["type": "object"]]]
         func operation(_ summary: String, _ operationID: String, _ parameters: [[String: Any]], body: [String: Any]?,
-                       success: (String, [String: Any])) -> [String: Any] {
+                       success: (String, [String: Any]),
+                       errors: [String] = ["400", "401", "403", "404", "405", "409", "412", "413", "415", "422", "428", "500", "503"]) -> [String: Any] {
             var responses: [String: Any] = [success.0: success.1]
-            for code in ["400", "401", "403", "404", "405", "409", "412", "413", "415", "422", "428", "500", "503"] { responses[code] = problem }
+            for code in errors { responses[code] = problem }
             var op: [String: Any] = ["summary": summary, "operationId": operationID, "parameters": parameters,
                                      "security": [["bearer": [String]()]], "responses": responses]
             if let body { op["requestBody"] = body }
@@ -73,7 +74,9 @@ enum OpenAPIDocument {
                     "application/geo+json": ["schema": ["type": "object"]], "application/json": ["schema": ["type": "object"]],
                 ] as [String: Any]],
                 success: ("200", ["description": "What the import did (or, with dry_run, would do): counts, errors, warnings, changes",
-                                  "content": ["application/json": ["schema": ["type": "object", "required": ["written", "added", "updated", "unchanged", "rejected"]]]]]))],
+                                  "content": ["application/json": ["schema": ["type": "object", "required": ["written", "added", "updated", "unchanged", "rejected"]]]]]),
+                // A refused all-or-nothing import's 422 carries the same report as members of its problem.
+                errors: ["400", "401", "403", "413", "415", "422", "500", "503"])],
             "/audit": ["get": operation("Every change: who, when, the Feature before and after (admins)", "getAudit", [
                 ["name": "organization", "in": "query", "required": false, "schema": id],
                 ["name": "actor", "in": "query", "required": false, "schema": ["type": "string", "minLength": 1, "maxLength": 100]],

@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Synchronization
 import Testing
 
 @testable import CivicMapHTTP
@@ -306,6 +307,14 @@ struct HTTPTests {
                 let links = feature["links"] as? [[String: String]] ?? []
                 #expect(links.contains { $0["rel"] == "self" && $0["href"]?.hasSuffix("/collections/regions/items/59") == true }, "\(links)")
             }
+        }
+        // Its entity tag revalidates it: the outline is not sent again.
+        let seen = Mutex<String?>(nil)
+        try await Server.run("/collections/regions/items/59") { response in seen.withLock { $0 = response.headers[.eTag] } }
+        let tag = try #require(seen.withLock { $0 })
+        try await Server.run("/collections/regions/items/59", headers: [.ifNoneMatch: tag]) { response in
+            #expect(response.status == .notModified && response.body.readableBytes == 0)
+            #expect(response.headers[.eTag] == tag && response.headers[.vary] == "Accept")
         }
     }
 

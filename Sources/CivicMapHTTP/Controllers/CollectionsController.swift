@@ -189,6 +189,9 @@ struct CollectionsController {
             }
             var w = JSONWriter(capacity: 2048)
             GeoJSON.writeFeature(region, to: &w)
+            if let known = request.headers[.ifNoneMatch], EntityTag.ifNoneMatch(known, matches: EntityTag.of(w.bytes)) {
+                return Response(status: .notModified, headers: [.eTag: EntityTag.of(w.bytes)])
+            }
             return Responses.feature(w.bytes, base: base, collection: c.id, id: region.code)
         }
         // Only the canonical form of an id names a feature (`+1` and `01` do not).
