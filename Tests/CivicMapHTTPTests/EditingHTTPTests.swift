@@ -455,11 +455,14 @@ struct EditingHTTPTests {
                     try Server.json($0)["numberMatched"] as? Int
                 }
             }
+            let dryAll = try Server.json(try await post("?dry_run=true", token: server.permEditor))
+            #expect(dryAll["would_write"] as? Bool == false && dryAll["written"] as? Bool == false, "\(dryAll)")
             for (query, written, count) in [("?partial=true&dry_run=true", false, 0), ("?partial=true", true, 1)] {
                 let response = try await post(query, token: server.permEditor)
                 #expect(response.status == .ok)
                 let report = try Server.json(response)
                 #expect(report["added"] as? Int == 1 && report["written"] as? Bool == written, "\(query): \(report)")
+                #expect(report["would_write"] as? Bool == (written ? nil : true), "\(query): \(report)")
                 #expect(try await stored() == count, "\(query)")
             }
             // The import is one audit entry of its token.
