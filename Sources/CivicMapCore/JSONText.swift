@@ -1,6 +1,12 @@
-/// Small JSON readers for the few JSON values stored in columns (string arrays), faster than
-/// JSONSerialization on every row of a page.
+/// Small JSON helpers: readers for the few JSON values stored in columns (string arrays), faster than
+/// JSONSerialization on every row of a page, and a canonical text to compare parsed values by.
 public enum JSONText {
+    /// A parsed JSON value (or nil) as text with sorted keys: two values are equal when these are
+    /// (Foundation on Linux has no `isEqual` for `Any`).
+    public static func canonical(_ value: Any?) -> Data? {
+        try? JSONSerialization.data(withJSONObject: [value ?? NSNull()], options: .sortedKeys)
+    }
+
     /// Parses `["a","b"]`; anything else yields an empty array.
     public static func stringArray(_ text: String) -> [String] {
         let u = Array(text.utf8)

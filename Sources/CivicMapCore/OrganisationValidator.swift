@@ -267,17 +267,16 @@ public struct OrganisationValidator: Sendable {
             return nil
         }
         let swapped = try? Coordinate(latitude: point.longitude, longitude: point.latitude)
-        func near(_ p: Coordinate?) -> (Settlement) -> Bool {
-            { place in p.map { SettlementDirectory.roughKm(place.location, $0) <= settlementToleranceKm } ?? false }
+        func nearSwapped(_ place: Settlement) -> Bool {
+            swapped.map { SettlementDirectory.roughKm(place.location, $0) <= settlementToleranceKm } ?? false
         }
         let ofRegion = places.filter { $0.regionCode == region.code }
         if ofRegion.isEmpty {
-            guard let place = places.first(where: near(swapped)) else { return nil }
+            guard let place = places.first(where: nearSwapped) else { return nil }
             return "«\(name)» is in \(regions.region(place.regionCode).map(label) ?? place.regionCode), where the point would lie with lat and lon swapped"
         }
-        guard !ofRegion.contains(where: near(point)) else { return nil }
         let nearest = ofRegion.map { ($0, Geodesic.wgs84.distance(from: point, to: $0.location) / 1000) }.min { $0.1 < $1.1 }!
-        let hint = ofRegion.contains(where: near(swapped)) ? "; lat and lon look swapped" : "; check the coordinates or the settlement"
+        let hint = ofRegion.contains(where: nearSwapped) ? "; lat and lon look swapped" : "; check the coordinates or the settlement"
         return "the point lies \(Int(nearest.1.rounded())) km from «\(name)» (\(label(region)))\(hint)"
     }
 

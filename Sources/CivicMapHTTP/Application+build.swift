@@ -36,7 +36,8 @@ func buildRouter(
     router.middlewares.add(CORSMiddleware(
         allowOrigin: .all, allowHeaders: [.accept, .contentType], allowMethods: [.get, .head, .options], exposedHeaders: ["ETag"]))
     router.middlewares.add(ProblemMiddleware())
-    router.middlewares.add(DeadlineMiddleware(limit: .seconds(configuration.requestTimeoutSeconds)))
+    router.middlewares.add(DeadlineMiddleware(limit: .seconds(configuration.requestTimeoutSeconds),
+                                              unlimitedPosts: [EditingController.importPath]))
     let baseURL = BaseURL(publicURL: configuration.publicURL)
     let routes = RouteTable(router)
     OperationsController(source: source, metrics: metrics).addRoutes(to: routes)

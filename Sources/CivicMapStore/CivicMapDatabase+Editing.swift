@@ -256,7 +256,7 @@ extension CivicMapDatabase: FeatureEditor {
                 properties["programmes"] = programmes.map { p in p.filter { $0.key != "id" } }
             }
             feature["properties"] = properties
-            return try? JSONSerialization.data(withJSONObject: feature, options: .sortedKeys)
+            return JSONText.canonical(feature)
         }
         return a == b || (a != nil && b != nil && canonical(a) == canonical(b))
     }
@@ -316,8 +316,8 @@ enum AuditSQL {
         w.beginObject()
         w.key("token"); w.string(name)
         w.key("role"); w.string(row?["role"] ?? "")
-        w.key("region_iso"); if let iso: String = row?["iso"] { w.string(iso) } else { w.null() }
-        w.key("expires_at"); if let expires: String = row?["expires_at"] { w.string(expires) } else { w.null() }
+        w.key("region_iso"); w.string(row?["iso"] as String?)
+        w.key("expires_at"); w.string(row?["expires_at"] as String?)
         w.endObject()
         try append(db, actor: actor, action: action, organisationID: nil, before: nil, after: w.bytes)
     }

@@ -153,12 +153,11 @@ extension CivicMapDatabase {
     /// region the outlines contradict, which must not let a scoped token place organisations
     /// elsewhere; just over the simplified border (villages by it, and 128 of the bundled places
     /// lie outside their own region's outline) is its own region's, as the swap check takes it.
-    static func outsideScope(_ o: Organisation, _ warnings: [FieldProblem], only: String, regions: RegionDirectory,
-                             toleranceKm: Double = OrganisationValidator.swapToleranceKm) -> String? {
+    static func outsideScope(_ o: Organisation, _ warnings: [FieldProblem], only: String, regions: RegionDirectory) -> String? {
         let scope = regions.region(only).map { $0.iso ?? $0.code } ?? only
         if o.regionCode != only { return "is \(regions.region(o.regionCode).map { $0.iso ?? $0.code } ?? o.regionCode); this token may import organisations of \(scope) only" }
         if let contradiction = warnings.first(where: { $0.field == "region_iso" }),
-            let boundary = regions.region(only)?.boundary, case let km = boundary.approximateDistanceKm(to: o.location), km > toleranceKm
+            let boundary = regions.region(only)?.boundary, case let km = boundary.approximateDistanceKm(to: o.location), km > OrganisationValidator.swapToleranceKm
         {
             return "\(contradiction.reason), \(Int(km.rounded())) km outside it; a token scoped to \(scope) may not place organisations there"
         }

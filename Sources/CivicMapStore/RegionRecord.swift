@@ -111,7 +111,7 @@ public struct RegionChange: Sendable, Equatable {
     static func json(_ changes: [RegionChange]) -> [UInt8] {
         func write(_ i: Identity, _ w: inout JSONWriter) {
             w.beginObject()
-            w.key("iso"); if let iso = i.iso { w.string(iso) } else { w.null() }
+            w.key("iso"); w.string(i.iso)
             w.key("name_ru"); w.string(i.nameRU)
             w.key("name_en"); w.string(i.nameEN)
             w.key("centre_name_ru"); w.string(i.centreNameRU)

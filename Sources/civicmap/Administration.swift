@@ -187,11 +187,7 @@ enum AuditSummary {
         return reverts + (fields.isEmpty ? name : "\(name): \(fields.joined(separator: ", "))")
     }
 
-    /// JSON values compared as their canonical text (Foundation on Linux has no `isEqual` for `Any`).
-    private static func same(_ a: Any?, _ b: Any?) -> Bool {
-        func text(_ v: Any?) -> Data? { try? JSONSerialization.data(withJSONObject: ["v": v ?? NSNull()], options: .sortedKeys) }
-        return text(a) == text(b)
-    }
+    private static func same(_ a: Any?, _ b: Any?) -> Bool { JSONText.canonical(a) == JSONText.canonical(b) }
 
     private static func object(_ bytes: [UInt8]) -> [String: Any]? { try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] }
     private static func properties(_ feature: [String: Any]?) -> [String: Any]? { feature?["properties"] as? [String: Any] }

@@ -18,6 +18,7 @@ struct EditingController {
     static let maximumBodyBytes = 1 << 20
     static let featureTypes = ["application/geo+json", "application/json"]
     static let patchTypes = ["application/merge-patch+json", "application/json", "application/geo+json"]
+    static let importPath = "/import"
     static let importTypes = ["text/csv", "application/geo+json", "application/json"]
     /// About 60,000 rows of CSV: a region's list, not the national one (that is `civicmap import`'s).
     static let maximumImportBytes = 16 << 20
@@ -30,7 +31,7 @@ struct EditingController {
         router.patch("/collections/:collectionId/items/:featureId", use: update)
         router.delete("/collections/:collectionId/items/:featureId", use: delete)
         router.get("/audit", use: audit)
-        router.post("/import", use: importOrganisations)
+        router.post(RouterPath(Self.importPath), use: importOrganisations)
     }
 
     @Sendable func create(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -150,8 +151,7 @@ struct EditingController {
                                     listsChanges: try Matching.flag(values["changes"], name: "changes") ?? false)
         let bytes = try await body(request, upTo: Self.maximumImportBytes)
         if type == "text/csv", case let lines = bytes.count(where: { $0 == 0x0A }), lines > Self.maximumImportRows {
-            throw Problem(status: .contentTooLarge, type: "too-large", title: "Too many rows",
-                          detail: "\(lines) lines; at most \(Self.maximumImportRows) rows per request (the national list is civicmap import's)")
+            throw Problem.tooLarge("\(lines) lines; at most \(Self.maximumImportRows) rows per request (the national list is civicmap import's)")
         }
         guard importing.take() else {
             throw Problem(status: .serviceUnavailable, type: "busy", title: "Another import is running",
@@ -236,8 +236,7 @@ struct EditingController {
         do {
             return Array(try await request.body.collect(upTo: limit).readableBytesView)
         } catch is NIOTooManyBytesError {
-            throw Problem(status: .contentTooLarge, type: "too-large", title: "Request body too large",
-                          detail: "the body exceeds the limit of \(limit >> 20) MiB (\(limit) bytes)")
+            throw Problem.tooLarge("the body exceeds the limit of \(limit >> 20) MiB (\(limit) bytes)")
         }
     }
 
@@ -267,13 +266,7 @@ enum ImportReportJSON {
         for (key, list) in [("errors", s.problems), ("warnings", s.warnings), ("changes", s.changes)] {
             // Each list in full up to `listed`; its total says when it was cut.
             w.key(key + "_total"); w.int(list.count)
-            w.key(key); w.beginArray()
-            for p in list.prefix(listed) {
-                w.beginObject()
-                w.key("line"); w.int(p.line); w.key("field"); w.string(p.field); w.key("reason"); w.string(p.reason)
-                w.endObject()
-            }
-            w.endArray()
+            w.key(key); Problem.write(list.prefix(listed), to: &w)
         }
     }
 }

@@ -41,13 +41,7 @@ struct Problem: Error {
             self.init(status: .notFound, type: "not-found", title: "Not found", detail: "\(what) does not exist")
         case .invalidRecords(let problems):
             self.init(status: .unprocessableContent, type: "invalid-records", title: "Invalid records", detail: "\(problems.count) problem(s) in \(Set(problems.map { "\($0.file ?? "") \($0.line)" }).count) record(s)") { w in
-                w.key("errors"); w.beginArray()
-                for p in problems.prefix(1000) {
-                    w.beginObject()
-                    w.key("line"); w.int(p.line); w.key("field"); w.string(p.field); w.key("reason"); w.string(p.reason)
-                    w.endObject()
-                }
-                w.endArray()
+                w.key("errors"); Self.write(problems.prefix(1000), to: &w)
             }
         case .conflict(let what):
             self.init(status: .conflict, type: "conflict", title: "Conflict", detail: what)
@@ -63,6 +57,22 @@ struct Problem: Error {
         case .preconditionRequired(let why):
             self.init(status: .init(code: 428, reasonPhrase: "Precondition Required"), type: "precondition-required", title: "Precondition required", detail: why)
         }
+    }
+
+    /// 413: a body past a limit, `detail` saying which.
+    static func tooLarge(_ detail: String) -> Problem {
+        Problem(status: .contentTooLarge, type: "too-large", title: "Request body too large", detail: detail)
+    }
+
+    /// Field problems as problem members list them: line, field and reason each.
+    static func write(_ problems: some Sequence<FieldProblem>, to w: inout JSONWriter) {
+        w.beginArray()
+        for p in problems {
+            w.beginObject()
+            w.key("line"); w.int(p.line); w.key("field"); w.string(p.field); w.key("reason"); w.string(p.reason)
+            w.endObject()
+        }
+        w.endArray()
     }
 
     func response(instance: String) -> Response {
@@ -101,10 +111,9 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return Problem(error).response(instance: instance)
         } catch let problem as Problem {
             return problem.response(instance: instance)
-        } catch let error as NIOTooManyBytesError {
-            let limit = error.maxBytes.map { " of \($0) bytes" } ?? ""
-            return Problem(status: .contentTooLarge, type: "too-large", title: "Request body too large",
-                           detail: "the body exceeds the limit\(limit)").response(instance: instance)
+        } catch is NIOTooManyBytesError {
+            // NIO's maxBytes is its buffer's size, not the limit: handlers that know it say it (`tooLarge`).
+            return Problem.tooLarge("the body exceeds this endpoint's limit").response(instance: instance)
         } catch let error as HTTPError {
             let detail = error.body ?? (error.status == .notFound ? "no resource at \(instance)" : error.status.reasonPhrase)
             return Problem(status: error.status, type: "http-\(error.status.code)", title: error.status.reasonPhrase, detail: detail)
