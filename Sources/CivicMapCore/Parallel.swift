@@ -55,6 +55,35 @@ extension Parallel {
     }
 }
 
+extension Parallel {
+    /// `work` started now on another thread; `value` waits for its result. CPU work overlaps
+    /// what this thread does meanwhile (reading a file, SQLite rebuilding indexes).
+    public static func start<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) -> Pending<Value> {
+        Pending(work)
+    }
+}
+
+/// The result of work running on another thread (`Parallel.start`).
+public final class Pending<Value: Sendable>: @unchecked Sendable {
+    // `done` is left once, after `result` is set; `value` reads it only after waiting.
+    private let done = DispatchGroup()
+    private var result: Result<Value, any Error>?
+
+    fileprivate init(_ work: @escaping @Sendable () throws -> Value) {
+        done.enter()
+        DispatchQueue.global().async { [self] in
+            result = Result { try work() }
+            done.leave()
+        }
+    }
+
+    /// Waits for the work, then returns what it returned or throws what it threw.
+    public func value() throws -> Value {
+        done.wait()
+        return try result!.get()
+    }
+}
+
 private final class PipelineState<Product: Sendable>: Sendable {
     let products = Mutex<[Int: Product]>([:])
     let stopped = Atomic<Bool>(false)

@@ -11,6 +11,20 @@ import Testing
         #expect(Parallel.map([Int](), { $0 }).isEmpty)
     }
 
+    /// `start` runs on another thread while this one goes on; `value` gives its result or its error.
+    @Test func startRunsAlongsideAndGivesItsResultOrError() throws {
+        let gate = DispatchSemaphore(value: 0)
+        let pending = Parallel.start { () -> Int in
+            gate.wait()  // finishes only once this thread has gone on past start
+            return 42
+        }
+        gate.signal()
+        #expect(try pending.value() == 42)
+        #expect(try pending.value() == 42)  // asked again, the same
+        struct Failure: Error {}
+        #expect(throws: Failure.self) { try Parallel.start { () throws -> Int in throw Failure() }.value() }
+    }
+
     /// Every product reaches the consumer once, in order, however the two threads interleave.
     @Test(arguments: [0, 1, 2, 7, 100]) func pipelineHandsOverEveryStepInOrder(count: Int) throws {
         var consumed: [Int] = []
