@@ -28,6 +28,8 @@ public struct ImportSummary: Sendable {
     public var csvDialects: [(path: String, dialect: CSVDialect)] = []
     /// True when nothing was written (all-or-nothing import with rejected rows, or a dry run).
     public var rolledBack = false
+    /// The import's audit entry, when it wrote: `civicmap revert` of it undoes the import.
+    public var auditEntry: Int64?
     /// Seconds spent in each phase (reading, validating, writing), for operators and benchmarks.
     public var seconds: [(phase: String, seconds: Double)] = []
 

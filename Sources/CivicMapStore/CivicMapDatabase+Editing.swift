@@ -201,46 +201,114 @@ extension CivicMapDatabase: FeatureEditor {
         try FeatureCache.refresh(db)
     }
 
-    /// Puts the organisation of audit entry `entryID` back as the entry found it: the version
-    /// before a change, no organisation before a create, the deleted one (with its id) before a
-    /// delete. Only while the organisation is still as the entry left it: a later change (an
-    /// edit, an import) must be reverted first, or it would be lost. Logged as `revert`.
-    public func revert(auditEntry entryID: Int64, by actor: String) throws -> AuditEntry {
+    /// What `revert` did: the entry it undid, and to how many organisations what.
+    public struct RevertOutcome: Sendable {
+        public var entry: AuditEntry
+        /// The entry created them: gone again.
+        public var removed = 0
+        /// The entry changed them: as they were before it.
+        public var restored = 0
+        /// The entry deleted them (or an undone import removed them): back, with their ids.
+        public var revived = 0
+    }
+
+    /// Undoes audit entry `entryID`: puts each organisation it wrote back as the entry found it
+    /// (the version before a change, no organisation before a create, the deleted one with its
+    /// id before a delete). An import's entry undoes the whole import (`import_changes`). Only
+    /// while no later entry has changed those organisations (an edit, an import), or that change
+    /// would be lost: later entries must be reverted first. Logged as `revert`, itself revertible.
+    public func revert(auditEntry entryID: Int64, by actor: String) throws -> RevertOutcome {
         try writer.write { db in
             guard let entry = try AuditSQL.entry(db, id: entryID) else { throw CivicMapError.notFound("audit entry \(entryID)") }
-            guard let id = entry.organisationID else {
-                throw CivicMapError.invalidParameter(name: "entry", reason: """
-                    entry \(entryID) (\(entry.action)) records no one organisation's versions, so it cannot be reverted\
-                    \(entry.action == "import" ? "; an import is undone by restoring a backup taken before it" : "")
-                    """)
-            }
-            let current = try FeatureCache.features(db, ids: [id]).first
-            guard Self.sameContent(current?.bytes, entry.after) else {
-                let later = try AuditSQL.later(db, organisation: id, than: entryID)
-                throw CivicMapError.conflict("""
-                    organisation \(id) has changed since entry \(entryID)\
-                    \(later.map { " (entry \($0.id), \($0.action) by \($0.actor) at \($0.at))" } ?? " (by an import)"); \
-                    revert the later changes first, newest first: civicmap audit --organization \(id)
-                    """)
-            }
-            let admin = Editor(name: actor, role: .admin, regionCode: nil)
-            let kinds = try cachedKinds(db).map(\.kind)
-            if let before = entry.before {
-                let feature = try ImportReader.json(before)
-                try self.write(try ImportReader.feature(feature), id: id, in: db, by: admin, kinds: kinds, reviving: current == nil)
-                // Back, it keeps the time it was first created (the trigger queues its Feature again).
-                let properties = (feature as? [String: Any])?["properties"] as? [String: Any]
-                if current == nil, let created = properties?["created_at"] as? String, TimeStamp.isValid(created) {
-                    try db.execute(sql: "UPDATE organizations SET created_at = ? WHERE id = ?", arguments: [created, id])
-                    try FeatureCache.refresh(db)
-                }
-            } else {
-                try db.execute(sql: "DELETE FROM organizations WHERE id = ?", arguments: [id])
-                try FeatureCache.refresh(db)
-            }
-            let after = try FeatureCache.features(db, ids: [id]).first
-            try AuditSQL.append(db, actor: actor, action: .revert, organisationID: id, before: current?.bytes, after: after?.bytes, reverts: entryID)
-            return entry
+            try FeatureCache.refresh(db)  // the Features compared and kept below are current
+            let outcome = try entry.organisationID.map { try revertOne(entry, organisation: $0, in: db, by: actor) }
+                ?? revertImport(entry, in: db, by: actor)
+            try FeatureCache.refresh(db)
+            return outcome
+        }
+    }
+
+    private func revertOne(_ entry: AuditEntry, organisation id: Int64, in db: Database, by actor: String) throws -> RevertOutcome {
+        let current = try FeatureCache.features(db, ids: [id]).first
+        guard Self.sameContent(current?.bytes, entry.after) else {
+            let later = try AuditSQL.later(db, organisation: id, than: entry.id)
+            throw CivicMapError.conflict("""
+                organisation \(id) has changed since entry \(entry.id)\
+                \(later.map { " (entry \($0.id), \($0.action) by \($0.actor) at \($0.at))" } ?? ""); \
+                revert the later changes first, newest first: civicmap audit --organization \(id)
+                """)
+        }
+        var outcome = RevertOutcome(entry: entry)
+        try putBack(entry.before, id: id, exists: current != nil, in: db, by: actor, outcome: &outcome)
+        try FeatureCache.refresh(db)
+        let after = try FeatureCache.features(db, ids: [id]).first
+        try AuditSQL.append(db, actor: actor, action: .revert, organisationID: id, before: current?.bytes, after: after?.bytes, reverts: entry.id)
+        return outcome
+    }
+
+    /// Every organisation an import (or a revert of one) wrote, put back; the revert records its
+    /// own changes in turn.
+    private func revertImport(_ entry: AuditEntry, in db: Database, by actor: String) throws -> RevertOutcome {
+        let changes = try Row.fetchAll(db, sql: "SELECT organization_id, before FROM import_changes WHERE entry_id = ? ORDER BY organization_id",
+                                       arguments: [entry.id]).map { (id: $0[0] as Int64, before: ($0[1] as Data?).map { [UInt8]($0) }) }
+        guard !changes.isEmpty else {
+            throw CivicMapError.invalidParameter(name: "entry", reason: """
+                entry \(entry.id) (\(entry.action)) records no organisation's versions, so it cannot be reverted\
+                \(entry.action == "import" ? "; imports before this version did not record theirs: restore a backup taken before it" : "")
+                """)
+        }
+        if let restore = try Row.fetchOne(db, sql: "SELECT id, at FROM audit_log WHERE action = 'restore' AND id > ? ORDER BY id LIMIT 1",
+                                          arguments: [entry.id]) {
+            throw CivicMapError.conflict("""
+                the database was restored from a backup after entry \(entry.id) (entry \(restore[0] as Int64) at \(restore[1] as String)), \
+                so what entry \(entry.id) wrote may be gone; restore a backup taken before it instead
+                """)
+        }
+        try AuditSQL.laterChangesRefuse(db, entry.id)
+        let revert = try AuditSQL.append(db, actor: actor, action: .revert, organisationID: nil, before: nil, after: nil, reverts: entry.id)
+        try db.execute(sql: """
+            INSERT INTO import_changes (entry_id, organization_id, before)
+            SELECT ?, c.organization_id, (SELECT f.json FROM features f WHERE f.id = c.organization_id)
+            FROM import_changes c WHERE c.entry_id = ?
+            """, arguments: [revert, entry.id])
+        var outcome = RevertOutcome(entry: entry)
+        // The organisations it created, in one statement; the others one by one, as an edit.
+        try db.execute(sql: """
+            DELETE FROM organizations WHERE id IN (SELECT organization_id FROM import_changes WHERE entry_id = ? AND before IS NULL)
+            """, arguments: [entry.id])
+        outcome.removed = db.changesCount
+        let existing = try Set(Int64.fetchAll(db, sql: """
+            SELECT o.id FROM organizations o JOIN import_changes c ON c.organization_id = o.id WHERE c.entry_id = ?
+            """, arguments: [entry.id]))
+        for change in changes where change.before != nil {
+            try putBack(change.before, id: change.id, exists: existing.contains(change.id), in: db, by: actor, outcome: &outcome)
+        }
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("removed"); w.int(outcome.removed)
+        w.key("restored"); w.int(outcome.restored)
+        w.key("revived"); w.int(outcome.revived)
+        w.endObject()
+        try AuditSQL.setAfter(db, entry: revert, w.bytes)
+        return outcome
+    }
+
+    /// Organisation `id` as the Feature `before` shows it (brought back with its id and first
+    /// creation time when it is gone), or removed when there was none.
+    private func putBack(_ before: [UInt8]?, id: Int64, exists: Bool, in db: Database, by actor: String, outcome: inout RevertOutcome) throws {
+        guard let before else {
+            try db.execute(sql: "DELETE FROM organizations WHERE id = ?", arguments: [id])
+            outcome.removed += 1
+            return
+        }
+        let feature = try ImportReader.json(before)
+        let admin = Editor(name: actor, role: .admin, regionCode: nil)
+        try self.write(try ImportReader.feature(feature), id: id, in: db, by: admin, kinds: try cachedKinds(db).map(\.kind), reviving: !exists)
+        guard !exists else { outcome.restored += 1; return }
+        outcome.revived += 1
+        let properties = (feature as? [String: Any])?["properties"] as? [String: Any]
+        if let created = properties?["created_at"] as? String, TimeStamp.isValid(created) {
+            try db.execute(sql: "UPDATE organizations SET created_at = ? WHERE id = ?", arguments: [created, id])
         }
     }
 
@@ -283,21 +351,57 @@ extension CivicMapDatabase: FeatureEditor {
 
 /// The audit log's SQL, in one place.
 enum AuditSQL {
+    /// Appends an entry; returns its id.
+    @discardableResult
     static func append(_ db: Database, actor: String, action: AuditAction, organisationID: Int64?, before: [UInt8]?, after: [UInt8]?,
-                       at: String = TimeStamp.string(), reverts: Int64? = nil) throws {
+                       at: String = TimeStamp.string(), reverts: Int64? = nil) throws -> Int64 {
         try db.execute(
             sql: "INSERT INTO audit_log (at, actor, action, organization_id, before, after, reverts) VALUES (?, ?, ?, ?, ?, ?, ?)",
             arguments: [at, actor, action.rawValue, organisationID, before.map { Data($0) }, after.map { Data($0) }, reverts])
+        return db.lastInsertedRowID
+    }
+
+    /// The summary of an entry appended before its work was done (an import's counts).
+    static func setAfter(_ db: Database, entry id: Int64, _ after: [UInt8]) throws {
+        try db.execute(sql: "UPDATE audit_log SET after = ? WHERE id = ?", arguments: [Data(after), id])
     }
 
     static func entry(_ db: Database, id: Int64) throws -> AuditEntry? {
         try Row.fetchOne(db, sql: "SELECT \(columns) FROM audit_log WHERE id = ?", arguments: [id]).map(entry(from:))
     }
 
-    /// The newest entry of an organisation after entry `id`: what a revert would undo too.
+    /// The newest entry after entry `id` that wrote the organisation (its own, or an import's):
+    /// what a revert would undo too.
     static func later(_ db: Database, organisation: Int64, than id: Int64) throws -> AuditEntry? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM audit_log WHERE organization_id = ? AND id > ? ORDER BY id DESC LIMIT 1",
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM audit_log WHERE id = (\(newestLater(organisation: "?1", than: "?2")))",
                          arguments: [organisation, id]).map(entry(from:))
+    }
+
+    /// SQL: the newest entry after entry `than` that wrote organisation `organisation` (both SQL expressions).
+    private static func newestLater(organisation: String, than id: String) -> String {
+        """
+        SELECT max(id) FROM (
+            SELECT id FROM audit_log WHERE organization_id = \(organisation) AND id > \(id)
+            UNION ALL SELECT entry_id FROM import_changes WHERE organization_id = \(organisation) AND entry_id > \(id))
+        """
+    }
+
+    /// Refuses to revert entry `id` while later entries have written any of the organisations it
+    /// wrote, naming them and those entries (newest first).
+    static func laterChangesRefuse(_ db: Database, _ id: Int64) throws {
+        let later = try Row.fetchAll(db, sql: """
+            SELECT organization_id, later FROM (
+                SELECT c.organization_id, (\(newestLater(organisation: "c.organization_id", than: "?1"))) AS later
+                FROM import_changes c WHERE c.entry_id = ?1)
+            WHERE later IS NOT NULL ORDER BY later DESC, organization_id
+            """, arguments: [id]).map { (organisation: $0[0] as Int64, entry: $0[1] as Int64) }
+        guard !later.isEmpty else { return }
+        let entries = later.map(\.entry).reduce(into: [Int64]()) { if !$0.contains($1) { $0.append($1) } }
+        let named = later.prefix(5).map { "\($0.organisation) (entry \($0.entry))" }.joined(separator: ", ")
+        throw CivicMapError.conflict("""
+            \(later.count) of the organisations entry \(id) wrote have changed since: \(named)\(later.count > 5 ? ", …" : ""); \
+            revert entr\(entries.count == 1 ? "y" : "ies") \(entries.map(String.init).joined(separator: ", ")) first, newest first
+            """)
     }
 
     private static let columns = "id, at, actor, action, organization_id, before, after, reverts"

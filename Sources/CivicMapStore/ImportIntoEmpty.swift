@@ -10,7 +10,9 @@ extension ImportSQL {
     /// rows prepared before on this one, and the rows go straight into `organizations` in id
     /// order, as a `BulkLoad`. `BulkLoadTests` check that it leaves exactly what the row-by-row
     /// path leaves.
-    static func writeIntoEmpty(_ rows: [StagedRow], in db: Database, regions: RegionDirectory, clock: inout PhaseClock) throws -> Counts {
+    static func writeIntoEmpty(
+        _ rows: [StagedRow], in db: Database, regions: RegionDirectory, changesOf entry: Int64?, clock: inout PhaseClock
+    ) throws -> Counts {
         let ids = try numberedIDs(rows, in: db)
         let stamp = TimeStamp.string()
         let inIDOrder = rows.indices.sorted { ids[$0] < ids[$1] }
@@ -51,9 +53,19 @@ extension ImportSQL {
                 }
             }
             try FeatureCache.store(features, in: db)
+            if let entry { try recordAdded(ids.sorted(), by: entry, in: db) }
             return known
         }
         return Counts(added: rows.count)
+    }
+
+    /// Every row is new: `import_changes` lists their ids, in order, without a Feature before.
+    private static func recordAdded(_ ids: [Int64], by entry: Int64, in db: Database) throws {
+        var insert = try RowWriter(db, sql: "INSERT INTO import_changes (entry_id, organization_id) VALUES (?, ?)")
+        for id in ids {
+            insert.bind(entry); insert.bind(id)
+            try insert.step()
+        }
     }
 
     /// Rows prepared per pipeline step: the first step's wait is short (about 0.1 s), and a

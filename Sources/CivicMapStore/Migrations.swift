@@ -221,6 +221,20 @@ enum Migrations {
             ]))
             try db.execute(sql: "ALTER TABLE audit_log ADD COLUMN reverts INTEGER")
         }
+        migrator.registerMigration("v12-import-changes") { db in
+            // Which organisations each import (and each revert of one) wrote, with their Features
+            // before it, so that `civicmap revert` can undo a whole import. Keyed by organisation:
+            // "written by a later entry?" is one lookup, and an import's ids go in in order.
+            try db.execute(sql: """
+                CREATE TABLE import_changes (
+                    entry_id INTEGER NOT NULL,
+                    organization_id INTEGER NOT NULL,
+                    -- The organisation's Feature before the entry; NULL when the entry created it.
+                    before BLOB,
+                    PRIMARY KEY (organization_id, entry_id)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 

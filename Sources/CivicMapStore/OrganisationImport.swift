@@ -110,11 +110,13 @@ extension CivicMapDatabase {
         do {
             try withJournalForImport(rows: accepted.count, options: options) {
                 try writer.write { db in
+                    // The entry first: what the import writes is recorded under its id (`import_changes`).
+                    let entry = try AuditSQL.append(db, actor: actor, action: .import, organisationID: nil, before: nil, after: nil)
                     // The regions as this transaction sees them: the Features encoded from memory
                     // must show what the rows' distances (computed in SQL) are measured from.
                     let counts = try ImportSQL.write(&accepted, in: db, regions: try cachedRegions(db), partial: options.partial,
                                                      bulkThreshold: options.bulkThreshold, listsChanges: options.listsChanges,
-                                                     onlyRegion: options.onlyRegion, clock: &clock)
+                                                     onlyRegion: options.onlyRegion, changesOf: entry, clock: &clock)
                     summary.problems += counts.problems
                     summary.warnings += counts.warnings
                     summary.changes = counts.changes
@@ -124,8 +126,8 @@ extension CivicMapDatabase {
                     rejectedRows += counts.refused
                     if options.dryRun || (!counts.problems.isEmpty && !options.partial) { throw RollBack() }
                     try FeatureCache.refresh(db)
-                    try AuditSQL.append(db, actor: actor, action: .import, organisationID: nil, before: nil,
-                                        after: Self.auditSummary(paths, counts))
+                    try AuditSQL.setAfter(db, entry: entry, Self.auditSummary(paths, counts))
+                    summary.auditEntry = entry
                     clock.lap("features")
                 }
             }
@@ -312,7 +314,8 @@ enum ImportSQL {
     /// `rows` in: the accepted rows; out: with the stored values of the fields they did not state.
     static func write(
         _ rows: inout [StagedRow], in db: Database, regions: RegionDirectory, partial: Bool, bulkThreshold: Int = .max,
-        warns: Bool = true, listsChanges: Bool = false, onlyRegion: String? = nil, revivesDeleted: Bool = false, clock: inout PhaseClock
+        warns: Bool = true, listsChanges: Bool = false, onlyRegion: String? = nil, revivesDeleted: Bool = false,
+        changesOf entry: Int64? = nil, clock: inout PhaseClock
     ) throws -> Counts {
         var counts = Counts()
         // A larger page cache keeps the indexes' pages hot while 200,000 rows go in (the default
@@ -320,7 +323,7 @@ enum ImportSQL {
         try db.execute(sql: "PRAGMA cache_size = -131072")
         defer { try? db.execute(sql: "PRAGMA cache_size = -2000") }
         if try isFirstBulkImport(rows: rows.count, bulkThreshold: bulkThreshold, in: db) {
-            return try writeIntoEmpty(rows, in: db, regions: regions, clock: &clock)
+            return try writeIntoEmpty(rows, in: db, regions: regions, changesOf: entry, clock: &clock)
         }
         try db.execute(sql: """
             DROP TABLE IF EXISTS temp.import_rows;
@@ -423,6 +426,7 @@ enum ImportSQL {
         // encoded from memory (`storeWrittenFeatures`) carry exactly what the rows do.
         let stamp = TimeStamp.string()
         let now = "'" + stamp + "'"
+        if let entry { try recordChanges(of: entry, in: db) }
         clock.lap("resolve")
         let differs = contentColumns.map { "organizations.\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")
         let upsert = """
@@ -457,6 +461,17 @@ enum ImportSQL {
             DROP TABLE temp.import_rows;
             """)
         return counts
+    }
+
+    /// The organisations this import writes (new, changed, or with new programmes), each with its
+    /// Feature before (none for a new one): what `revert` of the import puts back.
+    private static func recordChanges(of entry: Int64, in db: Database) throws {
+        try FeatureCache.refresh(db)  // Features another writer left stale, encoded before they are kept
+        try db.execute(sql: """
+            INSERT INTO import_changes (entry_id, organization_id, before)
+            SELECT ?, i.id, CASE WHEN i.is_new THEN NULL ELSE (SELECT f.json FROM features f WHERE f.id = i.id) END
+            FROM import_rows i WHERE i.is_new OR i.content_changed OR i.programmes_changed
+            """, arguments: [entry])
     }
 
     /// New rows whose id names a deleted organisation: an old file does not bring it back (its id
@@ -685,7 +700,10 @@ enum ImportSQL {
         + ", search_text, geom, distance_to_centre_m, created_at, updated_at"
 
     /// The highest id an organisation ever had, deleted ones included: new ids come after it.
-    static let highestRetiredID = "SELECT coalesce(max(organization_id), 0) FROM audit_log"
+    /// Ids never given again: those of the audit log, and of organisations an undone import removed.
+    static let highestRetiredID = """
+        SELECT max((SELECT coalesce(max(organization_id), 0) FROM audit_log), (SELECT coalesce(max(organization_id), 0) FROM import_changes))
+        """
 
     /// Stores the programmes of the rows of `source` (aliased `i`, with `id` and `programmes`
     /// as `programmesJSON` writes them); the caller appends its WHERE.

@@ -150,14 +150,16 @@ struct Audit: AsyncParsableCommand {
     }
 }
 
-/// `civicmap revert ENTRY`: undo one change to one organisation.
+/// `civicmap revert ENTRY`: undo one change to one organisation, or a whole import.
 struct Revert: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Put an organisation back as an audit entry found it (undo one change, a create or a delete).",
+        abstract: "Undo an audit entry: an organisation back as the entry found it (a change, a create, a delete), or a whole import.",
         discussion: """
             civicmap audit --organization 22     # find the entry
             civicmap revert 131                  # organisation 22 as it was before entry 131
-            Only while the organisation is as that entry left it: revert later changes first, newest first. \
+            civicmap audit --action import       # an import (of the CLI or of POST /import)
+            civicmap revert 140                  # what it added removed, what it changed as it was
+            Only while no later entry has changed those organisations: revert later changes first, newest first. \
             The revert is an audit entry of its own (action revert), which can be reverted in turn.
             """)
     @OptionGroup var common: CommonOptions
@@ -165,10 +167,19 @@ struct Revert: AsyncParsableCommand {
 
     func run() async throws {
         let database = try common.openDatabase(try common.resolve())
-        let reverted = try database.revert(auditEntry: entry, by: Import.actor)
-        let outcome = reverted.before == nil ? "removed again" : reverted.after == nil ? "back, with its id" : "as it was before"
-        print("reverted entry \(reverted.id) (\(reverted.action) by \(reverted.actor) at \(reverted.at)): "
-              + "organisation \(reverted.organisationID ?? 0) \(outcome)")
+        let outcome = try database.revert(auditEntry: entry, by: Import.actor)
+        let reverted = outcome.entry
+        print("reverted entry \(reverted.id) (\(reverted.action) by \(reverted.actor) at \(reverted.at)): " + Self.said(outcome))
+    }
+
+    static func said(_ outcome: CivicMapDatabase.RevertOutcome) -> String {
+        if let id = outcome.entry.organisationID {
+            let what = outcome.removed > 0 ? "removed again" : outcome.revived > 0 ? "back, with its id" : "as it was before"
+            return "organisation \(id) \(what)"
+        }
+        func count(_ n: Int, _ what: String) -> String? { n > 0 ? "\(n) organisation\(n == 1 ? "" : "s") \(what)" : nil }
+        let parts = [count(outcome.removed, "removed"), count(outcome.restored, "as before"), count(outcome.revived, "back, with their ids")]
+        return parts.compactMap { $0 }.joined(separator: ", ")
     }
 }
 
@@ -177,9 +188,9 @@ struct Revert: AsyncParsableCommand {
 enum AuditSummary {
     static func what(_ entry: AuditEntry) -> String {
         let before = entry.before.flatMap(object), after = entry.after.flatMap(object)
-        guard entry.organisationID != nil else { return entry.after.map { String(decoding: $0, as: UTF8.self) } ?? "" }
-        let name = (properties(after) ?? properties(before))?["name"] as? String ?? ""
         let reverts = entry.reverts.map { "reverts entry \($0): " } ?? ""
+        guard entry.organisationID != nil else { return reverts + (entry.after.map { String(decoding: $0, as: UTF8.self) } ?? "") }
+        let name = (properties(after) ?? properties(before))?["name"] as? String ?? ""
         guard let old = before, let new = after else { return reverts + name }
         var fields = Set((properties(old) ?? [:]).keys).union((properties(new) ?? [:]).keys)
             .filter { $0 != "updated_at" && !same(properties(old)?[$0], properties(new)?[$0]) }.sorted()

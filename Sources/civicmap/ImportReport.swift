@@ -17,7 +17,7 @@ enum ImportReport {
         case (true, _) where s.rejected > 0 && !options.partial: "dry run, nothing written; the import would write nothing (\(allOrNothing))"
         case (true, _): "dry run, nothing written"
         case (false, true): "nothing written (\(allOrNothing))"
-        case (false, false): "written"
+        case (false, false): "written" + (s.auditEntry.map { " (audit entry \($0); civicmap revert \($0) undoes it)" } ?? "")
         }
         lines.append("added \(s.added), updated \(s.updated), unchanged \(s.unchanged), rejected \(s.rejected), warnings \(s.warnings.count): \(verb)")
         if !s.seconds.isEmpty {

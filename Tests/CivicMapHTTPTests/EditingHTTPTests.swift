@@ -463,6 +463,8 @@ struct EditingHTTPTests {
                 let report = try Server.json(response)
                 #expect(report["added"] as? Int == 1 && report["written"] as? Bool == written, "\(query): \(report)")
                 #expect(report["would_write"] as? Bool == (written ? nil : true), "\(query): \(report)")
+                // A written import names its audit entry, which `civicmap revert` undoes.
+                #expect((report["audit_entry"] as? Int).map { $0 > 0 } ?? false == written, "\(query): \(report)")
                 #expect(try await stored() == count, "\(query)")
             }
             // The import is one audit entry of its token.

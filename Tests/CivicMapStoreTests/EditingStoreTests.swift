@@ -224,7 +224,7 @@ struct EditingStoreTests {
         let changed = try await Self.content(t, 22)
         let update = try await Self.lastEntry(t)
         let reverted = try t.database.revert(auditEntry: update.id, by: "cli:steward")
-        #expect(reverted.id == update.id && reverted.action == "update")
+        #expect(reverted.entry.id == update.id && reverted.entry.action == "update" && reverted.restored == 1)
         #expect(try await Self.content(t, 22) == original)
         let revert = try await Self.lastEntry(t)
         #expect(revert.action == "revert" && revert.reverts == update.id && revert.actor == "cli:steward" && revert.organisationID == 22)
@@ -270,11 +270,86 @@ struct EditingStoreTests {
         _ = try t.database.revert(auditEntry: second.id, by: "cli:steward")
         _ = try t.database.revert(auditEntry: first.id, by: "cli:steward")
         #expect(try await Self.content(t, 22) == original)
-        // An import's entry names no one organisation's versions; an unknown entry is none.
+        // The demo import wrote organisation 22 too: its revert waits for these entries' reverts.
         let importEntry = try #require(try await t.database.auditLog(AuditQuery(action: .import)).entries.first)
-        let notOne = await Self.caught { _ = try t.database.revert(auditEntry: importEntry.id, by: "cli:steward") }
-        #expect(Self.name(notOne) == "invalidParameter")
+        let later = await Self.caught { _ = try t.database.revert(auditEntry: importEntry.id, by: "cli:steward") }
+        guard case .conflict(let laterWhy)? = later else { Issue.record("\(String(describing: later))"); return }
+        #expect(laterWhy.contains("22 (entry ") && laterWhy.contains("first, newest first"), "\(laterWhy)")
+        // An entry that wrote no organisation cannot be reverted; an unknown entry is none.
+        let token = try await t.database.writer.write { db in
+            try AuditSQL.append(db, actor: "test", action: .tokenCreate, organisationID: nil, before: nil, after: nil)
+        }
+        #expect(Self.name(await Self.caught { _ = try t.database.revert(auditEntry: token, by: "cli:steward") }) == "invalidParameter")
         #expect(Self.name(await Self.caught { _ = try t.database.revert(auditEntry: 999_999, by: "cli:steward") }) == "notFound")
+    }
+
+    /// Every Feature's content (the time of the change aside), by id.
+    static func everything(_ t: TestDatabase) async throws -> [Int64: String] {
+        var all: [Int64: String] = [:]
+        for id in try await t.database.writer.read({ db in try Int64.fetchAll(db, sql: "SELECT id FROM organizations") }) {
+            all[id] = try await content(t, id)
+        }
+        return all
+    }
+
+    @Test func aRevertUndoesAWholeImportAndCanItselfBeReverted() async throws {
+        let t = try TestDatabase(demo: true)
+        let original = try await Self.everything(t)
+        let stored = try #require(try await t.database.feature(id: 22))
+        let feature = try #require(try JSONSerialization.jsonObject(with: Data(stored.bytes)) as? [String: Any])
+        let properties = try #require(feature["properties"] as? [String: Any])
+        let point = try #require((feature["geometry"] as? [String: Any])?["coordinates"] as? [Double])
+        let path = try t.file("coordinator.csv", """
+            id,name,kind,region_iso,settlement,lat,lon
+            22,Фонд (переименован),\(properties["kind"]!),\(properties["region_iso"]!),,\(point[1]),\(point[0])
+            ,АНО «Среда»,ngo,RU-PER,Кудымкар,59.0152,54.6532
+
+            """)
+        let summary = try t.database.importFiles([path], currentYear: 2026, actor: "coordinator")
+        #expect(summary.added == 1 && summary.updated == 1, "\(summary.problems)")
+        let imported = try await Self.everything(t)
+        let entry = try await Self.lastEntry(t)
+        #expect(entry.action == "import")
+
+        let undone = try t.database.revert(auditEntry: entry.id, by: "cli:steward")
+        #expect(undone.removed == 1 && undone.restored == 1 && undone.revived == 0)
+        #expect(try await Self.everything(t) == original)
+        let revert = try await Self.lastEntry(t)
+        #expect(revert.action == "revert" && revert.reverts == entry.id && revert.organisationID == nil)
+        // Reverting the revert is the import again: the new organisation back with its id.
+        let redone = try t.database.revert(auditEntry: revert.id, by: "cli:steward")
+        #expect(redone.revived == 1 && redone.restored == 1 && redone.removed == 0)
+        #expect(try await Self.everything(t) == imported)
+
+        // An edit after the import: the import's revert names it and changes nothing.
+        let alice = Editor(name: "alice", role: .editor, regionCode: nil)
+        let p = try await Self.patched(t, 22, #"{"properties":{"phone":"+7 342 200-00-00"}}"#)
+        _ = try await t.database.apply(.update(id: 22, p.record), by: alice, ifMatch: p.tag, kinds: Self.allKinds)
+        let edit = try await Self.lastEntry(t)
+        let edited = try await Self.everything(t)
+        let refused = await Self.caught { _ = try t.database.revert(auditEntry: entry.id, by: "cli:steward") }
+        guard case .conflict(let why)? = refused else { Issue.record("\(String(describing: refused))"); return }
+        #expect(why.contains("22 (entry \(edit.id))") && why.contains("revert entries \(edit.id), \(revert.id + 1) first"), "\(why)")
+        #expect(try await Self.everything(t) == edited)
+    }
+
+    /// The first big import into an empty table records its rows too: reverted, the table is
+    /// empty again, and a later import does not give their ids to others.
+    @Test func aRevertUndoesAFirstBulkImport() async throws {
+        let t = try TestDatabase()
+        let rows = ["7,АНО Тест,ngo,RU-PER,Пермь,,,,,,,58.0105,56.2502", ",ТОС «Заря»,tos,RU-SA,Якутск,,,,,,,62.0311,129.7229",
+                    ",АНО «Среда»,ngo,RU-PER,Кудымкар,,,,,,,59.0152,54.6532"]
+        let summary = try t.importCSV(rows, options: ImportOptions(bulkThreshold: 2))
+        #expect(summary.added == 3)
+        #expect(try t.count("SELECT count(*) FROM import_changes WHERE before IS NULL") == 3)
+        let entry = try await Self.lastEntry(t)
+        let undone = try t.database.revert(auditEntry: entry.id, by: "cli:steward")
+        #expect(undone.removed == 3)
+        #expect(try t.count("SELECT count(*) FROM organizations") == 0)
+        #expect(try t.count("SELECT count(*) FROM idx_organizations_geom") == 0)
+        #expect(try t.count("SELECT count(*) FROM features") == 0)
+        _ = try t.importCSV([",АНО «Новая»,ngo,RU-PER,Пермь,,,,,,,58.0105,56.2502"])
+        #expect(try t.count("SELECT min(id) FROM organizations") == 10)  // after 7, 8, 9, which are retired
     }
 
     /// Every action the code names is one the table's CHECK takes (a new one needs its migration).

@@ -261,6 +261,22 @@ PY
 }
 check "steward: tokens expire and are logged; a moved centre is said, logged and listed by civicmap audit" steward_audit
 
+steward_undo_import() {  # an import names its audit entry; civicmap revert of it undoes the whole import
+  local db="$WORK/undo.sqlite" entry before
+  cp "$DEMO" "$db"
+  orgs() { python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM organizations").fetchone()[0])' "$db"; }
+  before=$(orgs) || return 1
+  printf 'name,kind,region_iso,settlement,lat,lon\nАНО «Среда»,ngo,RU-PER,Кудымкар,59.0152,54.6532\nТОС «Заря»,tos,RU-SA,Якутск,62.0311,129.7229\n' >"$WORK/undo.csv"
+  "$BIN" import --database "$db" "$WORK/undo.csv" 2>"$WORK/undo.txt" || { cat "$WORK/undo.txt"; return 1; }
+  entry=$(sed -n 's/.*(audit entry \([0-9]*\); civicmap revert \1 undoes it).*/\1/p' "$WORK/undo.txt")
+  [ -n "$entry" ] && [ "$(orgs)" = $((before + 2)) ] || { cat "$WORK/undo.txt"; return 1; }
+  "$BIN" revert --database "$db" "$entry" | tee "$WORK/reverted.txt" | grep -q "^reverted entry $entry (import by .*): 2 organisations removed$" \
+    || { cat "$WORK/reverted.txt"; return 1; }
+  [ "$(orgs)" = "$before" ] || { echo "the import's organisations are still there"; return 1; }
+  "$BIN" audit --database "$db" --action revert | grep -q "reverts entry $entry: " || { "$BIN" audit --database "$db"; return 1; }
+}
+check "steward: an import names its audit entry, and civicmap revert of that entry undoes the whole import" steward_undo_import
+
 restore_keeps_access_and_history() {  # a backup restored: data back, revoked tokens stay revoked, ids stay unused
   local db="$WORK/restore.sqlite" app="$BASE" alice bob location status
   cp "$DEMO" "$db"

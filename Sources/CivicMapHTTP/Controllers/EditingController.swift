@@ -254,6 +254,7 @@ enum ImportReportJSON {
 
     static func members(_ s: ImportSummary, options: ImportOptions, to w: inout JSONWriter) {
         w.key("written"); w.bool(!s.rolledBack)
+        if let entry = s.auditEntry { w.key("audit_entry"); w.int(Int(entry)) }
         w.key("dry_run"); w.bool(options.dryRun)
         // What the same request without dry_run would do: all or nothing refuses a file with any problem (422).
         if options.dryRun { w.key("would_write"); w.bool(options.partial || s.problems.isEmpty) }
