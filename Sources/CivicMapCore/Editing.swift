@@ -161,6 +161,24 @@ public protocol FeatureEditor: Sendable {
     /// Imports one CSV or GeoJSON body as the CLI imports a file: all-or-nothing unless
     /// `options.partial`, one audit entry, and only the editor's region when it has one.
     func importOrganisations(_ input: ImportInput, options: ImportOptions, by editor: Editor) async throws -> ImportSummary
+    /// Undoes an audit entry (one change, or a whole import) as `civicmap revert` does; an
+    /// editor that is not an admin may undo only its own entries.
+    func revert(auditEntry: Int64, by editor: Editor) async throws -> RevertOutcome
+}
+
+/// What a revert did: the entry it undid, its own entry, and to how many organisations what.
+public struct RevertOutcome: Sendable {
+    public var entry: AuditEntry
+    /// The revert's own audit entry (`reverts` names `entry`), which can be reverted in turn.
+    public var revertEntry: Int64 = 0
+    /// The entry created them: gone again.
+    public var removed = 0
+    /// The entry changed them: as they were before it.
+    public var restored = 0
+    /// The entry deleted them (or a revert removed them): back, with their ids.
+    public var revived = 0
+
+    public init(entry: AuditEntry) { self.entry = entry }
 }
 
 /// Strong entity tags of stored Features: 64-bit FNV-1a of their bytes, which include the

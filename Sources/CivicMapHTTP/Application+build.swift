@@ -37,7 +37,7 @@ func buildRouter(
         allowOrigin: .all, allowHeaders: [.accept, .contentType], allowMethods: [.get, .head, .options], exposedHeaders: ["ETag"]))
     router.middlewares.add(ProblemMiddleware())
     router.middlewares.add(DeadlineMiddleware(limit: .seconds(configuration.requestTimeoutSeconds),
-                                              unlimitedPosts: [EditingController.importPath]))
+                                              unlimitedPost: EditingController.cannotStopHalfway))
     let baseURL = BaseURL(publicURL: configuration.publicURL)
     let routes = RouteTable(router)
     OperationsController(source: source, metrics: metrics).addRoutes(to: routes)

@@ -88,6 +88,15 @@ enum OpenAPIDocument {
                 ["name": "limit", "in": "query", "required": false, "schema": ["type": "integer", "minimum": 1, "maximum": 1000, "default": 100]],
                 ["name": "offset", "in": "query", "required": false, "schema": ["type": "integer", "minimum": 0, "default": 0]], f,
             ], body: nil, success: ("200", ["description": "Audit entries, newest first", "content": ["application/json": ["schema": ["type": "object"]]]]))],
+            "/audit/{entryId}/revert": ["post": operation(
+                "Undo an audit entry: one change, or a whole import (admins: any entry; other tokens: their own)", "revertAuditEntry", [
+                    ["name": "entryId", "in": "path", "required": true, "schema": id], f,
+                ], body: nil,
+                success: ("200", ["description": "The entry undone, the revert's own entry, and the organisations removed, restored and revived",
+                                  "content": ["application/json": ["schema": ["type": "object",
+                                                                              "required": ["reverted", "revert_entry", "removed", "restored", "revived"]]]]]),
+                // 409: a later entry changed what it wrote (revert that first), or a restore came after it.
+                errors: ["400", "401", "403", "404", "409", "500", "503"])],
         ]
     }
 

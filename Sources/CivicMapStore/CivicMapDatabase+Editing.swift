@@ -201,30 +201,32 @@ extension CivicMapDatabase: FeatureEditor {
         try FeatureCache.refresh(db)
     }
 
-    /// What `revert` did: the entry it undid, and to how many organisations what.
-    public struct RevertOutcome: Sendable {
-        public var entry: AuditEntry
-        /// The entry created them: gone again.
-        public var removed = 0
-        /// The entry changed them: as they were before it.
-        public var restored = 0
-        /// The entry deleted them (or an undone import removed them): back, with their ids.
-        public var revived = 0
-    }
-
     /// Undoes audit entry `entryID`: puts each organisation it wrote back as the entry found it
     /// (the version before a change, no organisation before a create, the deleted one with its
     /// id before a delete). An import's entry undoes the whole import (`import_changes`). Only
     /// while no later entry has changed those organisations (an edit, an import), or that change
     /// would be lost: later entries must be reverted first. Logged as `revert`, itself revertible.
-    public func revert(auditEntry entryID: Int64, by actor: String) throws -> RevertOutcome {
+    /// An editor that is not an admin may undo only its own entries.
+    public func revert(auditEntry entryID: Int64, by editor: Editor) throws -> RevertOutcome {
         try writer.write { db in
             guard let entry = try AuditSQL.entry(db, id: entryID) else { throw CivicMapError.notFound("audit entry \(entryID)") }
+            guard editor.role == .admin || entry.actor == editor.name else {
+                throw CivicMapError.forbidden("token '\(editor.name)' may revert its own entries only; entry \(entryID) is \(entry.actor)'s")
+            }
             try FeatureCache.refresh(db)  // the Features compared and kept below are current
-            let outcome = try entry.organisationID.map { try revertOne(entry, organisation: $0, in: db, by: actor) }
-                ?? revertImport(entry, in: db, by: actor)
+            let outcome = try entry.organisationID.map { try revertOne(entry, organisation: $0, in: db, by: editor.name) }
+                ?? revertImport(entry, in: db, by: editor.name)
             try FeatureCache.refresh(db)
             return outcome
+        }
+    }
+
+    public func revert(auditEntry entryID: Int64, by editor: Editor) async throws -> RevertOutcome {
+        // Synchronous, and it may wait for SQLite's write lock: off Swift's cooperative threads, as an import.
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async {
+                continuation.resume(with: Result { try self.revert(auditEntry: entryID, by: editor) })
+            }
         }
     }
 
@@ -239,10 +241,16 @@ extension CivicMapDatabase: FeatureEditor {
                 """)
         }
         var outcome = RevertOutcome(entry: entry)
-        try putBack(entry.before, id: id, exists: current != nil, in: db, by: actor, outcome: &outcome)
+        if let before = entry.before {
+            try putBack([(id, before)], existing: current == nil ? [] : [id], in: db, outcome: &outcome)
+        } else {
+            try db.execute(sql: "DELETE FROM organizations WHERE id = ?", arguments: [id])
+            outcome.removed = 1
+        }
         try FeatureCache.refresh(db)
         let after = try FeatureCache.features(db, ids: [id]).first
-        try AuditSQL.append(db, actor: actor, action: .revert, organisationID: id, before: current?.bytes, after: after?.bytes, reverts: entry.id)
+        outcome.revertEntry = try AuditSQL.append(db, actor: actor, action: .revert, organisationID: id, before: current?.bytes,
+                                                  after: after?.bytes, reverts: entry.id)
         return outcome
     }
 
@@ -265,50 +273,62 @@ extension CivicMapDatabase: FeatureEditor {
                 """)
         }
         try AuditSQL.laterChangesRefuse(db, entry.id)
-        let revert = try AuditSQL.append(db, actor: actor, action: .revert, organisationID: nil, before: nil, after: nil, reverts: entry.id)
+        var outcome = RevertOutcome(entry: entry)
+        outcome.revertEntry = try AuditSQL.append(db, actor: actor, action: .revert, organisationID: nil, before: nil, after: nil,
+                                                  reverts: entry.id)
         try db.execute(sql: """
             INSERT INTO import_changes (entry_id, organization_id, before)
             SELECT ?, c.organization_id, (SELECT f.json FROM features f WHERE f.id = c.organization_id)
             FROM import_changes c WHERE c.entry_id = ?
-            """, arguments: [revert, entry.id])
-        var outcome = RevertOutcome(entry: entry)
-        // The organisations it created, in one statement; the others one by one, as an edit.
+            """, arguments: [outcome.revertEntry, entry.id])
+        let existing = try Set(Int64.fetchAll(db, sql: """
+            SELECT o.id FROM organizations o JOIN import_changes c ON c.organization_id = o.id WHERE c.entry_id = ?
+            """, arguments: [entry.id]))
+        // What it created, in one statement; what it changed or removed, written back as one import.
         try db.execute(sql: """
             DELETE FROM organizations WHERE id IN (SELECT organization_id FROM import_changes WHERE entry_id = ? AND before IS NULL)
             """, arguments: [entry.id])
         outcome.removed = db.changesCount
-        let existing = try Set(Int64.fetchAll(db, sql: """
-            SELECT o.id FROM organizations o JOIN import_changes c ON c.organization_id = o.id WHERE c.entry_id = ?
-            """, arguments: [entry.id]))
-        for change in changes where change.before != nil {
-            try putBack(change.before, id: change.id, exists: existing.contains(change.id), in: db, by: actor, outcome: &outcome)
-        }
+        try putBack(changes.compactMap { change in change.before.map { (change.id, $0) } }, existing: existing, in: db, outcome: &outcome)
         var w = JSONWriter()
         w.beginObject()
         w.key("removed"); w.int(outcome.removed)
         w.key("restored"); w.int(outcome.restored)
         w.key("revived"); w.int(outcome.revived)
         w.endObject()
-        try AuditSQL.setAfter(db, entry: revert, w.bytes)
+        try AuditSQL.setAfter(db, entry: outcome.revertEntry, w.bytes)
         return outcome
     }
 
-    /// Organisation `id` as the Feature `before` shows it (brought back with its id and first
-    /// creation time when it is gone), or removed when there was none.
-    private func putBack(_ before: [UInt8]?, id: Int64, exists: Bool, in db: Database, by actor: String, outcome: inout RevertOutcome) throws {
-        guard let before else {
-            try db.execute(sql: "DELETE FROM organizations WHERE id = ?", arguments: [id])
-            outcome.removed += 1
-            return
+    /// Organisations as the Features `versions` show them, written as one import by id: those
+    /// gone (not `existing`) come back with their ids and first creation times.
+    private func putBack(_ versions: [(id: Int64, feature: [UInt8])], existing: Set<Int64>, in db: Database, outcome: inout RevertOutcome) throws {
+        guard !versions.isEmpty else { return }
+        let regions = try cachedRegions(db)
+        let validator = OrganisationValidator(kinds: Set(try cachedKinds(db).map(\.kind)), regions: regions, currentYear: TimeStamp.currentYear)
+        var rows: [StagedRow] = [], created: [(id: Int64, at: String)] = []
+        for (id, bytes) in versions {
+            let feature = try ImportReader.json(bytes)
+            var record = try ImportReader.feature(feature)
+            record.fields["id"] = String(id)
+            if record.lists["programmes"] == nil { record.lists["programmes"] = [] }
+            switch validator.validate(record) {
+            case .accepted(let organisation, _): rows.append(StagedRow(line: rows.count + 1, organisation: organisation, statesProgrammes: true))
+            case .rejected(let problems):
+                throw CivicMapError.conflict("organisation \(id) as it was fails today's checks: \(problems.map(\.reason).joined(separator: "; "))")
+            }
+            let properties = (feature as? [String: Any])?["properties"] as? [String: Any]
+            if !existing.contains(id), let at = properties?["created_at"] as? String, TimeStamp.isValid(at) { created.append((id, at)) }
         }
-        let feature = try ImportReader.json(before)
-        let admin = Editor(name: actor, role: .admin, regionCode: nil)
-        try self.write(try ImportReader.feature(feature), id: id, in: db, by: admin, kinds: try cachedKinds(db).map(\.kind), reviving: !exists)
-        guard !exists else { outcome.restored += 1; return }
-        outcome.revived += 1
-        let properties = (feature as? [String: Any])?["properties"] as? [String: Any]
-        if let created = properties?["created_at"] as? String, TimeStamp.isValid(created) {
-            try db.execute(sql: "UPDATE organizations SET created_at = ? WHERE id = ?", arguments: [created, id])
+        var clock = PhaseClock()  // not reported
+        let counts = try ImportSQL.write(&rows, in: db, regions: regions, partial: false, bulkThreshold: ImportOptions().bulkThreshold,
+                                         warns: false, revivesDeleted: true, clock: &clock)
+        if let problem = counts.problems.first { throw CivicMapError.conflict(problem.reason) }
+        outcome.revived += versions.count(where: { !existing.contains($0.id) })
+        outcome.restored += versions.count(where: { existing.contains($0.id) })
+        // Back, each keeps the time it was first created (the trigger queues its Feature again).
+        for c in created {
+            try db.execute(sql: "UPDATE organizations SET created_at = ? WHERE id = ?", arguments: [c.at, c.id])
         }
     }
 

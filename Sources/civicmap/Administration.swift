@@ -167,12 +167,12 @@ struct Revert: AsyncParsableCommand {
 
     func run() async throws {
         let database = try common.openDatabase(try common.resolve())
-        let outcome = try database.revert(auditEntry: entry, by: Import.actor)
+        let outcome = try await database.revert(auditEntry: entry, by: Editor(name: Import.actor, role: .admin, regionCode: nil))
         let reverted = outcome.entry
         print("reverted entry \(reverted.id) (\(reverted.action) by \(reverted.actor) at \(reverted.at)): " + Self.said(outcome))
     }
 
-    static func said(_ outcome: CivicMapDatabase.RevertOutcome) -> String {
+    static func said(_ outcome: RevertOutcome) -> String {
         if let id = outcome.entry.organisationID {
             let what = outcome.removed > 0 ? "removed again" : outcome.revived > 0 ? "back, with its id" : "as it was before"
             return "organisation \(id) \(what)"

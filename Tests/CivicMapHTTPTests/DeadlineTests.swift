@@ -19,7 +19,7 @@ struct DeadlineTests {
     static func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.middlewares.add(ProblemMiddleware())
-        router.middlewares.add(DeadlineMiddleware(limit: .milliseconds(300), unlimitedPosts: [EditingController.importPath]))
+        router.middlewares.add(DeadlineMiddleware(limit: .milliseconds(300), unlimitedPost: EditingController.cannotStopHalfway))
         router.get("/slow") { _, _ -> String in
             do {
                 try await Task.sleep(for: .seconds(3600))
@@ -30,20 +30,22 @@ struct DeadlineTests {
             return "too late"
         }
         router.get("/fast") { _, _ -> String in "in time" }
-        // An import once started is not cut off: it would answer 503 for a change it then commits.
-        router.post(RouterPath(EditingController.importPath)) { _, _ -> String in
-            try await Task.sleep(for: .seconds(1))
-            return "imported"
+        // An import or a revert once started is not cut off: it would answer 503 for a change it then commits.
+        for path in [EditingController.importPath, "/audit/:entryId/revert"] {
+            router.post(RouterPath(path)) { _, _ -> String in
+                try await Task.sleep(for: .seconds(1))
+                return "written"
+            }
         }
         return router
     }
 
-    @Test func anImportIsNotCutOff() async throws {
+    @Test(arguments: [EditingController.importPath, "/audit/12/revert"]) func anImportOrARevertIsNotCutOff(path: String) async throws {
         let app = Application(router: Self.router())
         try await app.test(.router) { client in
-            try await client.execute(uri: EditingController.importPath, method: .post) { response in
+            try await client.execute(uri: path, method: .post) { response in
                 #expect(response.status == .ok)
-                #expect(String(buffer: response.body) == "imported")
+                #expect(String(buffer: response.body) == "written")
             }
         }
     }

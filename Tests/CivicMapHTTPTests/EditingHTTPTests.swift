@@ -531,6 +531,45 @@ struct EditingHTTPTests {
         }
     }
 
+    /// A coordinator's wrong file, undone over the API by the token that imported it.
+    @Test func aTokenRevertsItsOwnImport() async throws {
+        try await S.run { client, server in
+            let name = S.uniqueName("АНО «Ошибочная»")
+            let csv = "name,kind,region_iso,settlement,lat,lon\n\(name),ngo,RU-PER,Пермь,58.0105,56.2502\n"
+            func found() async throws -> Int? {
+                let q = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+                return try await client.execute(uri: "\(S.items)?q=\(q)", method: .get) { try Server.json($0)["numberMatched"] as? Int }
+            }
+            let entry = try await client.execute(uri: "/import", method: .post, headers: S.headers(server.permEditor, type: "text/csv"),
+                                                 body: ByteBuffer(string: csv)) { try #require(try Server.json($0)["audit_entry"] as? Int) }
+            #expect(try await found() == 1)
+            func revert(_ entry: String, token: String?) async throws -> TestResponse {
+                try await client.execute(uri: "/audit/\(entry)/revert", method: .post, headers: S.headers(token, type: nil))
+            }
+            // Not its own: an admin's entry is not the Perm editor's to undo.
+            let (_, _) = try await S.create(client, token: server.admin, name: S.uniqueName("АНО «Чужая»"))
+            let adminEntry = try await client.execute(uri: "/audit?actor=http-admin&limit=1", method: .get, headers: S.headers(server.admin, type: nil)) {
+                try #require((try Server.json($0)["entries"] as? [[String: Any]])?.first?["id"] as? Int)
+            }
+            try Server.expectProblem(try await revert(String(adminEntry), token: server.permEditor), status: .forbidden)
+            try Server.expectProblem(try await revert("abc", token: server.permEditor), status: .badRequest)
+            try Server.expectProblem(try await revert("999999999", token: server.admin), status: .notFound)
+            try Server.expectProblem(try await revert(String(entry), token: nil), status: .unauthorized)
+
+            let undone = try await revert(String(entry), token: server.permEditor)
+            #expect(undone.status == .ok, "\(String(buffer: undone.body))")
+            let report = try Server.json(undone)
+            #expect(report["removed"] as? Int == 1 && report["restored"] as? Int == 0, "\(report)")
+            #expect((report["reverted"] as? [String: Any])?["id"] as? Int == entry)
+            #expect(try await found() == 0)
+            // Once undone, undoing it again would lose the revert: refused, naming it.
+            let again = try await revert(String(entry), token: server.permEditor)
+            try Server.expectProblem(again, status: .conflict)
+            let revertEntry = try #require(report["revert_entry"] as? Int)
+            #expect((try Server.json(again)["detail"] as? String)?.contains("revert entry \(revertEntry) first") == true)
+        }
+    }
+
     @Test func importsTakeTurns() {
         let turn = ImportTurn()
         #expect(turn.take())

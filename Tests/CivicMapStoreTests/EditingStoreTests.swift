@@ -211,6 +211,8 @@ struct EditingStoreTests {
         return String(decoding: try JSONSerialization.data(withJSONObject: feature, options: .sortedKeys), as: UTF8.self)
     }
 
+    static let steward = Editor(name: "cli:steward", role: .admin, regionCode: nil)
+
     static func lastEntry(_ t: TestDatabase) async throws -> AuditEntry {
         try #require(try await t.database.auditLog(AuditQuery(limit: 1)).entries.first)
     }
@@ -223,14 +225,14 @@ struct EditingStoreTests {
         _ = try await t.database.apply(.update(id: 22, p.record), by: alice, ifMatch: p.tag, kinds: Self.allKinds)
         let changed = try await Self.content(t, 22)
         let update = try await Self.lastEntry(t)
-        let reverted = try t.database.revert(auditEntry: update.id, by: "cli:steward")
+        let reverted = try await t.database.revert(auditEntry: update.id, by: Self.steward)
         #expect(reverted.entry.id == update.id && reverted.entry.action == "update" && reverted.restored == 1)
         #expect(try await Self.content(t, 22) == original)
         let revert = try await Self.lastEntry(t)
         #expect(revert.action == "revert" && revert.reverts == update.id && revert.actor == "cli:steward" && revert.organisationID == 22)
         #expect(revert.before == update.after)
         // Reverting the revert is the change again.
-        _ = try t.database.revert(auditEntry: revert.id, by: "cli:steward")
+        _ = try await t.database.revert(auditEntry: revert.id, by: Self.steward)
         #expect(try await Self.content(t, 22) == changed)
     }
 
@@ -243,13 +245,13 @@ struct EditingStoreTests {
         #expect(try await t.database.feature(id: 1) == nil)
         let deleted = try await Self.lastEntry(t)
         try await Task.sleep(for: .seconds(1.1))  // so a new creation time would differ from the old one
-        _ = try t.database.revert(auditEntry: deleted.id, by: "cli:steward")
+        _ = try await t.database.revert(auditEntry: deleted.id, by: Self.steward)
         let revived = try #require(try await t.database.feature(id: 1))
         #expect(CivicMapDatabase.sameContent(revived.bytes, deleted.before))
         #expect(try t.count("SELECT count(*) FROM programmes WHERE organization_id = 1") == programmes)
         // A create reverted is removed again.
         let made = try await t.database.apply(.create(Self.kudymkar()), by: admin, ifMatch: nil, kinds: Self.allKinds)
-        _ = try t.database.revert(auditEntry: try await Self.lastEntry(t).id, by: "cli:steward")
+        _ = try await t.database.revert(auditEntry: try await Self.lastEntry(t).id, by: Self.steward)
         #expect(try await t.database.feature(id: made.id) == nil)
     }
 
@@ -263,24 +265,24 @@ struct EditingStoreTests {
         let b = try await Self.patched(t, 22, #"{"properties":{"phone":"2"}}"#)
         _ = try await t.database.apply(.update(id: 22, b.record), by: bob, ifMatch: b.tag, kinds: Self.allKinds)
         let second = try await Self.lastEntry(t)
-        let refused = await Self.caught { _ = try t.database.revert(auditEntry: first.id, by: "cli:steward") }
+        let refused = await Self.caught { _ = try await t.database.revert(auditEntry: first.id, by: Self.steward) }
         guard case .conflict(let why)? = refused else { Issue.record("\(String(describing: refused))"); return }
         #expect(why.contains("entry \(second.id), update by bob"), "\(why)")
         #expect(try await t.database.auditLog(AuditQuery(action: .revert)).numberMatched == 0)
-        _ = try t.database.revert(auditEntry: second.id, by: "cli:steward")
-        _ = try t.database.revert(auditEntry: first.id, by: "cli:steward")
+        _ = try await t.database.revert(auditEntry: second.id, by: Self.steward)
+        _ = try await t.database.revert(auditEntry: first.id, by: Self.steward)
         #expect(try await Self.content(t, 22) == original)
         // The demo import wrote organisation 22 too: its revert waits for these entries' reverts.
         let importEntry = try #require(try await t.database.auditLog(AuditQuery(action: .import)).entries.first)
-        let later = await Self.caught { _ = try t.database.revert(auditEntry: importEntry.id, by: "cli:steward") }
+        let later = await Self.caught { _ = try await t.database.revert(auditEntry: importEntry.id, by: Self.steward) }
         guard case .conflict(let laterWhy)? = later else { Issue.record("\(String(describing: later))"); return }
         #expect(laterWhy.contains("22 (entry ") && laterWhy.contains("first, newest first"), "\(laterWhy)")
         // An entry that wrote no organisation cannot be reverted; an unknown entry is none.
         let token = try await t.database.writer.write { db in
             try AuditSQL.append(db, actor: "test", action: .tokenCreate, organisationID: nil, before: nil, after: nil)
         }
-        #expect(Self.name(await Self.caught { _ = try t.database.revert(auditEntry: token, by: "cli:steward") }) == "invalidParameter")
-        #expect(Self.name(await Self.caught { _ = try t.database.revert(auditEntry: 999_999, by: "cli:steward") }) == "notFound")
+        #expect(Self.name(await Self.caught { _ = try await t.database.revert(auditEntry: token, by: Self.steward) }) == "invalidParameter")
+        #expect(Self.name(await Self.caught { _ = try await t.database.revert(auditEntry: 999_999, by: Self.steward) }) == "notFound")
     }
 
     /// Every Feature's content (the time of the change aside), by id.
@@ -311,13 +313,13 @@ struct EditingStoreTests {
         let entry = try await Self.lastEntry(t)
         #expect(entry.action == "import")
 
-        let undone = try t.database.revert(auditEntry: entry.id, by: "cli:steward")
+        let undone = try await t.database.revert(auditEntry: entry.id, by: Self.steward)
         #expect(undone.removed == 1 && undone.restored == 1 && undone.revived == 0)
         #expect(try await Self.everything(t) == original)
         let revert = try await Self.lastEntry(t)
         #expect(revert.action == "revert" && revert.reverts == entry.id && revert.organisationID == nil)
         // Reverting the revert is the import again: the new organisation back with its id.
-        let redone = try t.database.revert(auditEntry: revert.id, by: "cli:steward")
+        let redone = try await t.database.revert(auditEntry: revert.id, by: Self.steward)
         #expect(redone.revived == 1 && redone.restored == 1 && redone.removed == 0)
         #expect(try await Self.everything(t) == imported)
 
@@ -327,7 +329,7 @@ struct EditingStoreTests {
         _ = try await t.database.apply(.update(id: 22, p.record), by: alice, ifMatch: p.tag, kinds: Self.allKinds)
         let edit = try await Self.lastEntry(t)
         let edited = try await Self.everything(t)
-        let refused = await Self.caught { _ = try t.database.revert(auditEntry: entry.id, by: "cli:steward") }
+        let refused = await Self.caught { _ = try await t.database.revert(auditEntry: entry.id, by: Self.steward) }
         guard case .conflict(let why)? = refused else { Issue.record("\(String(describing: refused))"); return }
         #expect(why.contains("22 (entry \(edit.id))") && why.contains("revert entries \(edit.id), \(revert.id + 1) first"), "\(why)")
         #expect(try await Self.everything(t) == edited)
@@ -343,7 +345,7 @@ struct EditingStoreTests {
         #expect(summary.added == 3)
         #expect(try t.count("SELECT count(*) FROM import_changes WHERE before IS NULL") == 3)
         let entry = try await Self.lastEntry(t)
-        let undone = try t.database.revert(auditEntry: entry.id, by: "cli:steward")
+        let undone = try await t.database.revert(auditEntry: entry.id, by: Self.steward)
         #expect(undone.removed == 3)
         #expect(try t.count("SELECT count(*) FROM organizations") == 0)
         #expect(try t.count("SELECT count(*) FROM idx_organizations_geom") == 0)

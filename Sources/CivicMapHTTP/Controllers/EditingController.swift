@@ -19,6 +19,11 @@ struct EditingController {
     static let featureTypes = ["application/geo+json", "application/json"]
     static let patchTypes = ["application/merge-patch+json", "application/json", "application/geo+json"]
     static let importPath = "/import"
+    /// Writes that cannot stop halfway once they begin (an import, the revert of one): the request
+    /// time limit must not answer 503 for a change they then commit.
+    static func cannotStopHalfway(_ path: String) -> Bool {
+        path == importPath || (path.hasPrefix("/audit/") && path.hasSuffix("/revert"))
+    }
     static let importTypes = ["text/csv", "application/geo+json", "application/json"]
     /// About 60,000 rows of CSV: a region's list, not the national one (that is `civicmap import`'s).
     static let maximumImportBytes = 16 << 20
@@ -32,6 +37,7 @@ struct EditingController {
         router.delete("/collections/:collectionId/items/:featureId", use: delete)
         router.get("/audit", use: audit)
         router.post(RouterPath(Self.importPath), use: importOrganisations)
+        router.post("/audit/:entryId/revert", use: revert)
     }
 
     @Sendable func create(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -153,10 +159,7 @@ struct EditingController {
         if type == "text/csv", case let lines = bytes.count(where: { $0 == 0x0A }), lines > Self.maximumImportRows {
             throw Problem.tooLarge("\(lines) lines; at most \(Self.maximumImportRows) rows per request (the national list is civicmap import's)")
         }
-        guard importing.take() else {
-            throw Problem(status: .serviceUnavailable, type: "busy", title: "Another import is running",
-                          detail: "imports take turns; send it again when the running one has finished", headers: [.retryAfter: "10"])
-        }
+        guard importing.take() else { throw Self.busy }
         defer { importing.give() }
         let input = ImportInput(name: type == "text/csv" ? "upload.csv" : "upload.geojson", bytes: bytes)
         let summary = try await self.editor.importOrganisations(input, options: options, by: editor)
@@ -172,6 +175,41 @@ struct EditingController {
         w.endObject()
         return Responses.json(w)
     }
+
+    /// Undoes an audit entry as `civicmap revert` does: one change, or a whole import (a
+    /// coordinator's wrong file). Admins may revert any entry, other tokens their own only.
+    @Sendable func revert(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try QueryParameters.requireOnlyFormat(request)
+        let editor = try await authenticate(request)
+        let raw = context.parameters.get("entryId") ?? ""
+        guard let entry = Int64(raw), entry > 0 else {
+            throw CivicMapError.invalidParameter(name: "entryId", reason: "'\(raw)' is not an audit entry's id (a positive integer)")
+        }
+        // Imports and reverts take the same turns: each may write many organisations.
+        guard importing.take() else { throw Self.busy }
+        defer { importing.give() }
+        let outcome = try await self.editor.revert(auditEntry: entry, by: editor)
+        let e = outcome.entry
+        var w = JSONWriter(capacity: 256)
+        w.beginObject()
+        w.key("reverted"); w.beginObject()
+        w.key("id"); w.int(e.id)
+        w.key("at"); w.string(e.at)
+        w.key("actor"); w.string(e.actor)
+        w.key("action"); w.string(e.action)
+        w.key("organization_id"); if let o = e.organisationID { w.int(o) } else { w.null() }
+        w.endObject()
+        w.key("revert_entry"); w.int(outcome.revertEntry)
+        w.key("removed"); w.int(outcome.removed)
+        w.key("restored"); w.int(outcome.restored)
+        w.key("revived"); w.int(outcome.revived)
+        w.endObject()
+        return Responses.json(w)
+    }
+
+    private static let busy = Problem(
+        status: .serviceUnavailable, type: "busy", title: "Another import is running",
+        detail: "imports and reverts take turns; send it again when the running one has finished", headers: [.retryAfter: "10"])
 
     // MARK: - The steps every change shares
 

@@ -8,21 +8,21 @@ import Synchronization
 /// request's own thread (one Feature, one page) runs to its end. Streamed bodies (exports)
 /// are not limited: they have their response head at once and send at the client's pace.
 ///
-/// Paths given as `unlimitedPosts` are not limited for POST: a handler that cannot stop halfway
+/// POSTs to paths `unlimitedPost` accepts are not limited: a handler that cannot stop halfway
 /// once it writes (an import would answer 503 for a change it then commits) and whose body may
 /// take long to arrive. The connection's idle timeout still ends an upload that stalls.
 struct DeadlineMiddleware<Context: RequestContext>: RouterMiddleware {
     let limit: Duration
-    let unlimitedPosts: Set<String>
+    let unlimitedPost: @Sendable (String) -> Bool
     private let watch = DeadlineWatch()
 
-    init(limit: Duration, unlimitedPosts: Set<String> = []) {
+    init(limit: Duration, unlimitedPost: @escaping @Sendable (String) -> Bool = { _ in false }) {
         self.limit = limit
-        self.unlimitedPosts = unlimitedPosts
+        self.unlimitedPost = unlimitedPost
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.method == .post && unlimitedPosts.contains(request.uri.path) { return try await next(request, context) }
+        if request.method == .post && unlimitedPost(request.uri.path) { return try await next(request, context) }
         let deadline = ContinuousClock.now + limit
         return try await withoutActuallyEscaping(next) { next in
             // The group awaits both children before it returns, so `next` never outlives this call.
