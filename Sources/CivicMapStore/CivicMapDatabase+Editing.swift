@@ -260,10 +260,14 @@ extension CivicMapDatabase: FeatureEditor {
         let changes = try Row.fetchAll(db, sql: "SELECT organization_id, before FROM import_changes WHERE entry_id = ? ORDER BY organization_id",
                                        arguments: [entry.id]).map { (id: $0[0] as Int64, before: ($0[1] as Data?).map { [UInt8]($0) }) }
         guard !changes.isEmpty else {
-            throw CivicMapError.invalidParameter(name: "entry", reason: """
-                entry \(entry.id) (\(entry.action)) records no organisation's versions, so it cannot be reverted\
-                \(entry.action == "import" ? "; imports before this version did not record theirs: restore a backup taken before it" : "")
-                """)
+            let counts = entry.after.flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+            let wroteNothing = entry.action == "import" && counts?["added"] as? Int == 0 && counts?["updated"] as? Int == 0
+            throw CivicMapError.invalidParameter(name: "entry", reason: wroteNothing
+                ? "entry \(entry.id) (import) changed no organisation: there is nothing to revert"
+                : """
+                    entry \(entry.id) (\(entry.action)) records no organisation's versions, so it cannot be reverted\
+                    \(entry.action == "import" ? "; imports before this version did not record theirs: restore a backup taken before it" : "")
+                    """)
         }
         if let restore = try Row.fetchOne(db, sql: "SELECT id, at FROM audit_log WHERE action = 'restore' AND id > ? ORDER BY id LIMIT 1",
                                           arguments: [entry.id]) {

@@ -17,6 +17,7 @@ enum ImportReport {
         case (true, _) where s.rejected > 0 && !options.partial: "dry run, nothing written; the import would write nothing (\(allOrNothing))"
         case (true, _): "dry run, nothing written"
         case (false, true): "nothing written (\(allOrNothing))"
+        case (false, false) where s.added + s.updated == 0: "written (nothing changed)"
         case (false, false): "written" + (s.auditEntry.map { " (audit entry \($0); civicmap revert \($0) undoes it)" } ?? "")
         }
         lines.append("added \(s.added), updated \(s.updated), unchanged \(s.unchanged), rejected \(s.rejected), warnings \(s.warnings.count): \(verb)")

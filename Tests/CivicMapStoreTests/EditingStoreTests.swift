@@ -333,6 +333,13 @@ struct EditingStoreTests {
         guard case .conflict(let why)? = refused else { Issue.record("\(String(describing: refused))"); return }
         #expect(why.contains("22 (entry \(edit.id))") && why.contains("revert entries \(edit.id), \(revert.id + 1) first"), "\(why)")
         #expect(try await Self.everything(t) == edited)
+        // An import that changed nothing has nothing to undo, and says so.
+        let unchangedOnly = try t.file("same.csv", "id,name,kind,region_iso,settlement,lat,lon\n22,Фонд (переименован),\(properties["kind"]!),\(properties["region_iso"]!),,\(point[1]),\(point[0])\n")
+        let same = try t.database.importFiles([unchangedOnly], currentYear: 2026, actor: "coordinator")
+        #expect(same.unchanged == 1 && same.added + same.updated == 0, "\(same.problems)")
+        let nothing = await Self.caught { _ = try await t.database.revert(auditEntry: try await Self.lastEntry(t).id, by: Self.steward) }
+        guard case .invalidParameter(_, let nothingWhy)? = nothing else { Issue.record("\(String(describing: nothing))"); return }
+        #expect(nothingWhy.contains("changed no organisation"), "\(nothingWhy)")
     }
 
     /// The first big import into an empty table records its rows too: reverted, the table is
