@@ -113,8 +113,10 @@ extension CivicMapDatabase {
                     // The entry first: what the import writes is recorded under its id (`import_changes`).
                     let entry = try AuditSQL.append(db, actor: actor, action: .import, organisationID: nil, before: nil, after: nil)
                     // The regions as this transaction sees them: the Features encoded from memory
-                    // must show what the rows' distances (computed in SQL) are measured from.
-                    let counts = try ImportSQL.write(&accepted, in: db, regions: try cachedRegions(db), partial: options.partial,
+                    // must show what the rows' distances (computed in SQL) are measured from. A dry
+                    // run counts as a partial import: a row refused here does not stop the counting.
+                    let counts = try ImportSQL.write(&accepted, in: db, regions: try cachedRegions(db),
+                                                     partial: options.partial || options.dryRun,
                                                      bulkThreshold: options.bulkThreshold, listsChanges: options.listsChanges,
                                                      onlyRegion: options.onlyRegion, changesOf: entry, clock: &clock)
                     summary.problems += counts.problems

@@ -316,6 +316,18 @@ struct ImportTests {
         #expect(try t.count("SELECT count(*) FROM organizations") == 0)
     }
 
+    /// A row refused only when written (an ОГРН of another organisation) does not hide what the
+    /// others would do: a dry run counts them as a partial import would write them.
+    @Test func aDryRunCountsTheOtherRowsPastAWriteStageRefusal() throws {
+        let t = try TestDatabase()
+        _ = try t.importCSV(["1,АНО Один,ngo,RU-PER,,,,1155958122242,,,,58.0105,56.2502"])
+        let dry = try t.importCSV(["2,АНО Новая,ngo,RU-PER,,,,,,,,58.0105,56.2502", "3,АНО Три,ngo,RU-PER,,,,1155958122242,,,,58.0105,56.2502"],
+                                  options: ImportOptions(dryRun: true))
+        #expect(dry.added == 1 && dry.rejected == 1 && dry.rolledBack, "\(dry.problems)")
+        #expect(dry.problems.map(\.field) == ["ogrn"])
+        #expect(try t.count("SELECT count(*) FROM organizations") == 1)
+    }
+
     @Test func rowsWithoutIdMatchByOGRNThenByName() throws {
         let t = try TestDatabase()
         _ = try t.importCSV(Self.good)
