@@ -257,6 +257,15 @@ extension CivicMapDatabase: FeatureEditor {
     /// Every organisation an import (or a revert of one) wrote, put back; the revert records its
     /// own changes in turn.
     private func revertImport(_ entry: AuditEntry, in db: Database, by actor: String) throws -> RevertOutcome {
+        // First: a restore replaced what was recorded (entries carried over from after the backup have no changes).
+        if [AuditAction.import.rawValue, AuditAction.revert.rawValue].contains(entry.action),
+            let restore = try Row.fetchOne(db, sql: "SELECT id, at FROM audit_log WHERE action = 'restore' AND id > ? ORDER BY id LIMIT 1",
+                                          arguments: [entry.id]) {
+            throw CivicMapError.conflict("""
+                the database was restored from a backup after entry \(entry.id) (entry \(restore[0] as Int64) at \(restore[1] as String)), \
+                so what entry \(entry.id) wrote may be gone; restore a backup taken before it instead
+                """)
+        }
         let changes = try Row.fetchAll(db, sql: "SELECT organization_id, before FROM import_changes WHERE entry_id = ? ORDER BY organization_id",
                                        arguments: [entry.id]).map { (id: $0[0] as Int64, before: ($0[1] as Data?).map { [UInt8]($0) }) }
         guard !changes.isEmpty else {
@@ -268,13 +277,6 @@ extension CivicMapDatabase: FeatureEditor {
                     entry \(entry.id) (\(entry.action)) records no organisation's versions, so it cannot be reverted\
                     \(entry.action == "import" ? "; imports before this version did not record theirs: restore a backup taken before it" : "")
                     """)
-        }
-        if let restore = try Row.fetchOne(db, sql: "SELECT id, at FROM audit_log WHERE action = 'restore' AND id > ? ORDER BY id LIMIT 1",
-                                          arguments: [entry.id]) {
-            throw CivicMapError.conflict("""
-                the database was restored from a backup after entry \(entry.id) (entry \(restore[0] as Int64) at \(restore[1] as String)), \
-                so what entry \(entry.id) wrote may be gone; restore a backup taken before it instead
-                """)
         }
         try AuditSQL.laterChangesRefuse(db, entry.id)
         var outcome = RevertOutcome(entry: entry)

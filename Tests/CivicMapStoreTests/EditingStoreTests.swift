@@ -342,6 +342,23 @@ struct EditingStoreTests {
         #expect(nothingWhy.contains("changed no organisation"), "\(nothingWhy)")
     }
 
+    /// A restore replaces what imports recorded: an import from before it is not reverted.
+    @Test func anImportBeforeARestoreIsNotReverted() async throws {
+        let t = try TestDatabase()
+        _ = try t.importCSV(["1,АНО Один,ngo,RU-PER,,,,,,,,58.0105,56.2502"])
+        let entry = try await Self.lastEntry(t)
+        // Restored into a copy: the test's own file stays open.
+        let backup = t.directory.appendingPathComponent("backup.sqlite").path, copy = t.directory.appendingPathComponent("copy.sqlite").path
+        try t.database.backup(to: backup)
+        try t.database.backup(to: copy)
+        _ = try CivicMapDatabase.restore(backup: backup, into: copy, actor: "cli:test")
+        let restored = try CivicMapDatabase(path: copy)
+        let refused = await Self.caught { _ = try await restored.revert(auditEntry: entry.id, by: Self.steward) }
+        guard case .conflict(let why)? = refused else { Issue.record("\(String(describing: refused))"); return }
+        #expect(why.contains("restored from a backup after entry \(entry.id)"), "\(why)")
+        #expect(try await restored.feature(id: 1) != nil)
+    }
+
     /// The first big import into an empty table records its rows too: reverted, the table is
     /// empty again, and a later import does not give their ids to others.
     @Test func aRevertUndoesAFirstBulkImport() async throws {
