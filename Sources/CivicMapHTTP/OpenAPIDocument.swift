@@ -47,6 +47,23 @@ enum OpenAPIDocument {
             if let body { op["requestBody"] = body }
             return op
         }
+        let count: [String: Any] = ["type": "integer", "minimum": 0]
+        let problems: [String: Any] = ["type": "array", "items": ["type": "object", "properties": [
+            "line": ["type": "integer"], "field": ["type": "string"], "reason": ["type": "string"]]]]
+        let importReport: [String: Any] = [
+            "written": ["type": "boolean"], "dry_run": ["type": "boolean"], "would_write": ["type": "boolean"],
+            "audit_entry": ["type": "integer", "description": "The import's audit entry (when it wrote): POST /audit/{entryId}/revert undoes it"],
+            "added": count, "updated": count, "unchanged": count, "rejected": count,
+            "read_as": ["type": "string", "nullable": true], "ignored_columns": ["type": "array", "items": ["type": "string"]],
+            "errors": problems, "warnings": problems, "changes": problems,
+            "errors_total": count, "warnings_total": count, "changes_total": count,
+        ]
+        let revertReport: [String: Any] = [
+            "reverted": ["type": "object", "properties": [
+                "id": ["type": "integer"], "at": ["type": "string"], "actor": ["type": "string"], "action": ["type": "string"],
+                "organization_id": ["type": "integer", "nullable": true]]],
+            "revert_entry": ["type": "integer"], "removed": count, "restored": count, "revived": count,
+        ]
         let changed: (String, [String: Any]) = ("200", ["description": "The Feature as stored", "content": featureContent, "headers": ["ETag": etagHeader]])
         return [
             "/collections/{collectionId}/items": ["post": operation(
@@ -74,7 +91,8 @@ enum OpenAPIDocument {
                     "application/geo+json": ["schema": ["type": "object"]], "application/json": ["schema": ["type": "object"]],
                 ] as [String: Any]],
                 success: ("200", ["description": "What the import did (or, with dry_run, would do): counts, errors, warnings, changes",
-                                  "content": ["application/json": ["schema": ["type": "object", "required": ["written", "added", "updated", "unchanged", "rejected"]]]]]),
+                                  "content": ["application/json": ["schema": ["type": "object", "required": ["written", "added", "updated", "unchanged", "rejected"],
+                                                                              "properties": importReport]]]]),
                 // A refused all-or-nothing import's 422 carries the same report as members of its problem.
                 errors: ["400", "401", "403", "413", "415", "422", "500", "503"])],
             "/audit": ["get": operation("Every change: who, when, the Feature before and after (admins)", "getAudit", [
@@ -94,7 +112,8 @@ enum OpenAPIDocument {
                 ], body: nil,
                 success: ("200", ["description": "The entry undone, the revert's own entry, and the organisations removed, restored and revived",
                                   "content": ["application/json": ["schema": ["type": "object",
-                                                                              "required": ["reverted", "revert_entry", "removed", "restored", "revived"]]]]]),
+                                                                              "required": ["reverted", "revert_entry", "removed", "restored", "revived"],
+                                                                              "properties": revertReport]]]]),
                 // 409: a later entry changed what it wrote (revert that first), or a restore came after it.
                 errors: ["400", "401", "403", "404", "409", "500", "503"])],
         ]

@@ -136,10 +136,9 @@ extension CivicMapDatabase: FeatureEditor {
                 try db.execute(sql: "DELETE FROM organizations WHERE id = ?", arguments: [deleted])
             case .create(let record), .replace(_, let record), .update(_, let record):
                 if case .create = change {
-                    // Never an id the audit log already knows (a deleted organisation's).
+                    // Never an id given before (a deleted organisation's, or one an undone import added).
                     id = try Int64.fetchOne(db, sql: """
-                        SELECT max((SELECT coalesce(max(id), 0) FROM organizations),
-                                   (SELECT coalesce(max(organization_id), 0) FROM audit_log)) + 1
+                        SELECT max((SELECT coalesce(max(id), 0) FROM organizations), (\(ImportSQL.highestRetiredID))) + 1
                         """)!
                 }
                 try self.write(record, id: id, in: db, by: editor, kinds: kinds)
@@ -209,10 +208,11 @@ extension CivicMapDatabase: FeatureEditor {
     /// An editor that is not an admin may undo only its own entries.
     public func revert(auditEntry entryID: Int64, by editor: Editor) throws -> RevertOutcome {
         try writer.write { db in
-            guard let entry = try AuditSQL.entry(db, id: entryID) else { throw CivicMapError.notFound("audit entry \(entryID)") }
-            guard editor.role == .admin || entry.actor == editor.name else {
-                throw CivicMapError.forbidden("token '\(editor.name)' may revert its own entries only; entry \(entryID) is \(entry.actor)'s")
+            // Another's entry is not found for a token that may not read the audit log (its actors are admins' to know).
+            guard let entry = try AuditSQL.entry(db, id: entryID), editor.role == .admin || entry.actor == editor.name else {
+                throw CivicMapError.notFound("audit entry \(entryID)\(editor.role == .admin ? "" : " of token '\(editor.name)'")")
             }
+            try AuditSQL.refuseIfUndone(db, entry)
             try FeatureCache.refresh(db)  // the Features compared and kept below are current
             let outcome = try entry.organisationID.map { try revertOne(entry, organisation: $0, in: db, by: editor.name) }
                 ?? revertImport(entry, in: db, by: editor.name)
@@ -278,7 +278,7 @@ extension CivicMapDatabase: FeatureEditor {
                     \(entry.action == "import" ? "; imports before this version did not record theirs: restore a backup taken before it" : "")
                     """)
         }
-        try AuditSQL.laterChangesRefuse(db, entry.id)
+        try refuseIfChangedSince(entry, in: db)
         var outcome = RevertOutcome(entry: entry)
         outcome.revertEntry = try AuditSQL.append(db, actor: actor, action: .revert, organisationID: nil, before: nil, after: nil,
                                                   reverts: entry.id)
@@ -306,6 +306,30 @@ extension CivicMapDatabase: FeatureEditor {
         return outcome
     }
 
+    /// Refuses while an organisation entry `entry` wrote is not as the entry left it. What it left
+    /// is what the next entry to write it found (that entry's `before`): later entries that
+    /// cancel out (a change and its revert) leave it so and do not stand in the way.
+    private func refuseIfChangedSince(_ entry: AuditEntry, in db: Database) throws {
+        var changed: [(organisation: Int64, newest: Int64)] = []
+        for row in try Row.fetchAll(db, sql: AuditSQL.laterWriters, arguments: [entry.id]) {
+            let id: Int64 = row[0], first: Int64 = row[1], newest: Int64 = row[2]
+            let left = try AuditSQL.before(db, entry: first, organisation: id)
+            let current = try FeatureCache.features(db, ids: [id]).first?.bytes
+            if !Self.sameContent(current, left) { changed.append((id, newest)) }
+        }
+        guard !changed.isEmpty else { return }
+        var newestFirst: [Int64] = []
+        for c in changed.sorted(by: { $0.newest > $1.newest }) where !newestFirst.contains(c.newest) { newestFirst.append(c.newest) }
+        let entries = try newestFirst.prefix(10).compactMap { try AuditSQL.entry(db, id: $0) }
+            .map { "\($0.id) (\($0.action) by \($0.actor) at \($0.at))" }
+        let named = changed.prefix(5).map { "\($0.organisation) (entry \($0.newest))" }.joined(separator: ", ")
+        throw CivicMapError.conflict("""
+            \(changed.count) of the organisations entry \(entry.id) wrote \(changed.count == 1 ? "has" : "have") changed since: \
+            \(named)\(changed.count > 5 ? ", …" : ""); revert \(newestFirst.count == 1 ? "that entry" : "those entries") first, newest first: \
+            \(entries.joined(separator: ", "))\(newestFirst.count > 10 ? ", …" : "")
+            """)
+    }
+
     /// Organisations as the Features `versions` show them, written as one import by id: those
     /// gone (not `existing`) come back with their ids and first creation times.
     private func putBack(_ versions: [(id: Int64, feature: [UInt8])], existing: Set<Int64>, in db: Database, outcome: inout RevertOutcome) throws {
@@ -329,7 +353,10 @@ extension CivicMapDatabase: FeatureEditor {
         var clock = PhaseClock()  // not reported
         let counts = try ImportSQL.write(&rows, in: db, regions: regions, partial: false, bulkThreshold: ImportOptions().bulkThreshold,
                                          warns: false, revivesDeleted: true, clock: &clock)
-        if let problem = counts.problems.first { throw CivicMapError.conflict(problem.reason) }
+        if let problem = counts.problems.first {
+            let id = problem.line > 0 && problem.line <= versions.count ? " \(versions[problem.line - 1].id)" : ""
+            throw CivicMapError.conflict("organisation\(id) cannot be put back: \(problem.reason); revert the change that took it first")
+        }
         outcome.revived += versions.count(where: { !existing.contains($0.id) })
         outcome.restored += versions.count(where: { existing.contains($0.id) })
         // Back, each keeps the time it was first created (the trigger queues its Feature again).
@@ -338,14 +365,15 @@ extension CivicMapDatabase: FeatureEditor {
         }
     }
 
-    /// Whether two versions of a Feature say the same, whenever written: the time of the change and
-    /// the programmes' row ids (new whenever programmes are written) aside.
+    /// Whether two versions of a Feature say the same, whenever written: the time of the change,
+    /// the programmes' row ids (new whenever programmes are written), and what the region gives
+    /// (its name, the distance to its centre: a moved centre is no change of the organisation's) aside.
     static func sameContent(_ a: [UInt8]?, _ b: [UInt8]?) -> Bool {
         func canonical(_ bytes: [UInt8]?) -> Data? {
             guard let bytes, var feature = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
                 var properties = feature["properties"] as? [String: Any]
             else { return nil }
-            properties["updated_at"] = nil
+            for derived in ["updated_at", "region_name", "distance_to_center_km"] { properties[derived] = nil }
             if let programmes = properties["programmes"] as? [[String: Any]] {
                 properties["programmes"] = programmes.map { p in p.filter { $0.key != "id" } }
             }
@@ -412,21 +440,38 @@ enum AuditSQL {
         """
     }
 
-    /// Refuses to revert entry `id` while later entries have written any of the organisations it
-    /// wrote, naming them and those entries (newest first).
-    static func laterChangesRefuse(_ db: Database, _ id: Int64) throws {
-        let later = try Row.fetchAll(db, sql: """
-            SELECT organization_id, later FROM (
-                SELECT c.organization_id, (\(newestLater(organisation: "c.organization_id", than: "?1"))) AS later
-                FROM import_changes c WHERE c.entry_id = ?1)
-            WHERE later IS NOT NULL ORDER BY later DESC, organization_id
-            """, arguments: [id]).map { (organisation: $0[0] as Int64, entry: $0[1] as Int64) }
-        guard !later.isEmpty else { return }
-        let entries = later.map(\.entry).reduce(into: [Int64]()) { if !$0.contains($1) { $0.append($1) } }
-        let named = later.prefix(5).map { "\($0.organisation) (entry \($0.entry))" }.joined(separator: ", ")
+    /// SQL: each organisation entry ?1 wrote that a later entry wrote too, with the first and the
+    /// newest of those entries.
+    static let laterWriters = """
+        SELECT organization_id, first, newest FROM (
+            SELECT c.organization_id,
+                   (SELECT min(e) FROM (SELECT id AS e FROM audit_log WHERE organization_id = c.organization_id AND id > ?1
+                                        UNION ALL SELECT entry_id FROM import_changes WHERE organization_id = c.organization_id AND entry_id > ?1)) AS first,
+                   (\(newestLater(organisation: "c.organization_id", than: "?1"))) AS newest
+            FROM import_changes c WHERE c.entry_id = ?1)
+        WHERE first IS NOT NULL
+        """
+
+    /// The organisation's Feature as entry `entry` found it (nil: there was none).
+    static func before(_ db: Database, entry: Int64, organisation: Int64) throws -> [UInt8]? {
+        let row = try Row.fetchOne(db, sql: """
+            SELECT before FROM audit_log WHERE id = ?1 AND organization_id = ?2
+            UNION ALL SELECT before FROM import_changes WHERE entry_id = ?1 AND organization_id = ?2
+            """, arguments: [entry, organisation])
+        return (row?[0] as Data?).map { [UInt8]($0) }
+    }
+
+    /// Refuses to revert an entry a revert has undone (and that revert stands): reverting it
+    /// again would not undo it twice but fail on the revert's change.
+    static func refuseIfUndone(_ db: Database, _ entry: AuditEntry) throws {
+        guard let undo = try Row.fetchOne(db, sql: """
+            SELECT id, actor, at FROM audit_log r WHERE reverts = ? AND NOT EXISTS (SELECT 1 FROM audit_log WHERE reverts = r.id)
+            ORDER BY id DESC LIMIT 1
+            """, arguments: [entry.id]) else { return }
+        let id: Int64 = undo[0]
         throw CivicMapError.conflict("""
-            \(later.count) of the organisations entry \(id) wrote have changed since: \(named)\(later.count > 5 ? ", …" : ""); \
-            revert entr\(entries.count == 1 ? "y" : "ies") \(entries.map(String.init).joined(separator: ", ")) first, newest first
+            entry \(entry.id) was already undone by entry \(id) (revert by \(undo[1] as String) at \(undo[2] as String)); \
+            reverting entry \(id) applies it again
             """)
     }
 

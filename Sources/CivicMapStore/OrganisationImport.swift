@@ -292,9 +292,11 @@ enum ImportSQL {
     /// journal (`withJournalForImport` asks before the transaction, `write` again inside it).
     static func isFirstBulkImport(rows: Int, bulkThreshold: Int, in db: Database) throws -> Bool {
         guard rows >= bulkThreshold else { return false }
-        // Deleted ids are refused by the staged path (`write`); this one looks no row up.
+        // Retired ids (deleted, or removed by undoing an import) are refused by the staged path
+        // (`write`); this one looks no row up, so it runs only where no id was ever given.
         return try !Bool.fetchOne(db, sql: """
             SELECT EXISTS (SELECT 1 FROM organizations) OR EXISTS (SELECT 1 FROM audit_log WHERE action = 'delete')
+                OR EXISTS (SELECT 1 FROM import_changes)
             """)!
     }
 
@@ -479,14 +481,19 @@ enum ImportSQL {
     /// New rows whose id names a deleted organisation: an old file does not bring it back (its id
     /// is never given again).
     static func deletedOrganisations(_ rows: [StagedRow], in db: Database) throws -> [(seq: Int64, problem: FieldProblem)] {
+        // The newest entry that deleted the id, or that wrote it through an import and then
+        // removed it by undoing one (an import's entry has no organisation of its own).
         try Row.fetchAll(db, sql: """
-            SELECT i.seq, i.id, a.at, a.actor FROM import_rows i
-            JOIN audit_log a ON a.id = (SELECT max(id) FROM audit_log WHERE organization_id = i.id AND action = 'delete')
-            WHERE i.is_new
+            SELECT i.seq, i.id, a.at, a.actor, a.action, a.id FROM import_rows i
+            JOIN audit_log a ON a.id = max(
+                coalesce((SELECT max(id) FROM audit_log WHERE organization_id = i.id AND action = 'delete'), 0),
+                coalesce((SELECT max(entry_id) FROM import_changes WHERE organization_id = i.id), 0))
+            WHERE i.is_new AND a.action IN ('delete', 'revert')
             """).map { row in
             let seq: Int = row[0], id: Int64 = row[1], at: String = row[2], actor: String = row[3]
+            let how = (row[4] as String) == "delete" ? "deleted" : "removed by undoing an import (entry \(row[5] as Int64))"
             return (row[0], rows[seq].problem(
-                "id", "organisation \(id) was deleted on \(at) by \(actor); leave the id empty to add it again as a new organisation"))
+                "id", "organisation \(id) was \(how) on \(at) by \(actor); leave the id empty to add it again as a new organisation"))
         }
     }
 

@@ -99,10 +99,17 @@ extension CivicMapDatabase {
             SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at >= ?)
             """, arguments: [stamp]) ?? 0
         let before = try Int64.fetchOne(db, sql: "SELECT count(*) FROM audit_log") ?? 0
+        let backupsNewest = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM main.audit_log") ?? 0
         try db.execute(sql: """
-            INSERT INTO audit_log (\(auditColumns)) SELECT \(auditColumns) FROM now.audit_log
-                WHERE id > (SELECT coalesce(max(id), 0) FROM main.audit_log)
-            """)
+            INSERT INTO audit_log (\(auditColumns)) SELECT \(auditColumns) FROM now.audit_log WHERE id > ?
+            """, arguments: [backupsNewest])
+        // And what those entries' imports wrote: their ids stay retired (never given again).
+        if try !common("import_changes").isEmpty {
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO import_changes (entry_id, organization_id, before)
+                SELECT entry_id, organization_id, before FROM now.import_changes WHERE entry_id > ?
+                """, arguments: [backupsNewest])
+        }
         summary.laterAuditEntries = try Int(Int64.fetchOne(db, sql: "SELECT count(*) FROM audit_log") ?? 0) - Int(before)
         summary.organisations = try Int.fetchOne(db, sql: OrganisationSQL.count) ?? 0
         var w = JSONWriter()

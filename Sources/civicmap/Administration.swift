@@ -178,7 +178,8 @@ struct Revert: AsyncParsableCommand {
             return "organisation \(id) \(what)"
         }
         func count(_ n: Int, _ what: String) -> String? { n > 0 ? "\(n) organisation\(n == 1 ? "" : "s") \(what)" : nil }
-        let parts = [count(outcome.removed, "removed"), count(outcome.restored, "as before"), count(outcome.revived, "back, with their ids")]
+        let parts = [count(outcome.removed, "removed"), count(outcome.restored, "as before"),
+                     count(outcome.revived, outcome.revived == 1 ? "back, with its id" : "back, with their ids")]
         return parts.compactMap { $0 }.joined(separator: ", ")
     }
 }

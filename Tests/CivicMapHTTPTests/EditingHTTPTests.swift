@@ -546,12 +546,14 @@ struct EditingHTTPTests {
             func revert(_ entry: String, token: String?) async throws -> TestResponse {
                 try await client.execute(uri: "/audit/\(entry)/revert", method: .post, headers: S.headers(token, type: nil))
             }
-            // Not its own: an admin's entry is not the Perm editor's to undo.
+            // Not its own: an admin's entry is not the Perm editor's to undo, nor to know of.
             let (_, _) = try await S.create(client, token: server.admin, name: S.uniqueName("АНО «Чужая»"))
             let adminEntry = try await client.execute(uri: "/audit?actor=http-admin&limit=1", method: .get, headers: S.headers(server.admin, type: nil)) {
                 try #require((try Server.json($0)["entries"] as? [[String: Any]])?.first?["id"] as? Int)
             }
-            try Server.expectProblem(try await revert(String(adminEntry), token: server.permEditor), status: .forbidden)
+            let hidden = try await revert(String(adminEntry), token: server.permEditor)
+            try Server.expectProblem(hidden, status: .notFound)
+            #expect(!(String(buffer: hidden.body).contains("http-admin")))
             try Server.expectProblem(try await revert("abc", token: server.permEditor), status: .badRequest)
             try Server.expectProblem(try await revert("999999999", token: server.admin), status: .notFound)
             try Server.expectProblem(try await revert(String(entry), token: nil), status: .unauthorized)
@@ -562,11 +564,11 @@ struct EditingHTTPTests {
             #expect(report["removed"] as? Int == 1 && report["restored"] as? Int == 0, "\(report)")
             #expect((report["reverted"] as? [String: Any])?["id"] as? Int == entry)
             #expect(try await found() == 0)
-            // Once undone, undoing it again would lose the revert: refused, naming it.
+            // Once undone, undoing it again is refused, naming the revert that did.
             let again = try await revert(String(entry), token: server.permEditor)
             try Server.expectProblem(again, status: .conflict)
             let revertEntry = try #require(report["revert_entry"] as? Int)
-            #expect((try Server.json(again)["detail"] as? String)?.contains("revert entry \(revertEntry) first") == true)
+            #expect((try Server.json(again)["detail"] as? String)?.contains("already undone by entry \(revertEntry)") == true)
         }
     }
 

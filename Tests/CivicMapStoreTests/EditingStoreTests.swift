@@ -272,11 +272,12 @@ struct EditingStoreTests {
         _ = try await t.database.revert(auditEntry: second.id, by: Self.steward)
         _ = try await t.database.revert(auditEntry: first.id, by: Self.steward)
         #expect(try await Self.content(t, 22) == original)
-        // The demo import wrote organisation 22 too: its revert waits for these entries' reverts.
+        // The demo import wrote organisation 22 too, and the later changes to it cancel out (each
+        // reverted): the import can be undone.
         let importEntry = try #require(try await t.database.auditLog(AuditQuery(action: .import)).entries.first)
-        let later = await Self.caught { _ = try await t.database.revert(auditEntry: importEntry.id, by: Self.steward) }
-        guard case .conflict(let laterWhy)? = later else { Issue.record("\(String(describing: later))"); return }
-        #expect(laterWhy.contains("22 (entry ") && laterWhy.contains("first, newest first"), "\(laterWhy)")
+        let undone = try await t.database.revert(auditEntry: importEntry.id, by: Self.steward)
+        #expect(undone.removed > 20 && undone.restored == 0)
+        #expect(try t.count("SELECT count(*) FROM organizations") == 0)
         // An entry that wrote no organisation cannot be reverted; an unknown entry is none.
         let token = try await t.database.writer.write { db in
             try AuditSQL.append(db, actor: "test", action: .tokenCreate, organisationID: nil, before: nil, after: nil)
@@ -331,15 +332,44 @@ struct EditingStoreTests {
         let edited = try await Self.everything(t)
         let refused = await Self.caught { _ = try await t.database.revert(auditEntry: entry.id, by: Self.steward) }
         guard case .conflict(let why)? = refused else { Issue.record("\(String(describing: refused))"); return }
-        #expect(why.contains("22 (entry \(edit.id))") && why.contains("revert entries \(edit.id), \(revert.id + 1) first"), "\(why)")
+        #expect(why.contains("1 of the organisations entry \(entry.id) wrote has changed since: 22 (entry \(edit.id))"), "\(why)")
+        #expect(why.contains("revert that entry first, newest first: \(edit.id) (update by alice at "), "\(why)")
         #expect(try await Self.everything(t) == edited)
+        // The edit reverted, the import (applied again by the revert of its revert) can be undone once more.
+        _ = try await t.database.revert(auditEntry: edit.id, by: Self.steward)
+        let last = try await t.database.revert(auditEntry: entry.id, by: Self.steward)
+        #expect(last.removed == 1 && last.restored == 1)
+        #expect(try await Self.everything(t) == original)
+        // Undone and not applied again since: a second revert says so.
+        let twice = await Self.caught { _ = try await t.database.revert(auditEntry: entry.id, by: Self.steward) }
+        guard case .conflict(let twiceWhy)? = twice else { Issue.record("\(String(describing: twice))"); return }
+        #expect(twiceWhy.contains("entry \(entry.id) was already undone by entry \(last.revertEntry)"), "\(twiceWhy)")
         // An import that changed nothing has nothing to undo, and says so.
-        let unchangedOnly = try t.file("same.csv", "id,name,kind,region_iso,settlement,lat,lon\n22,Фонд (переименован),\(properties["kind"]!),\(properties["region_iso"]!),,\(point[1]),\(point[0])\n")
+        let unchangedOnly = try t.file("same.csv", "id,name,kind,region_iso,lat,lon\n22,\"\(properties["name"]!)\",\(properties["kind"]!),\(properties["region_iso"]!),\(point[1]),\(point[0])\n")
         let same = try t.database.importFiles([unchangedOnly], currentYear: 2026, actor: "coordinator")
         #expect(same.unchanged == 1 && same.added + same.updated == 0, "\(same.problems)")
         let nothing = await Self.caught { _ = try await t.database.revert(auditEntry: try await Self.lastEntry(t).id, by: Self.steward) }
         guard case .invalidParameter(_, let nothingWhy)? = nothing else { Issue.record("\(String(describing: nothing))"); return }
         #expect(nothingWhy.contains("changed no organisation"), "\(nothingWhy)")
+    }
+
+    /// A moved regional centre changes every distance in the region, but no organisation: a change
+    /// from before it is still reverted (and the distance is the new centre's).
+    @Test func aRevertAfterACentreMovedStillWorks() async throws {
+        let t = try TestDatabase(demo: true)
+        let original = try Self.properties(try await t.database.feature(id: 22)?.bytes)
+        let p = try await Self.patched(t, 22, #"{"properties":{"phone":"+7 342 200-00-00"}}"#)
+        _ = try await t.database.apply(.update(id: 22, p.record), by: Self.admin, ifMatch: p.tag, kinds: Self.allKinds)
+        let edit = try await Self.lastEntry(t)
+        let data = TestDatabase.repository.appendingPathComponent("data").path
+        var regions = try RegionReader.read(csvPath: data + "/regions.csv", outlinesPath: data + "/regions_ru.geojson")
+        let index = try #require(regions.firstIndex { $0.iso == original["region_iso"] as? String })
+        regions[index].centre = try Coordinate(latitude: regions[index].centre.latitude + 0.5, longitude: regions[index].centre.longitude)
+        #expect(try t.database.loadRegions(regions, by: "cli:test").count == 1)
+        _ = try await t.database.revert(auditEntry: edit.id, by: Self.steward)
+        let reverted = try Self.properties(try await t.database.feature(id: 22)?.bytes)
+        #expect(reverted["phone"] as? String == original["phone"] as? String)
+        #expect(reverted["distance_to_center_km"] as? Double != original["distance_to_center_km"] as? Double)
     }
 
     /// A restore replaces what imports recorded: an import from before it is not reverted.
@@ -350,6 +380,7 @@ struct EditingStoreTests {
         // Restored into a copy: the test's own file stays open.
         let backup = t.directory.appendingPathComponent("backup.sqlite").path, copy = t.directory.appendingPathComponent("copy.sqlite").path
         try t.database.backup(to: backup)
+        #expect(try t.importCSV([",АНО После копии,ngo,RU-PER,,,,,,,,58.0105,56.2502"]).added == 1)  // id 2, after the backup
         try t.database.backup(to: copy)
         _ = try CivicMapDatabase.restore(backup: backup, into: copy, actor: "cli:test")
         let restored = try CivicMapDatabase(path: copy)
@@ -357,6 +388,11 @@ struct EditingStoreTests {
         guard case .conflict(let why)? = refused else { Issue.record("\(String(describing: refused))"); return }
         #expect(why.contains("restored from a backup after entry \(entry.id)"), "\(why)")
         #expect(try await restored.feature(id: 1) != nil)
+        // The id the import after the backup gave stays retired.
+        let file = try t.file("new.csv", "name,kind,region_iso,lat,lon\nАНО Новая,ngo,RU-PER,58.0105,56.2502\n")
+        #expect(try restored.importFiles([file], currentYear: 2026).added == 1)
+        let second = try await restored.feature(id: 2), third = try await restored.feature(id: 3)
+        #expect(second == nil && third != nil)
     }
 
     /// The first big import into an empty table records its rows too: reverted, the table is
@@ -376,6 +412,9 @@ struct EditingStoreTests {
         #expect(try t.count("SELECT count(*) FROM features") == 0)
         _ = try t.importCSV([",АНО «Новая»,ngo,RU-PER,Пермь,,,,,,,58.0105,56.2502"])
         #expect(try t.count("SELECT min(id) FROM organizations") == 10)  // after 7, 8, 9, which are retired
+        // A file naming a removed id is told so (undoing the revert brings it back).
+        let named = try t.importCSV(["7,АНО Тест,ngo,RU-PER,Пермь,,,,,,,58.0105,56.2502"])
+        #expect(named.rolledBack && named.problems.first?.reason.contains("removed by undoing an import (entry") == true, "\(named.problems)")
     }
 
     /// Every action the code names is one the table's CHECK takes (a new one needs its migration).

@@ -181,7 +181,7 @@ struct EditingController {
     @Sendable func revert(_ request: Request, context: BasicRequestContext) async throws -> Response {
         try QueryParameters.requireOnlyFormat(request)
         let editor = try await authenticate(request)
-        let raw = context.parameters.get("entryId") ?? ""
+        let raw = (context.parameters.get("entryId") ?? "").removingPercentEncoding ?? ""
         guard let entry = Int64(raw), entry > 0 else {
             throw CivicMapError.invalidParameter(name: "entryId", reason: "'\(raw)' is not an audit entry's id (a positive integer)")
         }
@@ -208,7 +208,7 @@ struct EditingController {
     }
 
     private static let busy = Problem(
-        status: .serviceUnavailable, type: "busy", title: "Another import is running",
+        status: .serviceUnavailable, type: "busy", title: "Another import or revert is running",
         detail: "imports and reverts take turns; send it again when the running one has finished", headers: [.retryAfter: "10"])
 
     // MARK: - The steps every change shares
