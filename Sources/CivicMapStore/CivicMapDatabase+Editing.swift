@@ -203,8 +203,9 @@ extension CivicMapDatabase: FeatureEditor {
     /// Undoes audit entry `entryID`: puts each organisation it wrote back as the entry found it
     /// (the version before a change, no organisation before a create, the deleted one with its
     /// id before a delete). An import's entry undoes the whole import (`import_changes`). Only
-    /// while no later entry has changed those organisations (an edit, an import), or that change
-    /// would be lost: later entries must be reverted first. Logged as `revert`, itself revertible.
+    /// while those organisations are as the entry left it (later changes that cancel out do not
+    /// count), or a later change would be lost: it must be reverted first. Logged as `revert`,
+    /// itself revertible.
     /// An editor that is not an admin may undo only its own entries.
     public func revert(auditEntry entryID: Int64, by editor: Editor) throws -> RevertOutcome {
         try writer.write { db in
