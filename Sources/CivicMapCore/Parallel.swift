@@ -71,7 +71,7 @@ public final class Pending<Value: Sendable>: @unchecked Sendable {
 
     fileprivate init(_ work: @escaping @Sendable () throws -> Value) {
         done.enter()
-        DispatchQueue.global().async { [self] in
+        DispatchQueue.global(qos: .userInitiated).async { [self] in  // its caller waits for it
             result = Result { try work() }
             done.leave()
         }

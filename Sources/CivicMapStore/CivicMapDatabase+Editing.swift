@@ -167,8 +167,7 @@ extension CivicMapDatabase: FeatureEditor {
 
     /// Validates the record and writes it through the import's SQL (one path for ids, ОГРН
     /// conflicts, programmes and Features), as organisation `id`.
-    private func write(_ input: ImportRecord, id: Int64, in db: Database, by editor: Editor, kinds: [OrganisationKind],
-                       reviving: Bool = false) throws {
+    private func write(_ input: ImportRecord, id: Int64, in db: Database, by editor: Editor, kinds: [OrganisationKind]) throws {
         var record = input
         record.fields["id"] = String(id)
         // A replacement without programmes has none.
@@ -195,7 +194,7 @@ extension CivicMapDatabase: FeatureEditor {
         }
         var rows = [StagedRow(line: 1, organisation: organisation, statesProgrammes: true)]
         var clock = PhaseClock()  // one row: its phases are not reported
-        let counts = try ImportSQL.write(&rows, in: db, regions: regions, partial: false, warns: false, revivesDeleted: reviving, clock: &clock)
+        let counts = try ImportSQL.write(&rows, in: db, regions: regions, partial: false, warns: false, clock: &clock)
         if let problem = counts.problems.first { throw CivicMapError.conflict(problem.reason) }
         try FeatureCache.refresh(db)
     }
@@ -213,10 +212,10 @@ extension CivicMapDatabase: FeatureEditor {
             guard let entry = try AuditSQL.entry(db, id: entryID), editor.role == .admin || entry.actor == editor.name else {
                 throw CivicMapError.notFound("audit entry \(entryID)\(editor.role == .admin ? "" : " of token '\(editor.name)'")")
             }
-            try AuditSQL.refuseIfUndone(db, entry)
+            try AuditSQL.refuseIfUndone(db, entry, for: editor)
             try FeatureCache.refresh(db)  // the Features compared and kept below are current
-            let outcome = try entry.organisationID.map { try revertOne(entry, organisation: $0, in: db, by: editor.name) }
-                ?? revertImport(entry, in: db, by: editor.name)
+            let outcome = try entry.organisationID.map { try revertOne(entry, organisation: $0, in: db, by: editor) }
+                ?? revertImport(entry, in: db, by: editor)
             try FeatureCache.refresh(db)
             return outcome
         }
@@ -231,13 +230,13 @@ extension CivicMapDatabase: FeatureEditor {
         }
     }
 
-    private func revertOne(_ entry: AuditEntry, organisation id: Int64, in db: Database, by actor: String) throws -> RevertOutcome {
+    private func revertOne(_ entry: AuditEntry, organisation id: Int64, in db: Database, by editor: Editor) throws -> RevertOutcome {
         let current = try FeatureCache.features(db, ids: [id]).first
         guard Self.sameContent(current?.bytes, entry.after) else {
             let later = try AuditSQL.later(db, organisation: id, than: entry.id)
             throw CivicMapError.conflict("""
                 organisation \(id) has changed since entry \(entry.id)\
-                \(later.map { " (entry \($0.id), \($0.action) by \($0.actor) at \($0.at))" } ?? ""); \
+                \(later.map { ", last by entry \(AuditSQL.named($0, for: editor))" } ?? ""); \
                 revert the later changes first, newest first: civicmap audit --organization \(id)
                 """)
         }
@@ -250,14 +249,14 @@ extension CivicMapDatabase: FeatureEditor {
         }
         try FeatureCache.refresh(db)
         let after = try FeatureCache.features(db, ids: [id]).first
-        outcome.revertEntry = try AuditSQL.append(db, actor: actor, action: .revert, organisationID: id, before: current?.bytes,
+        outcome.revertEntry = try AuditSQL.append(db, actor: editor.name, action: .revert, organisationID: id, before: current?.bytes,
                                                   after: after?.bytes, reverts: entry.id)
         return outcome
     }
 
     /// Every organisation an import (or a revert of one) wrote, put back; the revert records its
     /// own changes in turn.
-    private func revertImport(_ entry: AuditEntry, in db: Database, by actor: String) throws -> RevertOutcome {
+    private func revertImport(_ entry: AuditEntry, in db: Database, by editor: Editor) throws -> RevertOutcome {
         // First: a restore replaced what was recorded (entries carried over from after the backup have no changes).
         if [AuditAction.import.rawValue, AuditAction.revert.rawValue].contains(entry.action),
             let restore = try Row.fetchOne(db, sql: "SELECT id, at FROM audit_log WHERE action = 'restore' AND id > ? ORDER BY id LIMIT 1",
@@ -279,9 +278,9 @@ extension CivicMapDatabase: FeatureEditor {
                     \(entry.action == "import" ? "; imports before this version did not record theirs: restore a backup taken before it" : "")
                     """)
         }
-        try refuseIfChangedSince(entry, in: db)
+        try refuseIfChangedSince(entry, in: db, for: editor)
         var outcome = RevertOutcome(entry: entry)
-        outcome.revertEntry = try AuditSQL.append(db, actor: actor, action: .revert, organisationID: nil, before: nil, after: nil,
+        outcome.revertEntry = try AuditSQL.append(db, actor: editor.name, action: .revert, organisationID: nil, before: nil, after: nil,
                                                   reverts: entry.id)
         try db.execute(sql: """
             INSERT INTO import_changes (entry_id, organization_id, before)
@@ -310,19 +309,16 @@ extension CivicMapDatabase: FeatureEditor {
     /// Refuses while an organisation entry `entry` wrote is not as the entry left it. What it left
     /// is what the next entry to write it found (that entry's `before`): later entries that
     /// cancel out (a change and its revert) leave it so and do not stand in the way.
-    private func refuseIfChangedSince(_ entry: AuditEntry, in db: Database) throws {
+    private func refuseIfChangedSince(_ entry: AuditEntry, in db: Database, for editor: Editor) throws {
         var changed: [(organisation: Int64, newest: Int64)] = []
-        for row in try Row.fetchAll(db, sql: AuditSQL.laterWriters, arguments: [entry.id]) {
-            let id: Int64 = row[0], first: Int64 = row[1], newest: Int64 = row[2]
-            let left = try AuditSQL.before(db, entry: first, organisation: id)
-            let current = try FeatureCache.features(db, ids: [id]).first?.bytes
-            if !Self.sameContent(current, left) { changed.append((id, newest)) }
+        let rows = try Row.fetchCursor(db, sql: AuditSQL.writtenLater, arguments: [entry.id])
+        while let row = try rows.next() {
+            let left = (row[2] as Data?).map { [UInt8]($0) }, current = (row[3] as Data?).map { [UInt8]($0) }
+            if left != current && !Self.sameContent(current, left) { changed.append((row[0], row[1])) }
         }
         guard !changed.isEmpty else { return }
-        var newestFirst: [Int64] = []
-        for c in changed.sorted(by: { $0.newest > $1.newest }) where !newestFirst.contains(c.newest) { newestFirst.append(c.newest) }
-        let entries = try newestFirst.prefix(10).compactMap { try AuditSQL.entry(db, id: $0) }
-            .map { "\($0.id) (\($0.action) by \($0.actor) at \($0.at))" }
+        let newestFirst = Array(Set(changed.map(\.newest))).sorted(by: >)
+        let entries = try newestFirst.prefix(10).compactMap { try AuditSQL.entry(db, id: $0) }.map { AuditSQL.named($0, for: editor) }
         let named = changed.prefix(5).map { "\($0.organisation) (entry \($0.newest))" }.joined(separator: ", ")
         throw CivicMapError.conflict("""
             \(changed.count) of the organisations entry \(entry.id) wrote \(changed.count == 1 ? "has" : "have") changed since: \
@@ -416,9 +412,10 @@ enum AuditSQL {
         return db.lastInsertedRowID
     }
 
-    /// The summary of an entry appended before its work was done (an import's counts).
+    /// The summary of an entry appended before its work was done (an import's counts), and its
+    /// time: when that work was done.
     static func setAfter(_ db: Database, entry id: Int64, _ after: [UInt8]) throws {
-        try db.execute(sql: "UPDATE audit_log SET after = ? WHERE id = ?", arguments: [Data(after), id])
+        try db.execute(sql: "UPDATE audit_log SET after = ?, at = ? WHERE id = ?", arguments: [Data(after), TimeStamp.string(), id])
     }
 
     static func entry(_ db: Database, id: Int64) throws -> AuditEntry? {
@@ -441,39 +438,38 @@ enum AuditSQL {
         """
     }
 
-    /// SQL: each organisation entry ?1 wrote that a later entry wrote too, with the first and the
-    /// newest of those entries.
-    static let laterWriters = """
-        SELECT organization_id, first, newest FROM (
+    /// SQL: each organisation entry ?1 wrote that a later entry wrote too, with the newest such
+    /// entry, the Feature the first of them found (what entry ?1 left) and the Feature now.
+    static let writtenLater = """
+        SELECT w.organization_id, w.newest,
+               coalesce((SELECT a.before FROM audit_log a WHERE a.id = w.first AND a.organization_id = w.organization_id),
+                        (SELECT i.before FROM import_changes i WHERE i.entry_id = w.first AND i.organization_id = w.organization_id)),
+               (SELECT f.json FROM features f WHERE f.id = w.organization_id)
+        FROM (
             SELECT c.organization_id,
                    (SELECT min(e) FROM (SELECT id AS e FROM audit_log WHERE organization_id = c.organization_id AND id > ?1
                                         UNION ALL SELECT entry_id FROM import_changes WHERE organization_id = c.organization_id AND entry_id > ?1)) AS first,
                    (\(newestLater(organisation: "c.organization_id", than: "?1"))) AS newest
-            FROM import_changes c WHERE c.entry_id = ?1)
-        WHERE first IS NOT NULL
+            FROM import_changes c WHERE c.entry_id = ?1) w
+        WHERE w.first IS NOT NULL
         """
-
-    /// The organisation's Feature as entry `entry` found it (nil: there was none).
-    static func before(_ db: Database, entry: Int64, organisation: Int64) throws -> [UInt8]? {
-        let row = try Row.fetchOne(db, sql: """
-            SELECT before FROM audit_log WHERE id = ?1 AND organization_id = ?2
-            UNION ALL SELECT before FROM import_changes WHERE entry_id = ?1 AND organization_id = ?2
-            """, arguments: [entry, organisation])
-        return (row?[0] as Data?).map { [UInt8]($0) }
-    }
 
     /// Refuses to revert an entry a revert has undone (and that revert stands): reverting it
     /// again would not undo it twice but fail on the revert's change.
-    static func refuseIfUndone(_ db: Database, _ entry: AuditEntry) throws {
-        guard let undo = try Row.fetchOne(db, sql: """
-            SELECT id, actor, at FROM audit_log r WHERE reverts = ? AND NOT EXISTS (SELECT 1 FROM audit_log WHERE reverts = r.id)
+    static func refuseIfUndone(_ db: Database, _ entry: AuditEntry, for editor: Editor) throws {
+        guard let undo = try Int64.fetchOne(db, sql: """
+            SELECT id FROM audit_log r WHERE reverts = ? AND NOT EXISTS (SELECT 1 FROM audit_log WHERE reverts = r.id)
             ORDER BY id DESC LIMIT 1
-            """, arguments: [entry.id]) else { return }
-        let id: Int64 = undo[0]
+            """, arguments: [entry.id]), let revert = try self.entry(db, id: undo) else { return }
         throw CivicMapError.conflict("""
-            entry \(entry.id) was already undone by entry \(id) (revert by \(undo[1] as String) at \(undo[2] as String)); \
-            reverting entry \(id) applies it again
+            entry \(entry.id) was already undone by entry \(named(revert, for: editor)); reverting entry \(undo) applies it again
             """)
+    }
+
+    /// An entry as a refusal names it: who and when only for admins (who may read the audit log)
+    /// and for the entry's own author.
+    static func named(_ e: AuditEntry, for editor: Editor) -> String {
+        editor.role == .admin || e.actor == editor.name ? "\(e.id) (\(e.action) by \(e.actor) at \(e.at))" : "\(e.id) (\(e.action), another token's)"
     }
 
     private static let columns = "id, at, actor, action, organization_id, before, after, reverts"
@@ -499,8 +495,9 @@ enum AuditSQL {
     }
 
     static func page(_ db: Database, _ query: AuditQuery) throws -> AuditPage {
+        // An organisation's entries are its own and those of the imports (and reverts) that wrote it.
         let filter = """
-            (?1 IS NULL OR organization_id = ?1) AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR action = ?3)
+            (?1 IS NULL OR organization_id = ?1 OR id IN (SELECT entry_id FROM import_changes WHERE organization_id = ?1)) AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR action = ?3)
             AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at <= ?5)
             """
         let arguments: StatementArguments = [query.organisationID, query.actor, query.action?.rawValue, query.since, query.until]

@@ -223,23 +223,26 @@ enum Migrations {
         }
         migrator.registerMigration("v12-import-changes") { db in
             // Which organisations each import (and each revert of one) wrote, with their Features
-            // before it, so that `civicmap revert` can undo a whole import. Keyed by organisation:
-            // "written by a later entry?" is one lookup, and an import's ids go in in order.
+            // before it, so that `civicmap revert` can undo a whole import. A rowid table (the
+            // Features are kilobytes), found by entry (a revert) and by organisation ("written by
+            // a later entry?"); reverts found by what they revert ("already undone?").
             try db.execute(sql: """
                 CREATE TABLE import_changes (
                     entry_id INTEGER NOT NULL,
                     organization_id INTEGER NOT NULL,
                     -- The organisation's Feature before the entry; NULL when the entry created it.
-                    before BLOB,
-                    PRIMARY KEY (organization_id, entry_id)
-                ) WITHOUT ROWID;
+                    before BLOB
+                );
+                CREATE UNIQUE INDEX import_changes_by_entry ON import_changes(entry_id, organization_id);
+                CREATE INDEX import_changes_by_organization ON import_changes(organization_id, entry_id);
+                CREATE INDEX audit_log_by_reverted ON audit_log(reverts) WHERE reverts IS NOT NULL;
                 """)
         }
         return migrator
     }
 
     /// The audit log with `actions` as its CHECK (SQLite cannot alter one: the table is rebuilt).
-    /// Its columns are those of v6; a rebuild after v11 must add `reverts` back.
+    /// Its columns are those of v6; a rebuild after v11 must add `reverts` back, after v12 its index.
     private static func rebuildAuditLog(actions: [String]) -> String {
         """
         CREATE TABLE audit_log_new (

@@ -118,7 +118,7 @@ extension CivicMapDatabase {
                     let counts = try ImportSQL.write(&accepted, in: db, regions: try cachedRegions(db),
                                                      partial: options.partial || options.dryRun,
                                                      bulkThreshold: options.bulkThreshold, listsChanges: options.listsChanges,
-                                                     onlyRegion: options.onlyRegion, changesOf: entry, clock: &clock)
+                                                     onlyRegion: options.onlyRegion, changesOf: options.dryRun ? nil : entry, clock: &clock)
                     summary.problems += counts.problems
                     summary.warnings += counts.warnings
                     summary.changes = counts.changes
@@ -387,14 +387,6 @@ enum ImportSQL {
             let seq: Int = row[0], first: Int = row[2]
             refused.append((row[0], rows[seq].problem("id", "resolves to the same organisation (\(row[1] as Int64)) as \(rows[first].place)")))
         }
-        /// A partial import goes on without the refused rows; an all-or-nothing one goes on to
-        /// find every problem, then stops.
-        func drop(_ refused: [(seq: Int64, problem: FieldProblem)]) throws {
-            guard partial && !refused.isEmpty else { return }
-            try db.execute(sql: "DELETE FROM import_rows WHERE seq IN (SELECT value FROM json_each(?))",
-                           arguments: [OrganisationSQL.jsonArray(refused.map { String($0.seq) }, numbers: true)])
-        }
-        try drop(refused)
 
         try db.execute(sql: """
             UPDATE import_rows SET programmes_changed = 1
@@ -409,10 +401,13 @@ enum ImportSQL {
             UPDATE import_rows AS i SET content_changed = 1, categories_changed = NOT \(same[contentColumns.firstIndex(of: "categories")!])
             FROM organizations o WHERE o.id = i.id AND NOT (\(same.joined(separator: " AND ")))
             """)
-        let undoing = try (revivesDeleted ? [] : deletedOrganisations(rows, in: db)) + overwritesLaterChanges(rows, in: db)
+        refused += try (revivesDeleted ? [] : deletedOrganisations(rows, in: db)) + overwritesLaterChanges(rows, in: db)
             + (onlyRegion.map { try storedElsewhere(rows, only: $0, in: db) } ?? [])
-        try drop(undoing)
-        refused += undoing
+        // Every problem found, a partial import goes on without the refused rows; an all-or-nothing one stops.
+        if partial && !refused.isEmpty {
+            try db.execute(sql: "DELETE FROM import_rows WHERE seq IN (SELECT value FROM json_each(?))",
+                           arguments: [OrganisationSQL.jsonArray(refused.map { String($0.seq) }, numbers: true)])
+        }
         counts.problems = refused.map(\.problem)
         counts.refused = Set(refused.map(\.seq)).count
         guard partial || refused.isEmpty else { return counts }
@@ -481,17 +476,18 @@ enum ImportSQL {
     /// New rows whose id names a deleted organisation: an old file does not bring it back (its id
     /// is never given again).
     static func deletedOrganisations(_ rows: [StagedRow], in db: Database) throws -> [(seq: Int64, problem: FieldProblem)] {
-        // The newest entry that deleted the id, or that wrote it through an import and then
-        // removed it by undoing one (an import's entry has no organisation of its own).
+        // The newest entry that removed the id: a delete, the revert of its create, or the
+        // revert of an import that added it (an import's entry has no organisation of its own).
         try Row.fetchAll(db, sql: """
-            SELECT i.seq, i.id, a.at, a.actor, a.action, a.id FROM import_rows i
+            SELECT i.seq, i.id, a.at, a.actor, a.action, a.reverts FROM import_rows i
             JOIN audit_log a ON a.id = max(
-                coalesce((SELECT max(id) FROM audit_log WHERE organization_id = i.id AND action = 'delete'), 0),
+                coalesce((SELECT max(id) FROM audit_log WHERE organization_id = i.id
+                            AND (action = 'delete' OR (action = 'revert' AND after IS NULL))), 0),
                 coalesce((SELECT max(entry_id) FROM import_changes WHERE organization_id = i.id), 0))
             WHERE i.is_new AND a.action IN ('delete', 'revert')
             """).map { row in
             let seq: Int = row[0], id: Int64 = row[1], at: String = row[2], actor: String = row[3]
-            let how = (row[4] as String) == "delete" ? "deleted" : "removed by undoing an import (entry \(row[5] as Int64))"
+            let how = (row[4] as String) == "delete" ? "deleted" : "removed by undoing entry \(row[5] as Int64? ?? 0)"
             return (row[0], rows[seq].problem(
                 "id", "organisation \(id) was \(how) on \(at) by \(actor); leave the id empty to add it again as a new organisation"))
         }

@@ -103,11 +103,12 @@ extension CivicMapDatabase {
         try db.execute(sql: """
             INSERT INTO audit_log (\(auditColumns)) SELECT \(auditColumns) FROM now.audit_log WHERE id > ?
             """, arguments: [backupsNewest])
-        // And what those entries' imports wrote: their ids stay retired (never given again).
+        // And which organisations those entries' imports wrote: their ids stay retired (never given again; those entries are
+        // not reverted past the restore, so their Features are not needed).
         if try !common("import_changes").isEmpty {
             try db.execute(sql: """
-                INSERT OR IGNORE INTO import_changes (entry_id, organization_id, before)
-                SELECT entry_id, organization_id, before FROM now.import_changes WHERE entry_id > ?
+                INSERT INTO import_changes (entry_id, organization_id)
+                SELECT entry_id, organization_id FROM now.import_changes WHERE entry_id > ?
                 """, arguments: [backupsNewest])
         }
         summary.laterAuditEntries = try Int(Int64.fetchOne(db, sql: "SELECT count(*) FROM audit_log") ?? 0) - Int(before)

@@ -12,7 +12,8 @@ import Testing
     }
 
     /// `start` runs on another thread while this one goes on; `value` gives its result or its error.
-    @Test func startRunsAlongsideAndGivesItsResultOrError() throws {
+    @Test(.timeLimit(.minutes(1)))  // work run on this thread would wait for the gate forever
+    func startRunsAlongsideAndGivesItsResultOrError() throws {
         let gate = DispatchSemaphore(value: 0)
         let pending = Parallel.start { () -> Int in
             gate.wait()  // finishes only once this thread has gone on past start

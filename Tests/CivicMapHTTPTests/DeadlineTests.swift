@@ -31,7 +31,7 @@ struct DeadlineTests {
         }
         router.get("/fast") { _, _ -> String in "in time" }
         // An import or a revert once started is not cut off: it would answer 503 for a change it then commits.
-        for path in [EditingController.importPath, "/audit/:entryId/revert"] {
+        for path in [EditingController.importPath, EditingController.revertPath] {
             router.post(RouterPath(path)) { _, _ -> String in
                 try await Task.sleep(for: .seconds(1))
                 return "written"

@@ -569,6 +569,23 @@ struct EditingHTTPTests {
             try Server.expectProblem(again, status: .conflict)
             let revertEntry = try #require(report["revert_entry"] as? Int)
             #expect((try Server.json(again)["detail"] as? String)?.contains("already undone by entry \(revertEntry)") == true)
+
+            // Imported again, then changed by an admin: the editor's revert waits for the admin's change,
+            // and names it without saying who made it (the audit log is admins' to read).
+            let second = try await client.execute(uri: "/import", method: .post, headers: S.headers(server.permEditor, type: "text/csv"),
+                                                  body: ByteBuffer(string: csv)) { try #require(try Server.json($0)["audit_entry"] as? Int) }
+            let q = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            let id = try await client.execute(uri: "\(S.items)?q=\(q)", method: .get) {
+                try #require((try Server.json($0)["features"] as? [[String: Any]])?.first?["id"] as? Int)
+            }
+            let tag = try #require(try await S.get(client, id).headers[.eTag])
+            try await client.execute(uri: "\(S.items)/\(id)", method: .patch,
+                                     headers: S.headers(server.admin, type: "application/merge-patch+json", ifMatch: tag),
+                                     body: ByteBuffer(string: #"{"properties":{"phone":"+7 342 300-00-00"}}"#)) { #expect($0.status == .ok) }
+            let blocked = try await revert(String(second), token: server.permEditor)
+            try Server.expectProblem(blocked, status: .conflict)
+            let detail = try Server.json(blocked)["detail"] as? String ?? ""
+            #expect(detail.contains("another token's") && !detail.contains("http-admin"), "\(detail)")
         }
     }
 

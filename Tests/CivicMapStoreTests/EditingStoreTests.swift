@@ -267,7 +267,7 @@ struct EditingStoreTests {
         let second = try await Self.lastEntry(t)
         let refused = await Self.caught { _ = try await t.database.revert(auditEntry: first.id, by: Self.steward) }
         guard case .conflict(let why)? = refused else { Issue.record("\(String(describing: refused))"); return }
-        #expect(why.contains("entry \(second.id), update by bob"), "\(why)")
+        #expect(why.contains("last by entry \(second.id) (update by bob at "), "\(why)")
         #expect(try await t.database.auditLog(AuditQuery(action: .revert)).numberMatched == 0)
         _ = try await t.database.revert(auditEntry: second.id, by: Self.steward)
         _ = try await t.database.revert(auditEntry: first.id, by: Self.steward)
@@ -353,6 +353,29 @@ struct EditingStoreTests {
         #expect(nothingWhy.contains("changed no organisation"), "\(nothingWhy)")
     }
 
+    /// Two imports of one organisation: the first is undone only after the second, newest first.
+    @Test func aLaterImportIsRevertedFirst() async throws {
+        let t = try TestDatabase(demo: true)
+        let original = try await Self.everything(t)
+        let stored = try Self.properties(try await t.database.feature(id: 22)?.bytes)
+        let point = try #require(try await t.database.organisation(id: 22)?.location)
+        func importName(_ name: String) throws -> Int64 {
+            let path = try t.file("\(name).csv", """
+                id,name,kind,region_iso,lat,lon
+                22,\(name),\(stored["kind"]!),\(stored["region_iso"]!),\(point.latitude),\(point.longitude)
+
+                """)
+            return try #require(try t.database.importFiles([path], currentYear: 2026, actor: "coordinator").auditEntry)
+        }
+        let a = try importName("Фонд А"), b = try importName("Фонд Б")
+        let refused = await Self.caught { _ = try await t.database.revert(auditEntry: a, by: Self.steward) }
+        guard case .conflict(let why)? = refused else { Issue.record("\(String(describing: refused))"); return }
+        #expect(why.contains("22 (entry \(b))") && why.contains("\(b) (import by coordinator at "), "\(why)")
+        _ = try await t.database.revert(auditEntry: b, by: Self.steward)
+        _ = try await t.database.revert(auditEntry: a, by: Self.steward)
+        #expect(try await Self.everything(t) == original)
+    }
+
     /// A moved regional centre changes every distance in the region, but no organisation: a change
     /// from before it is still reverted (and the distance is the new centre's).
     @Test func aRevertAfterACentreMovedStillWorks() async throws {
@@ -414,7 +437,7 @@ struct EditingStoreTests {
         #expect(try t.count("SELECT min(id) FROM organizations") == 10)  // after 7, 8, 9, which are retired
         // A file naming a removed id is told so (undoing the revert brings it back).
         let named = try t.importCSV(["7,АНО Тест,ngo,RU-PER,Пермь,,,,,,,58.0105,56.2502"])
-        #expect(named.rolledBack && named.problems.first?.reason.contains("removed by undoing an import (entry") == true, "\(named.problems)")
+        #expect(named.rolledBack && named.problems.first?.reason.contains("removed by undoing entry \(entry.id)") == true, "\(named.problems)")
     }
 
     /// Every action the code names is one the table's CHECK takes (a new one needs its migration).
@@ -697,7 +720,8 @@ struct EditingStoreTests {
         #expect(try t.count("SELECT count(*) FROM organizations") == 22)
 
         let audit = try await t.database.auditLog(AuditQuery(organisationID: 22))
-        #expect(audit.numberMatched == 1)
+        #expect(audit.numberMatched == 2)  // and the demo import that added it
+        #expect(audit.entries.last?.action == "import")
         let entry = try #require(audit.entries.first)
         #expect(entry.action == "delete")
         #expect(entry.actor == "admin")
@@ -721,10 +745,11 @@ struct EditingStoreTests {
         let c = try await Self.patched(t, 3, #"{"properties":{"phone":"3"}}"#)
         _ = try await t.database.apply(.update(id: 3, c.record), by: alice, ifMatch: c.tag, kinds: Self.allKinds)
 
+        // An organisation's history holds the imports that wrote it too: here the demo import, first.
         let ofTwentyTwo = try await t.database.auditLog(AuditQuery(organisationID: 22))
-        #expect(ofTwentyTwo.numberMatched == 2)
-        #expect(ofTwentyTwo.entries.map(\.actor) == ["bob", "alice"])
-        #expect(ofTwentyTwo.entries.map(\.action) == ["update", "update"])
+        #expect(ofTwentyTwo.numberMatched == 3)
+        #expect(ofTwentyTwo.entries.map(\.actor) == ["bob", "alice", "cli"])
+        #expect(ofTwentyTwo.entries.map(\.action) == ["update", "update", "import"])
         #expect(ofTwentyTwo.entries[0].before == ofTwentyTwo.entries[1].after)
         #expect(try Self.properties(ofTwentyTwo.entries[0].after)["phone"] as? String == "2")
 

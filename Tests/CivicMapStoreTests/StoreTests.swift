@@ -314,6 +314,7 @@ struct ImportTests {
         let summary = try t.importCSV(Self.good, options: ImportOptions(dryRun: true))
         #expect(summary.added == 2 && summary.rolledBack)
         #expect(try t.count("SELECT count(*) FROM organizations") == 0)
+        #expect(try t.count("SELECT count(*) FROM import_changes") == 0)
     }
 
     /// A row refused only when written (an ОГРН of another organisation) does not hide what the
@@ -326,6 +327,12 @@ struct ImportTests {
         #expect(dry.added == 1 && dry.rejected == 1 && dry.rolledBack, "\(dry.problems)")
         #expect(dry.problems.map(\.field) == ["ogrn"])
         #expect(try t.count("SELECT count(*) FROM organizations") == 1)
+        // Written partially, the import records the row it wrote, not the refused one.
+        let partial = try t.importCSV(["2,АНО Новая,ngo,RU-PER,,,,,,,,58.0105,56.2502", "3,АНО Три,ngo,RU-PER,,,,1155958122242,,,,58.0105,56.2502"],
+                                      options: ImportOptions(partial: true))
+        #expect(partial.added == 1 && partial.auditEntry != nil)
+        #expect(try t.count("SELECT count(*) FROM import_changes WHERE entry_id = \(partial.auditEntry ?? 0)") == 1)
+        #expect(try t.count("SELECT organization_id FROM import_changes WHERE entry_id = \(partial.auditEntry ?? 0)") == 2)
     }
 
     @Test func rowsWithoutIdMatchByOGRNThenByName() throws {

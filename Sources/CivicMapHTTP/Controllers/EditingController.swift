@@ -19,10 +19,11 @@ struct EditingController {
     static let featureTypes = ["application/geo+json", "application/json"]
     static let patchTypes = ["application/merge-patch+json", "application/json", "application/geo+json"]
     static let importPath = "/import"
+    static let revertPath = "/audit/:entryId/revert"
     /// Writes that cannot stop halfway once they begin (an import, the revert of one): the request
     /// time limit must not answer 503 for a change they then commit.
     static func cannotStopHalfway(_ path: String) -> Bool {
-        path == importPath || (path.hasPrefix("/audit/") && path.hasSuffix("/revert"))
+        path == importPath || (path.hasPrefix("/audit/") && path.hasSuffix("/revert"))  // revertPath's
     }
     static let importTypes = ["text/csv", "application/geo+json", "application/json"]
     /// About 60,000 rows of CSV: a region's list, not the national one (that is `civicmap import`'s).
@@ -37,7 +38,7 @@ struct EditingController {
         router.delete("/collections/:collectionId/items/:featureId", use: delete)
         router.get("/audit", use: audit)
         router.post(RouterPath(Self.importPath), use: importOrganisations)
-        router.post("/audit/:entryId/revert", use: revert)
+        router.post(RouterPath(Self.revertPath), use: revert)
     }
 
     @Sendable func create(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -127,11 +128,7 @@ struct EditingController {
         w.key("entries"); w.beginArray()
         for e in page.entries {
             w.beginObject()
-            w.key("id"); w.int(e.id)
-            w.key("at"); w.string(e.at)
-            w.key("actor"); w.string(e.actor)
-            w.key("action"); w.string(e.action)
-            w.key("organization_id"); if let o = e.organisationID { w.int(o) } else { w.null() }
+            Self.writeHead(of: e, to: &w)
             if let reverted = e.reverts { w.key("reverts"); w.int(reverted) }
             w.key("before"); if let b = e.before { w.encoded(b) } else { w.null() }
             w.key("after"); if let a = e.after { w.encoded(a) } else { w.null() }
@@ -189,15 +186,10 @@ struct EditingController {
         guard importing.take() else { throw Self.busy }
         defer { importing.give() }
         let outcome = try await self.editor.revert(auditEntry: entry, by: editor)
-        let e = outcome.entry
         var w = JSONWriter(capacity: 256)
         w.beginObject()
         w.key("reverted"); w.beginObject()
-        w.key("id"); w.int(e.id)
-        w.key("at"); w.string(e.at)
-        w.key("actor"); w.string(e.actor)
-        w.key("action"); w.string(e.action)
-        w.key("organization_id"); if let o = e.organisationID { w.int(o) } else { w.null() }
+        Self.writeHead(of: outcome.entry, to: &w)
         w.endObject()
         w.key("revert_entry"); w.int(outcome.revertEntry)
         w.key("removed"); w.int(outcome.removed)
@@ -205,6 +197,15 @@ struct EditingController {
         w.key("revived"); w.int(outcome.revived)
         w.endObject()
         return Responses.json(w)
+    }
+
+    /// What an audit entry is, without its versions: in `/audit` and in a revert's answer.
+    private static func writeHead(of e: AuditEntry, to w: inout JSONWriter) {
+        w.key("id"); w.int(e.id)
+        w.key("at"); w.string(e.at)
+        w.key("actor"); w.string(e.actor)
+        w.key("action"); w.string(e.action)
+        w.key("organization_id"); if let o = e.organisationID { w.int(o) } else { w.null() }
     }
 
     private static let busy = Problem(
