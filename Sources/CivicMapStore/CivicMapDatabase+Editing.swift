@@ -214,10 +214,8 @@ extension CivicMapDatabase: FeatureEditor {
             }
             try AuditSQL.refuseIfUndone(db, entry, for: editor)
             try FeatureCache.refresh(db)  // the Features compared and kept below are current
-            let outcome = try entry.organisationID.map { try revertOne(entry, organisation: $0, in: db, by: editor) }
+            return try entry.organisationID.map { try revertOne(entry, organisation: $0, in: db, by: editor) }
                 ?? revertImport(entry, in: db, by: editor)
-            try FeatureCache.refresh(db)
-            return outcome
         }
     }
 
@@ -296,6 +294,7 @@ extension CivicMapDatabase: FeatureEditor {
             """, arguments: [entry.id])
         outcome.removed = db.changesCount
         try putBack(changes.compactMap { change in change.before.map { (change.id, $0) } }, existing: existing, in: db, outcome: &outcome)
+        try FeatureCache.refresh(db)  // the revived ones' Features, queued again by their creation times
         var w = JSONWriter()
         w.beginObject()
         w.key("removed"); w.int(outcome.removed)

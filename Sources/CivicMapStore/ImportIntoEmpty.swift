@@ -53,14 +53,14 @@ extension ImportSQL {
                 }
             }
             try FeatureCache.store(features, in: db)
-            if let entry { try recordAdded(ids.sorted(), by: entry, in: db) }
+            if let entry { try recordAdded(inIDOrder.lazy.map { ids[$0] }, by: entry, in: db) }
             return known
         }
         return Counts(added: rows.count)
     }
 
     /// Every row is new: `import_changes` lists their ids, in order, without a Feature before.
-    private static func recordAdded(_ ids: [Int64], by entry: Int64, in db: Database) throws {
+    private static func recordAdded(_ ids: some Sequence<Int64>, by entry: Int64, in db: Database) throws {
         var insert = try RowWriter(db, sql: "INSERT INTO import_changes (entry_id, organization_id) VALUES (?, ?)")
         for id in ids {
             insert.bind(entry); insert.bind(id)

@@ -473,8 +473,8 @@ enum ImportSQL {
             """, arguments: [entry])
     }
 
-    /// New rows whose id names a deleted organisation: an old file does not bring it back (its id
-    /// is never given again).
+    /// New rows whose id names a deleted or removed organisation: an old file does not bring it
+    /// back (its id is never given again).
     static func deletedOrganisations(_ rows: [StagedRow], in db: Database) throws -> [(seq: Int64, problem: FieldProblem)] {
         // The newest entry that removed the id: a delete, the revert of its create, or the
         // revert of an import that added it (an import's entry has no organisation of its own).
@@ -704,8 +704,8 @@ enum ImportSQL {
     static let insertedColumns = "id, " + contentColumns.joined(separator: ", ")
         + ", search_text, geom, distance_to_centre_m, created_at, updated_at"
 
-    /// The highest id an organisation ever had, deleted ones included: new ids come after it.
-    /// Ids never given again: those of the audit log, and of organisations an undone import removed.
+    /// The highest id an organisation ever had, deleted ones and those an undone import removed
+    /// included: new ids come after it.
     static let highestRetiredID = """
         SELECT max((SELECT coalesce(max(organization_id), 0) FROM audit_log), (SELECT coalesce(max(organization_id), 0) FROM import_changes))
         """

@@ -159,7 +159,7 @@ struct Revert: AsyncParsableCommand {
             civicmap revert 131                  # organisation 22 as it was before entry 131
             civicmap audit --action import       # an import (of the CLI or of POST /import)
             civicmap revert 140                  # what it added removed, what it changed as it was
-            Only while no later entry has changed those organisations: revert later changes first, newest first. \
+            Only while those organisations are as the entry left it: revert later changes first, newest first. \
             The revert is an audit entry of its own (action revert), which can be reverted in turn.
             """)
     @OptionGroup var common: CommonOptions
