@@ -35,7 +35,9 @@ fi
 # 2. Import from scratch.
 rm -f "$DB" "$DB-wal" "$DB-shm" "$DB-journal"
 "$BIN" init --no-demo --database "$DB" >/dev/null
-/usr/bin/time -f "%e %M" -o "$OUT/import-time.txt" "$BIN" import --database "$DB" "$DATA/organizations.csv" 2>"$OUT/import.log"
+# The kit counts every row in its stated region, also the five it placed at a namesake village
+# 1,263 km away (Китово, Ivanovo Oblast, stated as Kurgan Oblast): kept, with a warning.
+/usr/bin/time -f "%e %M" -o "$OUT/import-time.txt" "$BIN" import --keep-far-points --database "$DB" "$DATA/organizations.csv" 2>"$OUT/import.log"
 read -r import_s import_kb <"$OUT/import-time.txt"
 import_phases=$(sed -n 's/^time: //p' "$OUT/import.log")
 import_summary=$(grep -E '^added' "$OUT/import.log")

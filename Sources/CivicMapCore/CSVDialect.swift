@@ -137,7 +137,14 @@ public struct CSVTable: Sendable {
     public var decimalColumns: Set<Int> { Set(columns.indices.filter { columns[$0].isDecimal }) }
 
     public func appendHeader(_ dialect: CSVDialect, to out: inout [UInt8]) {
-        dialect.appendRecord(columns.map { dialect.header == .ru ? $0.titleRU : $0.name }, to: &out)
+        var titles = columns.map { dialect.header == .ru ? $0.titleRU : $0.name }
+        // Excel takes a file that begins with "ID" for a SYLK file and will not open it; quoted,
+        // the title is plain text (and reads back the same).
+        if titles.count > 1, titles[0].hasPrefix("ID") {
+            out += Array("\"\(titles.removeFirst())\"".utf8)
+            out.append(dialect.delimiter)
+        }
+        dialect.appendRecord(titles, to: &out)
     }
 
     public func appendRow(_ fields: [String], _ dialect: CSVDialect, to out: inout [UInt8]) {

@@ -162,7 +162,7 @@ public enum OrganisationCSV {
         .init("id", "ID"), .init("name", "Название"), .init("kind", "Вид"), .init("region_iso", "Код региона ISO"),
         .init("settlement", "Населённый пункт"), .init("address", "Адрес"), .init("inn", "ИНН", identifier: true), .init("ogrn", "ОГРН", identifier: true),
         .init("categories", "Направления"), .init("founded_year", "Год основания"), .init("website", "Сайт"),
-        .init("lat", "Широта", decimal: true), .init("lon", "Долгота", decimal: true), .init("region_code", "Код региона"),
+        .init("lat", "Широта", decimal: true), .init("lon", "Долгота", decimal: true), .init("region_code", "Код региона", identifier: true),
         .init("region_name", "Регион"), .init("email", "Эл. почта"), .init("phone", "Телефон", identifier: true),
         .init("description", "Описание"), .init("source", "Источник"),
         .init("distance_to_center_km", "Расстояние до центра региона, км", decimal: true),

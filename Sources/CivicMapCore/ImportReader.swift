@@ -69,7 +69,9 @@ public enum ImportReader {
                 line: header.line, field: "*",
                 reason: "the header has one column; separate columns with ',', ';' or a tab (read as \(text.dialect.description))"))
         }
-        guard result.problems.isEmpty else { return result }
+        // A header that does not say where the name, kind or point is makes no row readable:
+        // the whole file is refused, in a partial import and a dry run too.
+        guard result.problems.isEmpty else { throw .invalidRecords(result.problems) }
         let stated = StatedFields(names: names)
         let records = Parallel.map(Array(rows.dropFirst())) { row -> ImportRecord? in
             guard row.fields.count == names.count else { return nil }

@@ -56,6 +56,9 @@ public struct ImportOptions: Sendable {
     /// names no stored organisation is refused (an id near the top of the range would leave no
     /// next one for anybody).
     public var assignsIDs = false
+    /// Keep a stated region with a warning even when the point lies far outside it (a file whose
+    /// points are known to be rough); by default such a row is refused.
+    public var keepsFarPoints = false
     public init(partial: Bool = false, dryRun: Bool = false, bulkThreshold: Int = 10_000, listsChanges: Bool = false,
                 onlyRegion: String? = nil, mayLeaveWAL: Bool = true) {
         self.partial = partial

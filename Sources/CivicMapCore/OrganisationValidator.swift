@@ -1,7 +1,9 @@
 /// Turns an `ImportRecord` into a valid `Organisation`, or says, field by field, why not.
 /// Region assignment: a stated region is kept; a missing one comes from the polygons; a stated
-/// region the polygons contradict is kept with a warning (the bundled outlines are simplified
-/// and old, so they must not overrule what a coordinator states).
+/// region the polygons contradict near its border is kept with a warning (the bundled outlines
+/// are simplified and old, so they must not overrule what a coordinator states); a point far
+/// outside the stated region is refused (a mistyped region code, or lat and lon swapped), as
+/// its remoteness would be measured to another region's centre.
 public struct OrganisationValidator: Sendable {
     public enum Outcome: Sendable {
         case accepted(Organisation, warnings: [FieldProblem])
@@ -15,10 +17,13 @@ public struct OrganisationValidator: Sendable {
     public var boundaryToleranceKm = 10.0
     /// For the regions without a polygon: the largest distance from their centre.
     public var centreOnlyRadiusKm = 300.0
-    /// How far outside its stated region a point must lie for "lat and lon swapped" when the
-    /// swapped point lies inside it: farther than a simplified border or a generous geocoder.
-    public var swapDistanceKm = OrganisationValidator.swapToleranceKm
-    public static let swapToleranceKm = 50.0
+    /// How far outside its stated region's outline a point may lie: farther than a simplified
+    /// border or a generous geocoder. Beyond it the row is refused, as "lat and lon swapped"
+    /// when the swapped point lies inside.
+    public var outsideRegionKm = 50.0
+    /// A point beyond `outsideRegionKm` keeps its stated region with a warning (`ImportOptions.keepsFarPoints`),
+    /// unless lat and lon look swapped.
+    public var keepsFarPoints = false
     /// Populated places: a row whose point lies far from every place of its region with the
     /// settlement's name gets a warning. Empty: no such check.
     public var settlements = SettlementDirectory([])
@@ -116,8 +121,11 @@ public struct OrganisationValidator: Sendable {
         let location = coordinate(record, problem: problem)
         var region: Region?
         if let location { region = assignRegion(record, location, problem: problem, warn: { warnings.append(FieldProblem(line: record.line, field: $0, reason: $1)) }) }
-        if let settlement, let location, let region, let why = settlementProblem(settlement, location, region) {
-            warnings.append(FieldProblem(line: record.line, field: "lat", reason: why))
+        // A point far from its settlement gets a warning (the places are incomplete and names
+        // repeat); one that lands on it with lat and lon swapped is refused: the swap would
+        // otherwise move it into another region or district unnoticed.
+        if let settlement, let location, let region, let (why, swapped) = settlementProblem(settlement, location, region) {
+            if swapped { problem("lat", why) } else { warnings.append(FieldProblem(line: record.line, field: "lat", reason: why)) }
         }
 
         var programmes: [Programme] = []
@@ -215,11 +223,15 @@ public struct OrganisationValidator: Sendable {
             // Both ways round the point lies in Russia; only the stated region tells a swap. A
             // point just over the stated region's border is not one, even near the diagonal (lat ≈
             // lon, as in Bashkortostan), where the swapped point lands back inside.
-            if let boundary = stated.boundary, let swapped = try? Coordinate(latitude: point.longitude, longitude: point.latitude),
-                boundary.contains(swapped), boundary.approximateDistanceKm(to: point) > swapDistanceKm
-            {
-                problem("lat", "the point lies in \(label(containing)), not in the stated \(label(stated)); lat and lon look swapped")
-                return nil
+            if let boundary = stated.boundary, case let km = boundary.approximateDistanceKm(to: point), km > outsideRegionKm {
+                if let swapped = try? Coordinate(latitude: point.longitude, longitude: point.latitude), boundary.contains(swapped) {
+                    problem("lat", "the point lies in \(label(containing)), not in the stated \(label(stated)); lat and lon look swapped")
+                    return nil
+                }
+                if !keepsFarPoints {
+                    problem("region_iso", farOutside(stated, km: km, lyingIn: "in \(label(containing))"))
+                    return nil
+                }
             }
             if stated.boundary == nil {
                 let km = Geodesic.wgs84.distance(from: point, to: stated.centre) / 1000
@@ -249,17 +261,26 @@ public struct OrganisationValidator: Sendable {
             return nil
         }
         guard let stated else { return nearest.region }
+        if !keepsFarPoints, let boundary = stated.boundary, case let km = boundary.approximateDistanceKm(to: point), km > outsideRegionKm {
+            problem("region_iso", farOutside(stated, km: km, lyingIn: "by \(label(nearest.region))"))
+            return nil
+        }
         if nearest.region.code != stated.code {
             warn("region_iso", "stated \(label(stated)), but the coordinates lie nearest to \(label(nearest.region)); kept \(stated.iso ?? stated.code)")
         }
         return stated
     }
 
-    /// Why the point looks misplaced for the settlement named, or nil. Only places of the row's
-    /// region are compared (names repeat across Russia: Михайловское is in a dozen regions); a
-    /// point whose region has no such place is checked for swapped lat and lon, which would put
-    /// it in another region.
-    private func settlementProblem(_ name: String, _ point: Coordinate, _ region: Region) -> String? {
+    /// A stated region the point lies far outside: which is wrong, the region or the point?
+    private func farOutside(_ stated: Region, km: Double, lyingIn place: String) -> String {
+        "stated \(label(stated)), but the point lies \(place), \(Int(km.rounded())) km outside it; correct the region or the coordinates"
+    }
+
+    /// Why the point looks misplaced for the settlement named, and whether lat and lon look
+    /// swapped; nil when it does not. Only places of the row's region are compared (names repeat
+    /// across Russia: Михайловское is in a dozen regions); a point whose region has no such place
+    /// is checked for swapped lat and lon, which would put it in another region.
+    private func settlementProblem(_ name: String, _ point: Coordinate, _ region: Region) -> (reason: String, swapped: Bool)? {
         let places = settlements.named(name)
         guard !places.isEmpty else { return nil }
         // The common case first, without allocating: a place of the region near the point.
@@ -273,11 +294,12 @@ public struct OrganisationValidator: Sendable {
         let ofRegion = places.filter { $0.regionCode == region.code }
         if ofRegion.isEmpty {
             guard let place = places.first(where: nearSwapped) else { return nil }
-            return "«\(name)» is in \(regions.region(place.regionCode).map(label) ?? place.regionCode), where the point would lie with lat and lon swapped"
+            return ("«\(name)» is in \(regions.region(place.regionCode).map(label) ?? place.regionCode), where the point would lie with lat and lon swapped", true)
         }
         let nearest = ofRegion.map { ($0, Geodesic.wgs84.distance(from: point, to: $0.location) / 1000) }.min { $0.1 < $1.1 }!
-        let hint = ofRegion.contains(where: nearSwapped) ? "; lat and lon look swapped" : "; check the coordinates or the settlement"
-        return "the point lies \(Int(nearest.1.rounded())) km from «\(name)» (\(label(region)))\(hint)"
+        let looksSwapped = ofRegion.contains(where: nearSwapped)
+        let hint = looksSwapped ? "; lat and lon look swapped" : "; check the coordinates or the settlement"
+        return ("the point lies \(Int(nearest.1.rounded())) km from «\(name)» (\(label(region)))\(hint)", looksSwapped)
     }
 
     private func swapHint(_ p: Coordinate) -> String {

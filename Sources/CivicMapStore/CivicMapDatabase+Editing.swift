@@ -176,12 +176,7 @@ extension CivicMapDatabase: FeatureEditor {
         let validator = OrganisationValidator(kinds: Set(try cachedKinds(db).map(\.kind)), regions: regions, currentYear: TimeStamp.currentYear)
         let organisation: Organisation
         switch validator.validate(record) {
-        case .accepted(let valid, let warnings):
-            // Imports keep a stated region the outlines contradict; a token scoped to a region
-            // must not use that to place organisations well inside another one.
-            if let only = editor.regionCode, valid.regionCode == only, let why = Self.outsideScope(valid, warnings, only: only, regions: regions) {
-                throw CivicMapError.forbidden("token '\(editor.name)': \(why)")
-            }
+        case .accepted(let valid, _):
             organisation = valid
         case .rejected(let problems): throw CivicMapError.invalidRecords(problems)
         }

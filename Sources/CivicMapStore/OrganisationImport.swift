@@ -39,6 +39,7 @@ extension CivicMapDatabase {
         // What validation needs from the database, loaded while the files are read (0.3 s).
         let checks = Parallel.start { [self] in
             var validator = OrganisationValidator(kinds: Set(try kindInfos().map(\.kind)), regions: try regionDirectory(), currentYear: currentYear)
+            validator.keepsFarPoints = options.keepsFarPoints
             validator.settlements = SettlementDirectory(try settlements())
             return validator
         }
@@ -67,7 +68,7 @@ extension CivicMapDatabase {
         for ((record, outcome), file) in zip(zip(records, validator.validate(records)), fileOfRecord) {
             switch outcome {
             case .accepted(let organisation, let warnings):
-                if let only = options.onlyRegion, let why = Self.outsideScope(organisation, warnings, only: only, regions: directory) {
+                if let only = options.onlyRegion, let why = Self.outsideScope(organisation, only: only, regions: directory) {
                     summary.problems.append(FieldProblem(line: record.line, field: "region_iso", reason: why).inFile(file))
                     summary.warnings += warnings.map { $0.inFile(file) }  // a swap they tell of explains the refusal
                     continue
@@ -158,19 +159,11 @@ extension CivicMapDatabase {
     }
 
     /// Why a token scoped to region `only` may not write this organisation: it is of another
-    /// region, or states this one while its point lies well outside it. Imports keep a stated
-    /// region the outlines contradict, which must not let a scoped token place organisations
-    /// elsewhere; just over the simplified border (villages by it, and 128 of the bundled places
-    /// lie outside their own region's outline) is its own region's, as the swap check takes it.
-    static func outsideScope(_ o: Organisation, _ warnings: [FieldProblem], only: String, regions: RegionDirectory) -> String? {
+    /// region. (A point far outside its stated region the validator refuses for every writer.)
+    static func outsideScope(_ o: Organisation, only: String, regions: RegionDirectory) -> String? {
+        guard o.regionCode != only else { return nil }
         let scope = regions.region(only).map { $0.iso ?? $0.code } ?? only
-        if o.regionCode != only { return "is \(regions.region(o.regionCode).map { $0.iso ?? $0.code } ?? o.regionCode); this token may import organisations of \(scope) only" }
-        if let contradiction = warnings.first(where: { $0.field == "region_iso" }),
-            let boundary = regions.region(only)?.boundary, case let km = boundary.approximateDistanceKm(to: o.location), km > OrganisationValidator.swapToleranceKm
-        {
-            return "\(contradiction.reason), \(Int(km.rounded())) km outside it; a token scoped to \(scope) may not place organisations there"
-        }
-        return nil
+        return "is \(regions.region(o.regionCode).map { $0.iso ?? $0.code } ?? o.regionCode); this token may import organisations of \(scope) only"
     }
 
     /// Reads one input; a file that cannot be read at all says which it is (`name`).

@@ -139,6 +139,9 @@ struct Import: AsyncParsableCommand {
     @Flag(help: "Import the valid rows even if some are rejected") var partial = false
     @Flag(name: .customLong("dry-run"), help: "Validate and count; write nothing") var dryRun = false
     @Option(help: "Write every rejected row, warning and change (old → new) to this CSV file") var report: String?
+    @Flag(name: .customLong("keep-far-points"),
+          help: "Keep a row's stated region with a warning even when its point lies over 50 km outside it (refused by default)")
+    var keepFarPoints = false
 
     /// Who runs the CLI, for the audit log: the account (not `$USER`, which anyone sets), and
     /// under sudo the person who ran it.
@@ -157,7 +160,8 @@ struct Import: AsyncParsableCommand {
         if let report { try OutputPath.check(report, database: configuration, inputs: files) }
         let database = try common.openDatabase(configuration)
         let meter = ProgressMeter()
-        let options = ImportOptions(partial: partial, dryRun: dryRun, listsChanges: report != nil)
+        var options = ImportOptions(partial: partial, dryRun: dryRun, listsChanges: report != nil)
+        options.keepsFarPoints = keepFarPoints
         let summary = try database.importFiles(files, options: options, actor: Self.actor, progress: meter.update)
         meter.finish()
         ImportReport.print(summary, options: options)

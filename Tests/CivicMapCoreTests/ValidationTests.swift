@@ -54,10 +54,14 @@ struct ValidationTests {
         #expect(try accepted(["lat": "55", "lon": "43"]).0.regionCode == "02")
     }
 
-    @Test func statedRegionContradictedIsKeptWithAWarning() throws {
-        let (o, warnings) = try accepted(["region_iso": "RU-BBB"])
+    /// About 25 km outside B's outline: a simplified border, kept with a warning. About 190 km:
+    /// refused, as the distance would be measured to B's centre.
+    @Test func statedRegionContradictedIsKeptWithAWarningNearItsBorder() throws {
+        let (o, warnings) = try accepted(["region_iso": "RU-BBB", "lon": "41.6"])
         #expect(o.regionCode == "02")
         #expect(warnings.count == 1 && warnings[0].field == "region_iso" && warnings[0].reason.contains("RU-AAA"))
+        let far = problems(["region_iso": "RU-BBB"])
+        #expect(far.count == 1 && far[0].field == "region_iso" && far[0].reason.contains("lies in RU-AAA Область А, 18"), "\(far)")
     }
 
     @Test func twoDigitCodeIsARegionToo() throws {
@@ -128,6 +132,36 @@ struct ValidationTests {
         #expect(kept.regionCode == "02" && warnings.map(\.field) == ["region_iso"])
     }
 
+    /// A mistyped region code (Excel's 59 → 9) would measure remoteness to another region's
+    /// centre: a point far outside its stated region is refused; just over a border it is kept.
+    @Test func aPointFarOutsideItsStatedRegionIsRefused() throws {
+        let regions = try RegionReader.read(
+            csvPath: Fixtures.dataDirectory + "/regions.csv", outlinesPath: Fixtures.dataDirectory + "/regions_ru.geojson")
+        let validator = OrganisationValidator(kinds: [.tos], regions: RegionDirectory(regions), currentYear: 2026)
+        // Kudymkar's point stated as Karachay-Cherkessia (09): about 1,500 km away.
+        let mistyped = ImportRecord(line: 5, fields: ["name": "ТОС", "kind": "tos", "region_code": "09", "lat": "59.0152", "lon": "54.6532"])
+        guard case .rejected(let found) = validator.validate(mistyped) else { Issue.record("accepted"); return }
+        #expect(found.count == 1 && found[0].field == "region_iso", "\(found)")
+        #expect(found[0].reason.contains("stated RU-KC") && found[0].reason.contains("lies in RU-PER Пермский край")
+                && found[0].reason.contains("km outside it; correct the region or the coordinates"), "\(found)")
+        // Moscow's point stated as Yakutia.
+        let moscow = ImportRecord(line: 6, fields: ["name": "АНО", "kind": "tos", "region_iso": "RU-SA", "lat": "55.75", "lon": "37.6"])
+        guard case .rejected(let far) = validator.validate(moscow) else { Issue.record("accepted"); return }
+        #expect(far.map(\.field) == ["region_iso"], "\(far)")
+        // `import --keep-far-points` keeps the stated region, with a warning; a swap is still refused.
+        var trusting = validator
+        trusting.keepsFarPoints = true
+        guard case .accepted(let kept, let warned) = trusting.validate(mistyped) else { Issue.record("rejected"); return }
+        #expect(kept.regionCode == "09" && warned.map(\.field) == ["region_iso"], "\(warned)")
+        let swapped = ImportRecord(line: 3, fields: ["name": "АНО", "kind": "tos", "region_iso": "RU-PER", "lat": "54.6532", "lon": "59.0152"])
+        guard case .rejected(let stillSwapped) = trusting.validate(swapped) else { Issue.record("accepted a swap"); return }
+        #expect(stillSwapped.map(\.field) == ["lat"], "\(stillSwapped)")
+        // Khimki stated as Moscow, whose border is a few km away: kept as Moscow, with a warning.
+        let nearBorder = ImportRecord(line: 7, fields: ["name": "АНО", "kind": "tos", "region_iso": "RU-MOW", "lat": "55.889", "lon": "37.445"])
+        guard case .accepted(let kept, let warnings) = validator.validate(nearBorder) else { Issue.record("rejected"); return }
+        #expect(kept.regionCode == "77" && warnings.map(\.field) == ["region_iso"], "\(warnings)")
+    }
+
     /// The settlement a row names tells a misplaced point, even without a stated region.
     @Test func aPointFarFromItsSettlementIsWarnedOf() throws {
         let data = Fixtures.dataDirectory
@@ -147,8 +181,11 @@ struct ValidationTests {
         let far = warnings(["settlement": "Кудымкар", "region_iso": "RU-PER", "lat": "58.0105", "lon": "56.2502"])
         #expect(far.map(\.field) == ["lat"])
         #expect(far.first?.reason.contains("km from «Кудымкар» (RU-PER Пермский край); check the coordinates") == true, "\(far)")
-        // Swapped, without a region column: the point lies in another region, which has no Кудымкар.
-        let swapped = warnings(["settlement": "Кудымкар", "lat": "54.6532", "lon": "59.0152"])
+        // Swapped, without a region column: the point lies in another region, which has no
+        // Кудымкар. The swap is refused, not warned of: it would move the row to another region.
+        guard case .rejected(let swapped) = validator.validate(ImportRecord(line: 2, fields: [
+            "name": "АНО", "kind": "ngo", "settlement": "Кудымкар", "lat": "54.6532", "lon": "59.0152"]))
+        else { Issue.record("a swapped point was accepted"); return }
         #expect(swapped.count == 1 && swapped.first?.reason.contains("RU-PER Пермский край, where the point would lie with lat and lon swapped") == true,
                 "\(swapped)")
         // A name only other regions have, unswapped (a village the gazetteer lacks): no word.

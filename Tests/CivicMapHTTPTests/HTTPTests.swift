@@ -526,6 +526,17 @@ struct ReviewEdgeCaseTests {
             try Server.expectProblem(response, status: .badRequest, parameter: "limit")
             #expect(response.headers[.accessControlAllowOrigin] == "*")
         }
+        // A page on another site may read the ETag (for If-None-Match, which preflights allow)
+        // and an export's file name.
+        try await Server.run("/collections/organizations/items?limit=1", headers: [.origin: "https://example.org"]) { response in
+            #expect(response.status == .ok && response.headers[.eTag] != nil)
+            #expect(response.headers[.accessControlExposeHeaders] == "ETag, Content-Disposition")
+        }
+        try await Server.run("/collections/organizations/items", method: .options, headers: [
+            .origin: "https://example.org", .accessControlRequestMethod: "GET", .accessControlRequestHeaders: "if-none-match",
+        ]) { response in
+            #expect(response.headers[.accessControlAllowHeaders]?.lowercased().contains("if-none-match") == true)
+        }
         try await Server.run("/collections/nope", headers: [.origin: "https://example.org"]) { response in
             try Server.expectProblem(response, status: .notFound)
         }

@@ -116,7 +116,7 @@ import Testing
             case 6: f[10] = "https://example.org/new"
             case 7: f[4] = "Новый посёлок"
             case 8: f[13] = "Новое описание"
-            case 10: f[3] = "RU-MOW"  // kept with a warning; measured from Moscow now
+            case 10: f[3] = "RU-MOW"; f[4] = "Москва"; f[15] = "55.75"; f[16] = "37.62"  // moved to Moscow: measured from its centre now
             case 12: f[2] = "internship_site"
             default: break  // 9 and 11 stay as they are
             }
@@ -144,7 +144,7 @@ import Testing
         #expect(diff.isEmpty, "\(diff.prefix(4))")
         #expect(try bulk.count("SELECT count(*) FROM programmes WHERE organization_id = 1") == 0)
         #expect(try bulk.count("SELECT count(*) FROM organization_categories WHERE organization_id = 2 AND category = 'спорт'") == 1)
-        #expect(try bulk.count("SELECT count(*) FROM organizations WHERE id = 10 AND region_code = '77' AND distance_to_centre_m > 4e6") == 1)
+        #expect(try bulk.count("SELECT count(*) FROM organizations WHERE id = 10 AND region_code = '77' AND distance_to_centre_m < 1e3") == 1)
         // The rows left alone keep their time stamps; the others show the import's.
         #expect(try bulk.count("SELECT count(*) FROM organizations WHERE id IN (9, 11) AND updated_at = '2020-01-01T00:00:00Z'") == 2)
         #expect(try bulk.count("SELECT count(*) FROM organizations WHERE created_at = '2020-01-01T00:00:00Z' AND updated_at > created_at") == 10)

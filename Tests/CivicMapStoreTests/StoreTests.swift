@@ -269,10 +269,12 @@ struct ImportTests {
         #expect(summary.problems[2].reason.contains("organisation 3 «Фонд будущих поколений") && summary.problems[2].reason.contains("is in RU-SA"))
         #expect(try t.count("SELECT count(*) FROM organizations WHERE region_code = '14' AND id = 3") == 1)
         #expect(try t.count("SELECT count(*) FROM organizations WHERE name = 'АНО «Пермская»'") == 1)
-        // Unscoped, the same file's rows of both regions go in (the third still contradicts its point: a warning).
+        // Unscoped, the same file's rows of both regions go in; the third, whose point lies in
+        // Yakutia, is refused for every writer.
         let all = try t.database.importInputs([ImportInput(name: "upload.csv", bytes: Array(([header] + rows.prefix(3)).joined(separator: "\n").utf8))],
                                               options: ImportOptions(partial: true), currentYear: 2026, actor: "admin")
-        #expect(all.added == 2 && all.unchanged == 1 && all.rejected == 0, "\(all.problems)")
+        #expect(all.added == 1 && all.unchanged == 1 && all.rejected == 1, "\(all.problems)")
+        #expect(all.problems.map { "\($0.line) \($0.field)" } == ["4 region_iso"] && all.problems[0].reason.contains("km outside it"), "\(all.problems)")
     }
 
     /// The region's name, as exports write it beside the code: alone it states the region;
@@ -360,8 +362,16 @@ struct ImportTests {
     @Test func missingColumnsAndRaggedRows() throws {
         let t = try TestDatabase()
         let path = try t.file("bad.csv", "name,kind,lat\nА,ngo,55\n")
-        let summary = try t.database.importFiles([path], currentYear: 2026)
-        #expect(summary.problems == [FieldProblem(line: 1, field: "lon", reason: "column missing from the header")])
+        // The whole file is refused, in a partial import and a dry run too: no row is readable.
+        for options in [ImportOptions(), ImportOptions(partial: true), ImportOptions(dryRun: true)] {
+            do {
+                _ = try t.database.importFiles([path], options: options, currentYear: 2026)
+                Issue.record("a file without a lon column was imported")
+            } catch let CivicMapError.invalidRecords(problems) {
+                #expect(problems.map { "\($0.line) \($0.field) \($0.reason)" } == ["1 lon column missing from the header"])
+            }
+        }
+        #expect(try t.count("SELECT count(*) FROM audit_log") == 0)
         let ragged = try t.importCSV(["1,АНО,ngo,RU-PER,,,,,,,,59.0"])
         #expect(ragged.problems.first?.reason.contains("13") == true)
     }

@@ -347,8 +347,10 @@ if [ -f "$SHARED/bench/gen_dataset.py" ]; then
     --data-dir "$SHARED/data" >/dev/null 2>&1
   python3 "$SHARED/bench/make_requests.py" --data "$SMALL" --out "$SMALL/requests" >/dev/null 2>&1
   BENCHDB="$WORK/bench.sqlite"
+  # The kit places a few rows at a namesake village in another region (Китово, Ivanovo Oblast,
+  # stated as Kurgan Oblast) and counts them where stated: they are kept, with a warning.
   check "benchmark CSV (20,000 rows) imports completely" bash -c \
-    "'$BIN' init --no-demo --database '$BENCHDB' && '$BIN' import --database '$BENCHDB' '$SMALL/organizations.csv' 2>&1 | tee /dev/stderr | grep -q 'added 20000, updated 0, unchanged 0, rejected 0'"
+    "'$BIN' init --no-demo --database '$BENCHDB' && '$BIN' import --keep-far-points --database '$BENCHDB' '$SMALL/organizations.csv' 2>&1 | tee /dev/stderr | grep -q 'added 20000, updated 0, unchanged 0, rejected 0'"
   serve "$BENCHDB" || exit 1
   items="/collections/organizations/items?f=json"
   check "W1 city viewports" python3 "$SHARED/bench/check_requests.py" --base "$BASE" --sample 40 \

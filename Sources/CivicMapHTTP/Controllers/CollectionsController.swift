@@ -20,7 +20,7 @@ struct CollectionsController {
 
 
     @Sendable func collections(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try QueryParameters.requireOnlyFormat(request)
+        try QueryParameters.requireOnlyFormat(request, ignoringItemParameters: true)
         let base = baseURL(request)
         var w = JSONWriter()
         w.beginObject()
@@ -35,7 +35,7 @@ struct CollectionsController {
     }
 
     @Sendable func collection(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try QueryParameters.requireOnlyFormat(request)
+        try QueryParameters.requireOnlyFormat(request, ignoringItemParameters: true)
         let c = try await catalog().collection(context.parameters.get("collectionId") ?? "")
         var w = JSONWriter()
         try await writeCollection(c, base: baseURL(request), to: &w)
@@ -84,7 +84,7 @@ struct CollectionsController {
 
     /// Properties clients may filter on as `name=value` (GDAL reads this for server-side filters).
     @Sendable func queryables(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try QueryParameters.requireOnlyFormat(request)
+        try QueryParameters.requireOnlyFormat(request, ignoringItemParameters: true)
         let c = try await catalog().collection(context.parameters.get("collectionId") ?? "")
         var w = JSONWriter()
         w.beginObject()

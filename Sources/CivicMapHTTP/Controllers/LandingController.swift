@@ -27,7 +27,7 @@ struct LandingController {
         if try Format.negotiate(request, parameters: parameters, htmlAvailable: true) == .html {
             return try files.page("index.html")
         }
-        _ = try FeatureQueryParser.uniqueValues(parameters, allowed: Set(["f"] + WebFiles.mapPageParameters))
+        _ = try FeatureQueryParser.uniqueValues(parameters, allowed: QueryParameters.itemParametersAndFormat.union(WebFiles.mapPageParameters))
         let base = baseURL(request)
         var w = JSONWriter()
         w.beginObject()
@@ -44,7 +44,7 @@ struct LandingController {
     }
 
     @Sendable func conformance(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try QueryParameters.requireOnlyFormat(request)
+        try QueryParameters.requireOnlyFormat(request, ignoringItemParameters: true)
         var w = JSONWriter()
         w.beginObject()
         w.key("conformsTo"); w.strings(Self.conformance)
@@ -53,7 +53,7 @@ struct LandingController {
     }
 
     @Sendable func api(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try QueryParameters.requireOnlyFormat(request)
+        try QueryParameters.requireOnlyFormat(request, ignoringItemParameters: true)
         let catalog = Catalog(kinds: try await source.kinds())
         let document = OpenAPIDocument.build(
             serverURL: baseURL(request), collectionIDs: catalog.collections.map(\.id),

@@ -104,6 +104,21 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
+/// Hummingbird's CORSMiddleware names the exposed headers on preflights only, where browsers
+/// ignore them: a page that keeps an ETag to send `If-None-Match`, or saves an export under its
+/// own name, needs them on the answer itself.
+struct ExposedHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var names: [String] { ["ETag", "Content-Disposition"] }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        if request.method != .options, request.headers.contains(.origin) {
+            response.headers[.accessControlExposeHeaders] = Self.names.joined(separator: ", ")
+        }
+        return response
+    }
+}
+
 extension HTTPField.Name {
     static let referrerPolicy = Self("Referrer-Policy")!
 }

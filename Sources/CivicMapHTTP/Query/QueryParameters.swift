@@ -26,11 +26,16 @@ enum QueryParameters {
     }
 
     /// For documents that take no parameter but `f`: anything else is a 400, as everywhere.
-    static func requireOnlyFormat(_ request: Request) throws {
+    /// The OGC API's documents (landing page, conformance, OpenAPI, collections, queryables)
+    /// also take the items' parameters, and ignore them: GDAL sends the parameters of an
+    /// `OAPIF:` URL (`…/collections/ngo?min_distance_km=50`) with every request it makes.
+    static func requireOnlyFormat(_ request: Request, ignoringItemParameters: Bool = false) throws {
         let parameters = try parse(request)
-        _ = try FeatureQueryParser.uniqueValues(parameters, allowed: ["f"])
+        _ = try FeatureQueryParser.uniqueValues(parameters, allowed: ignoringItemParameters ? itemParametersAndFormat : ["f"])
         _ = try Format.negotiate(request, parameters: parameters)
     }
+
+    static let itemParametersAndFormat = Set(FeatureQueryParser.filterParameters + FeatureQueryParser.standardParameters + ["f"])
 
     /// Rebuilds a query string with some parameters replaced (for next/prev links).
     static func encode(_ pairs: [(name: String, value: String)]) -> String {
