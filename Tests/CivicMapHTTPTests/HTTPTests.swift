@@ -283,6 +283,17 @@ struct HTTPTests {
         try await Server.run(uri) { response in try Server.expectProblem(response, status: .badRequest, parameter: parameter) }
     }
 
+    /// GDAL sends the parameters of an `OAPIF:` URL with every request it makes, so the OGC
+    /// documents ignore the items' parameters (which then filter the items); others are still a 400.
+    @Test(arguments: [
+        "/?min_distance_km=50&f=json", "/conformance?region_iso=RU-PER", "/api?q=%D1%81%D0%B0%D0%B4",
+        "/collections?kind=ngo", "/collections/ngo?min_distance_km=50&limit=10", "/collections/ngo/queryables?bbox=50,50,60,60",
+    ])
+    func theOGCDocumentsIgnoreTheItemsParameters(uri: String) async throws {
+        try await Server.run(uri) { response in #expect(response.status == .ok, "\(uri)") }
+        try await Server.run(uri + "&colour=red") { response in try Server.expectProblem(response, status: .badRequest, parameter: "colour") }
+    }
+
     @Test(arguments: [
         "/collections/churches", "/collections/churches/items", "/collections/organizations/items/999999",
         "/collections/organizations/items/abc", "/collections/tos/items/1", "/nowhere", "/export/regions.csv",
