@@ -41,8 +41,9 @@ public struct ImportRecord: Sendable {
     public func list(_ name: String) -> [String] {
         if let items = lists[name] { return items.map(\.trimmedText).filter { !$0.isEmpty } }
         guard let text = text(name) else { return [] }
-        // Split on scalars: splitting Characters runs grapheme breaking over every byte.
-        return text.unicodeScalars.split(separator: ";").map { String($0).trimmedText }.filter { !$0.isEmpty }
+        // Split on scalars: splitting Characters runs grapheme breaking over every byte. A file
+        // separated by ';' lists them with ',', as the API's filters do.
+        return text.unicodeScalars.split { $0 == ";" || $0 == "," }.map { String($0).trimmedText }.filter { !$0.isEmpty }
     }
 }
 
@@ -62,7 +63,7 @@ public enum ImportColumns {
         return russianTitles[key] ?? key
     }
 
-    static func normalise(_ s: String) -> String {
+    public static func normalise(_ s: String) -> String {
         SearchText.normalise(s.trimmedText).split(whereSeparator: { $0 == " " }).joined(separator: " ")
     }
 

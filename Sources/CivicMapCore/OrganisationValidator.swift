@@ -85,7 +85,7 @@ public struct OrganisationValidator: Sendable {
         let name = text("name", max: 500, required: true)
         var kind: OrganisationKind?
         if let raw = record.text("kind") {
-            let k = Self.kindAliases[SearchText.normalise(raw)] ?? OrganisationKind(rawValue: raw.lowercased())
+            let k = Self.kindAliases[ImportColumns.normalise(raw)] ?? OrganisationKind(rawValue: raw.lowercased())
             if kinds.contains(k) { kind = k } else { problem("kind", "unknown kind '\(raw)'; known: \(kinds.sorted().map(\.rawValue).joined(separator: ", "))") }
         } else {
             problem("kind", "is required")
@@ -96,10 +96,12 @@ public struct OrganisationValidator: Sendable {
         let source = text("source", max: 500)
         let phone = text("phone", max: 64)
 
-        let inn = record.text("inn")
+        let inn = record.text("inn").map(Self.withoutDigitGroups)
         if let inn, let why = Self.spreadsheetNumberProblem(inn, digits: [10, 12]) ?? TaxIdentifiers.innProblem(inn) { problem("inn", why) }
-        let ogrn = record.text("ogrn")
-        if let ogrn, let why = Self.spreadsheetNumberProblem(ogrn, digits: [13, 15]) ?? TaxIdentifiers.ogrnProblem(ogrn) { problem("ogrn", why) }
+        let ogrn = record.text("ogrn").map(Self.withoutDigitGroups)
+        if let ogrn, let why = Self.spreadsheetNumberProblem(ogrn, digits: [13, 15], mayStartWithZero: false) ?? TaxIdentifiers.ogrnProblem(ogrn) {
+            problem("ogrn", why)
+        }
 
         var foundedYear: Int?
         if let raw = record.text("founded_year") {
@@ -156,19 +158,29 @@ public struct OrganisationValidator: Sendable {
     /// Kind names as coordinators write them in spreadsheets: the names exports write, and variants.
     static let kindAliases: [String: OrganisationKind] = {
         var aliases: [String: OrganisationKind] = [
-            "со нко": .ngo, "некоммерческая организация": .ngo, "территориальное общественное самоуправление": .tos,
+            "со нко": .ngo, "сонко": .ngo, "некоммерческая организация": .ngo, "территориальное общественное самоуправление": .tos,
             "стажировочные площадки": .internshipSite,
         ]
         for kind in OrganisationKind.shipped { aliases[SearchText.normalise(kind.russianName)] = kind }
         return aliases
     }()
 
-    /// Identifiers a spreadsheet turned into numbers: `1,02594E+12`, or a lost leading zero.
-    static func spreadsheetNumberProblem(_ value: String, digits: [Int]) -> String? {
+    /// Digits as people group them («59 8100 6306», «1-15-59…»): the digits alone.
+    static func withoutDigitGroups(_ value: String) -> String {
+        let isDigit = { (b: UInt8) in (48...57).contains(b) }
+        guard !value.utf8.allSatisfy(isDigit) else { return value }
+        let separators: Set<Unicode.Scalar> = [" ", "-", "\u{A0}", "\u{202F}"]
+        guard value.unicodeScalars.allSatisfy({ separators.contains($0) || ("0"..."9").contains($0) }) else { return value }
+        return String(value.unicodeScalars.filter { ("0"..."9").contains($0) })
+    }
+
+    /// Identifiers a spreadsheet turned into numbers: `1,02594E+12`, or a lost leading zero
+    /// (an ИНН's region may be 01–09; an ОГРН starts with 1, 3 or 5).
+    static func spreadsheetNumberProblem(_ value: String, digits: [Int], mayStartWithZero: Bool = true) -> String? {
         if value.containsBytes("E+") || value.containsBytes("e+") {
             return "'\(value)' is a number a spreadsheet shortened; format the column as text and re-enter it"
         }
-        if value.utf8.allSatisfy({ (48...57).contains($0) }), digits.contains(value.utf8.count + 1) {
+        if mayStartWithZero, value.utf8.allSatisfy({ (48...57).contains($0) }), digits.contains(value.utf8.count + 1) {
             return "has \(value.count) digits: a spreadsheet may have dropped a leading zero (format the column as text)"
         }
         return nil
@@ -200,7 +212,7 @@ public struct OrganisationValidator: Sendable {
         var stated: Region?
         let statedKey = record.text("region_iso") ?? record.text("region_code")
         if let key = statedKey {
-            stated = regions.region(key)
+            stated = regions.region(key) ?? regions.region(named: key)
             if stated == nil { problem("region_iso", "unknown region '\(key)'"); return nil }
         }
         if let iso = record.text("region_iso"), let code = record.text("region_code"), let stated, regions.region(code)?.code != stated.code {
@@ -210,7 +222,8 @@ public struct OrganisationValidator: Sendable {
         // The region's name, as exports write it beside the code: a file edited in one of the
         // two columns must not be read from the other without a word.
         if let name = record.text("region_name") {
-            guard let named = regions.region(named: name) else { problem("region_name", "unknown region «\(name)»"); return nil }
+            // «Регион» holds a name in exports, and often a code in coordinators' own files.
+            guard let named = regions.region(named: name) ?? regions.region(name) else { problem("region_name", "unknown region «\(name)»"); return nil }
             if let stated, stated.code != named.code {
                 problem("region_name", "«\(name)» is not \(label(stated)), which region_iso states; correct one of the two")
                 return nil

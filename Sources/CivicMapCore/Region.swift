@@ -170,17 +170,38 @@ public struct RegionDirectory: Sendable {
         for (i, r) in regions.enumerated() {
             byCode[r.code] = i
             if let iso = r.iso { byISO[iso.uppercased()] = i }
-            byName[SearchText.normalise(r.nameRU)] = i
-            byName[SearchText.normalise(r.nameEN)] = i
+            for name in Self.spellings(of: r) { byName[name] = i }
         }
         self.byCode = byCode
         self.byISO = byISO
         self.byName = byName
     }
 
-    /// Finds a region by its Russian or English name as exports write it (any case, ё as е).
+    /// Finds a region by its Russian or English name as exports write it (any case, ё as е, any
+    /// spacing), or as people shorten it: «Башкортостан», «Якутия», «Саха», «Москва».
     public func region(named name: String) -> Region? {
-        byName[SearchText.normalise(name)].map { regions[$0] }
+        byName[ImportColumns.normalise(name)].map { regions[$0] }
+    }
+
+    /// A region's names, normalised: Russian and English; without «Республика» or «г.» before
+    /// them; each part of «Саха (Якутия)» and «Кемеровская область — Кузбасс»; a federal city
+    /// with «г.».
+    static func spellings(of r: Region) -> Set<String> {
+        var names: Set<String> = []
+        func add(_ name: String) {
+            let n = ImportColumns.normalise(name)
+            guard !n.isEmpty, names.insert(n).inserted else { return }
+            for word in ["республика ", "republic of ", "г. ", "город "] where n.hasPrefix(word) { add(String(n.dropFirst(word.count))) }
+            for separator in [" — ", " - "] where n.contains(separator) { n.split(separator: separator).map(String.init).forEach(add) }
+            if let open = n.firstIndex(of: "("), n.hasSuffix(")") {
+                add(String(n[..<open]))
+                add(String(n[n.index(after: open)..<n.index(before: n.endIndex)]))
+            }
+        }
+        add(r.nameRU)
+        add(r.nameEN)
+        if !r.nameRU.contains(" ") { add("г. " + r.nameRU); add("город " + r.nameRU) }
+        return names
     }
 
     /// Finds a region by ISO 3166-2 code (`RU-PER`, any case) or two-digit code (`59`).

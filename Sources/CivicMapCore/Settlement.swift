@@ -55,8 +55,19 @@ public struct SettlementDirectory: Sendable {
 
     public func named(_ name: String) -> [Settlement] {
         if let places = bySpelling[Self.spelling(name)], places[0].name.utf8.elementsEqual(name.utf8) { return places }
-        return byName[SearchText.normalise(name)] ?? []
+        if let places = byName[SearchText.normalise(name)] { return places }
+        // «г. Очёр», «с.Юрла», «пгт Яйва»: the place without the word for its type.
+        let lower = name.lowercased()
+        guard let type = Self.typeWords.first(where: { lower.hasPrefix($0) && lower.count > $0.count }) else { return [] }
+        return byName[SearchText.normalise(String(name.dropFirst(type.count)).trimmedText)] ?? []
     }
+
+    /// Longer words first, so «пос.» is not read as «п.» and «ос.».
+    static let typeWords = [
+        "городской округ ", "посёлок городского типа ", "поселок городского типа ", "рабочий посёлок ", "рабочий поселок ",
+        "город ", "село ", "деревня ", "посёлок ", "поселок ", "станица ", "хутор ", "аул ", "улус ",
+        "пгт.", "пгт ", "р.п.", "рп ", "пос.", "ст-ца ", "г.", "г ", "с.", "с ", "д.", "д ", "п.", "п ", "ст.", "х.", "х ",
+    ]
 
     /// 64-bit FNV-1a of the bytes: two names that share one are checked byte for byte above.
     private static func spelling(_ name: String) -> UInt64 {

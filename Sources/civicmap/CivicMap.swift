@@ -133,7 +133,7 @@ struct Initialise: AsyncParsableCommand {
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Import organisations from CSV or GeoJSON files (all-or-nothing unless --partial).",
-        discussion: "CSV header: id,name,kind,region_iso,settlement,address,inn,ogrn,categories,founded_year,website,lat,lon (plus email, phone, description, source). Categories are separated by ';'.")
+        discussion: "CSV header: id,name,kind,region_iso,settlement,address,inn,ogrn,categories,founded_year,website,lat,lon (plus email, phone, description, source). Categories are separated by ';' or ','. Russian titles (as exports write them) and common variants are understood.")
     @OptionGroup var common: CommonOptions
     @Argument(help: "CSV or GeoJSON files") var files: [String]
     @Flag(help: "Import the valid rows even if some are rejected") var partial = false

@@ -162,6 +162,42 @@ struct ValidationTests {
         #expect(kept.regionCode == "77" && warnings.map(\.field) == ["region_iso"], "\(warnings)")
     }
 
+    /// What coordinators' own spreadsheets hold (helper-19's files): a region as a code or a
+    /// short name in «Регион», kinds with doubled spaces, grouped digits, «г.» before a place,
+    /// categories separated by commas.
+    @Test func coordinatorsSpellingsAreUnderstood() throws {
+        let data = Fixtures.dataDirectory
+        var validator = OrganisationValidator(
+            kinds: Set(OrganisationKind.shipped),
+            regions: RegionDirectory(try RegionReader.read(csvPath: data + "/regions.csv", outlinesPath: data + "/regions_ru.geojson")),
+            currentYear: 2026)
+        validator.settlements = SettlementDirectory(try SettlementReader.read(path: data + "/settlements_ru.csv"))
+        func validated(_ fields: [String: String]) -> (Organisation?, [FieldProblem]) {
+            let all = ["name": "АНО", "kind": "НКО", "lat": "58.0105", "lon": "56.2502"].merging(fields) { $1 }
+            switch validator.validate(ImportRecord(line: 2, fields: all)) {
+            case .accepted(let o, let warnings): return (o, warnings)
+            case .rejected(let problems): return (nil, problems)
+            }
+        }
+        for region in ["59", "RU-PER", "Пермский  край", "пермский край"] {
+            #expect(validated(["region_name": region]).0?.regionCode == "59", "«\(region)»")
+        }
+        #expect(validated(["region_name": "Башкортостан", "lat": "54.7388", "lon": "55.9721"]).0?.regionCode == "02")
+        #expect(validated(["region_iso": "Якутия", "lat": "62.0311", "lon": "129.7229"]).0?.regionCode == "14")
+        #expect(validated(["region_name": "г. Москва", "lat": "55.75", "lon": "37.62"]).0?.regionCode == "77")
+        #expect(validated(["region_name": "Пермь"]).0 == nil)  // a city is no region
+        #expect(validated(["kind": "СОНКО"]).0?.kind == .ngo)
+        #expect(validated(["kind": "Стажировочная  площадка"]).0?.kind == .internshipSite)
+        let grouped = validated(["inn": "59 8100 6306", "ogrn": "1-15-59-58-12224-2"])
+        #expect(grouped.0?.inn == "5981006306" && grouped.0?.ogrn == "1155958122242", "\(grouped.1)")
+        let short = validated(["ogrn": "115595812224"]).1
+        #expect(short.map(\.field) == ["ogrn"] && !short[0].reason.contains("leading zero"), "\(short)")
+        #expect(validated(["categories": "экология, спорт; дети и молодежь"]).0?.categories == ["экология", "спорт", "дети и молодежь"])
+        // «г. Кудымкар» is looked up as Кудымкар: Perm's point is 146 km off.
+        #expect(validated(["settlement": "г. Кудымкар", "region_iso": "RU-PER"]).1.map(\.field) == ["lat"])
+        #expect(validated(["settlement": "г. Кудымкар", "lat": "59.0152", "lon": "54.6532"]).1.isEmpty)
+    }
+
     /// The settlement a row names tells a misplaced point, even without a stated region.
     @Test func aPointFarFromItsSettlementIsWarnedOf() throws {
         let data = Fixtures.dataDirectory
