@@ -1996,6 +1996,7 @@
   function resetFilters() {
     applyRegionLater.cancel();
     regionPending = false;
+    var hadRegion = !!state.region;
     state.kinds = KINDS.slice();
     state.region = '';
     state.category = '';
@@ -2003,8 +2004,11 @@
     state.remote = false;
     state.km = config.remoteThresholdKm;
     syncControls();
-    drawRegionDecor();
-    filtersChanged();
+    if (!hadRegion) { drawRegionDecor(); filtersChanged(); return; }
+    clearNearMessage();
+    drawRegionDecor({ fit: true });
+    writeURL();
+    scheduleRefresh();      // after the fit's moveend
   }
 
   function syncControls() {
@@ -2024,6 +2028,12 @@
   // ---------------------------------------------------------------- regions
 
   function regionKey(f) { return f.properties.iso || f.properties.code; }
+
+  function addRegion(f) {
+    if (!f || !f.properties) { return; }
+    regionByKey[regionKey(f)] = f;
+    if (f.properties.code) { regionByKey[f.properties.code] = regionByKey[f.properties.code] || f; }
+  }
 
   function regionName(f) {
     var p = f.properties;
@@ -2083,7 +2093,10 @@
     if (ringRequest) { ringRequest.abort(); ringRequest = null; }
     var f = currentRegion();
     if (ui.legendRegion) { ui.legendRegion.hidden = !f; ui.legendRing.hidden = true; }
-    if (!f) { return; }
+    if (!f) {
+      if (opts && opts.fit) { map.fitBounds(RUSSIA); }    // «Все регионы»: back to the whole country
+      return;
+    }
     var p = f.properties;
     if (f.geometry) {
       regionDecor.addLayer(L.geoJSON(f, {
@@ -2168,7 +2181,7 @@
     var qs = CM.query(p);
     var origin = location.origin + CM.base;
     ui.snippetIframe.value = '<iframe src="' + CM.escapeAttr(origin + '/embed?' + qs) +
-      '" width="100%" height="480" loading="lazy" title="' + CM.escapeAttr(t('embed.frame.title')) +
+      '" width="100%" height="480" style="border:0" loading="lazy" title="' + CM.escapeAttr(t('embed.frame.title')) +
       '" allow="geolocation"></iframe>';
     ui.snippetScript.value = '<script src="' + CM.escapeAttr(origin + '/embed.js') +
       '" data-civicmap="' + CM.escapeAttr(qs) + '" async></' + 'script>';
@@ -2301,14 +2314,25 @@
       addBaseLayers();
     });
 
+    var started = false;
     var regionsReady = CM.getJSON('/collections/regions/items?limit=100&f=json').then(function (fc) {
       regions = (fc.features || []).filter(function (f) { return f && f.properties; });
-      regions.forEach(function (f) {
-        regionByKey[regionKey(f)] = f;
-        if (f.properties.code) { regionByKey[f.properties.code] = regionByKey[f.properties.code] || f; }
-      });
+      regions.forEach(addRegion);
+      // «ru-per» and «59» name a region as the API reads them: kept as its ISO code, which the
+      // list shows. A region nobody knows is dropped, rather than failing every request.
+      var named = state.region && (regionByKey[state.region] || regionByKey[state.region.toUpperCase()] || regionByKey['0' + state.region]);
+      var unknown = state.region && !named;
+      if (named) { state.region = regionKey(named); }
+      if (unknown) {
+        if (window.console) { console.warn('CivicMap: unknown region', state.region); }
+        state.region = '';
+      }
       drawRegions({ type: 'FeatureCollection', features: regions.filter(function (f) { return f.geometry; }) });
       fillRegions();
+      if (started) {
+        writeURL();
+        if (unknown) { refresh(); }
+      }
     }, function (err) {
       // The active region filter stays visible (by its code) and the page says what failed.
       fillRegions();
@@ -2323,14 +2347,23 @@
       if (window.console) { console.warn('CivicMap: categories', err.message); }
     });
 
+    // A link to a region fits the map to that region's own outline (one feature, fetched beside
+    // the rest), not to all 89 (2.25 MB: 23 s before anything showed on a slow line).
     var needRegionFirst = state.region && !initialView;
+    var regionFirst = needRegionFirst ? CM.getJSON('/collections/regions/items/' + encodeURIComponent(state.region) + '?f=json')
+      .then(function (f) {
+        addRegion(f);
+        if (f && f.properties) { state.region = regionKey(f); }
+      }, function () { return regionsReady; }) : null;
+    if (needRegionFirst) { setStatus('loading'); }
     configReady.then(function () {
-      if (needRegionFirst) { return regionsReady; }
+      return regionFirst;
     }).then(function () {
+      started = true;
       if (state.region) { drawRegionDecor({ fit: needRegionFirst }); }
       writeURL();
       refresh();
-      if (state.region && !needRegionFirst) {
+      if (state.region) {
         regionsReady.then(function () { drawRegionDecor(); });
       }
     });

@@ -128,7 +128,7 @@
       'status.selection.closed': 'набор закрыт',
       'status.selection.completed': 'завершён',
       'status.selection.cancelled': 'отменён',
-      'km': '{d} км',
+      'km': '{d}\u00a0км',
       'percent': '{v}\u00a0%',
 
       'cell.title': '{count}: НКО {ngo}, ТОС {tos}, стажировочных площадок {internship_site}. Нажмите, чтобы приблизить.',

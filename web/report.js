@@ -67,7 +67,7 @@
     p.set('lat', String(Number(lat.toFixed(5))));
     p.set('lon', String(Number(lon.toFixed(5))));
     p.set('z', '12');
-    return '/?' + CM.query(p);
+    return CM.url('/?' + CM.query(p));    // behind a proxy's sub-path too
   }
 
   // ---------------------------------------------------------------- formats

@@ -57,7 +57,7 @@
   /** A short label for a count in a cluster bubble. */
   CM.formatCount = function (n) {
     if (n < 10000) { return CM.formatNumber(n, 0); }
-    return CM.formatNumber(Math.round(n / 1000), 0) + (CM.lang === 'ru' ? '\u00a0тыс' : 'k');
+    return CM.formatNumber(Math.round(n / 1000), 0) + (CM.lang === 'ru' ? '\u00a0тыс.' : 'k');
   };
 
   /** "2023-08-02" → a local date, without time zone surprises. */

@@ -56,7 +56,9 @@ public struct SettlementDirectory: Sendable {
     public func named(_ name: String) -> [Settlement] {
         if let places = bySpelling[Self.spelling(name)], places[0].name.utf8.elementsEqual(name.utf8) { return places }
         if let places = byName[SearchText.normalise(name)] { return places }
-        // «г. Очёр», «с.Юрла», «пгт Яйва»: the place without the word for its type.
+        // «г. Очёр», «с.Юрла», «пгт Яйва»: the place without the word for its type (which a
+        // space or a dot ends: most names, one word, skip this).
+        guard name.utf8.contains(where: { $0 == 0x20 || $0 == 0x2E }) else { return [] }
         let lower = name.lowercased()
         guard let type = Self.typeWords.first(where: { lower.hasPrefix($0) && lower.count > $0.count }) else { return [] }
         return byName[SearchText.normalise(String(name.dropFirst(type.count)).trimmedText)] ?? []

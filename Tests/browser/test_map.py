@@ -1186,7 +1186,8 @@ def run(args):
                 var b = Array.from(document.querySelectorAll('#cm-list button.cm-item'))
                     .find(function (x) { return x.textContent.indexOf('Проектная среда') >= 0; });
                 return b ? b.textContent : null;''')
-            check('list shows the distance to the centre (145,6 км)', card_ok and '145,6 км' in card_ok, card_ok)
+            # A no-break space keeps the number and its unit on one line.
+            check('list shows the distance to the centre (145,6 км)', card_ok and '145,6\u00a0км' in card_ok, card_ok)
             url = driver.current_url
             check('URL keeps region, remote and km', all(s in url for s in ('region_iso=RU-PER', 'remote=1', 'km=50')), url)
             csv_href = driver.find_element(By.ID, 'cm-export-csv').get_attribute('href')
