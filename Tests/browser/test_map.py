@@ -660,7 +660,7 @@ def phone_widget_checks(driver, port):
         locked, h2 = look(1), height(driver, 1)
         check('phone widget, locked: a line says what its fixed filters are («%s»), without the controls; the frame is %d px high'
               % (locked['summary'], h2),
-              locked['summary'] == 'Фильтры заданы владельцем сайта: НКО, ТОС · Пермский край · не ближе 50 км к региональному центру.'
+              locked['summary'] == 'Фильтры заданы владельцем сайта: НКО, ТОС · Пермский край · не ближе 50\u00a0км к региональному центру.'
               and not locked['toggle'] and not locked['body'] and locked['mapTop'] <= 100 and h2 <= 640, (locked, h2))
     except (TimeoutException, WebDriverException) as e:
         driver.switch_to.default_content()
@@ -1511,7 +1511,7 @@ def card_checks(driver, base):
         check('NGO card: «Ближайшие стажировочные площадки» lists %d site(s), nearest first, as the API does' % len(shown['names']),
               nearby_state(driver, 'sites') == 'idle' and shown['heading'] == 'Ближайшие стажировочные площадки'
               and len(shown['names']) >= 1 and shown['names'] == want
-              and all(re.search(r'\d км', m) for m in shown['meta']), (shown, want))
+              and all(re.search(r'\d\u00a0км', m) for m in shown['meta']), (shown, want))
         check('NGO card: «Все (CSV)» asks for the 10 nearest as CSV',
               all(x in shown['csv'] for x in ('/matching/nearest-sites?', 'organization=' + org_id, 'k=10', 'f=csv')), shown['csv'])
         check('NGO card: «Отчёт по региону» links to /reports/regions/RU-PER at the threshold in use',
@@ -1535,7 +1535,7 @@ def card_checks(driver, base):
             return p ? {text: p.textContent, count: p.getAttribute('data-count'),
                         items: document.querySelectorAll('.leaflet-popup .cm-nearby--remote .cm-nearby__item').length} : null;''')
         check('site card: «%s»' % (line or {}).get('text'),
-              line is not None and 'удал' in line['text'] and 'в радиусе 200 км' in line['text']
+              line is not None and 'удал' in line['text'] and 'в радиусе 200\u00a0км' in line['text']
               and int(line['count']) == remote['numberMatched'] and line['items'] == len(remote['features']),
               (line, remote.get('numberMatched'), len(remote.get('features', []))))
         focused = driver.execute_script("return document.activeElement && document.activeElement.className")
