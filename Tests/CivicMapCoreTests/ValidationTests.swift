@@ -112,10 +112,17 @@ struct ValidationTests {
         #expect(directory.region(containing: try Coordinate(latitude: 48.85, longitude: 2.35)) == nil)  // Paris
     }
 
+    /// A validator with the bundled regions' outlines and, unless told, the bundled settlements.
+    static func bundled(kinds: Set<OrganisationKind>, settlements: Bool = true) throws -> OrganisationValidator {
+        let data = Fixtures.dataDirectory
+        let regions = try RegionReader.read(csvPath: data + "/regions.csv", outlinesPath: data + "/regions_ru.geojson")
+        var validator = OrganisationValidator(kinds: kinds, regions: RegionDirectory(regions), currentYear: 2026)
+        if settlements { validator.settlements = SettlementDirectory(try SettlementReader.read(path: data + "/settlements_ru.csv")) }
+        return validator
+    }
+
     @Test func aSwapInsideRussiaIsToldByTheStatedRegion() throws {
-        let regions = try RegionReader.read(
-            csvPath: Fixtures.dataDirectory + "/regions.csv", outlinesPath: Fixtures.dataDirectory + "/regions_ru.geojson")
-        let validator = OrganisationValidator(kinds: [.ngo], regions: RegionDirectory(regions), currentYear: 2026)
+        let validator = try Self.bundled(kinds: [.ngo], settlements: false)
         // Kudymkar (Perm Krai) with lat and lon swapped lies in Chelyabinsk Oblast.
         let swapped = ImportRecord(line: 3, fields: ["name": "АНО", "kind": "ngo", "region_iso": "RU-PER", "lat": "54.6532", "lon": "59.0152"])
         guard case .rejected(let found) = validator.validate(swapped) else { Issue.record("accepted"); return }
@@ -135,9 +142,7 @@ struct ValidationTests {
     /// A mistyped region code (Excel's 59 → 9) would measure remoteness to another region's
     /// centre: a point far outside its stated region is refused; just over a border it is kept.
     @Test func aPointFarOutsideItsStatedRegionIsRefused() throws {
-        let regions = try RegionReader.read(
-            csvPath: Fixtures.dataDirectory + "/regions.csv", outlinesPath: Fixtures.dataDirectory + "/regions_ru.geojson")
-        let validator = OrganisationValidator(kinds: [.tos], regions: RegionDirectory(regions), currentYear: 2026)
+        let validator = try Self.bundled(kinds: [.tos], settlements: false)
         // Kudymkar's point stated as Karachay-Cherkessia (09): about 1,500 km away.
         let mistyped = ImportRecord(line: 5, fields: ["name": "ТОС", "kind": "tos", "region_code": "09", "lat": "59.0152", "lon": "54.6532"])
         guard case .rejected(let found) = validator.validate(mistyped) else { Issue.record("accepted"); return }
@@ -166,12 +171,7 @@ struct ValidationTests {
     /// short name in «Регион», kinds with doubled spaces, grouped digits, «г.» before a place,
     /// categories separated by commas.
     @Test func coordinatorsSpellingsAreUnderstood() throws {
-        let data = Fixtures.dataDirectory
-        var validator = OrganisationValidator(
-            kinds: Set(OrganisationKind.shipped),
-            regions: RegionDirectory(try RegionReader.read(csvPath: data + "/regions.csv", outlinesPath: data + "/regions_ru.geojson")),
-            currentYear: 2026)
-        validator.settlements = SettlementDirectory(try SettlementReader.read(path: data + "/settlements_ru.csv"))
+        let validator = try Self.bundled(kinds: Set(OrganisationKind.shipped))
         func validated(_ fields: [String: String]) -> (Organisation?, [FieldProblem]) {
             let all = ["name": "АНО", "kind": "НКО", "lat": "58.0105", "lon": "56.2502"].merging(fields) { $1 }
             switch validator.validate(ImportRecord(line: 2, fields: all)) {
@@ -200,11 +200,7 @@ struct ValidationTests {
 
     /// The settlement a row names tells a misplaced point, even without a stated region.
     @Test func aPointFarFromItsSettlementIsWarnedOf() throws {
-        let data = Fixtures.dataDirectory
-        var validator = OrganisationValidator(
-            kinds: [.ngo], regions: RegionDirectory(try RegionReader.read(csvPath: data + "/regions.csv", outlinesPath: data + "/regions_ru.geojson")),
-            currentYear: 2026)
-        validator.settlements = SettlementDirectory(try SettlementReader.read(path: data + "/settlements_ru.csv"))
+        var validator = try Self.bundled(kinds: [.ngo])
         func warnings(_ fields: [String: String]) -> [FieldProblem] {
             guard case .accepted(_, let w) = validator.validate(ImportRecord(line: 2, fields: ["name": "АНО", "kind": "ngo"].merging(fields) { $1 })) else {
                 Issue.record("rejected: \(fields)"); return []
