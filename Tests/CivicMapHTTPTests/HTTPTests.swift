@@ -553,6 +553,25 @@ struct ReviewEdgeCaseTests {
         }
     }
 
+    /// Every map load asks for the outlines (2.25 MB): a browser revalidates its copy.
+    @Test func theRegionsCollectionIsRevalidatedNotSentAgain() async throws {
+        let uri = "/collections/regions/items?limit=100"
+        let seen = Mutex<String?>(nil)
+        try await Server.run(uri) { response in
+            #expect(response.status == .ok && response.headers[.cacheControl] == "no-cache")
+            seen.withLock { $0 = response.headers[.eTag] }
+        }
+        let etag = try #require(seen.withLock { $0 })
+        #expect(etag.hasPrefix("W/\""))
+        try await Server.run(uri, headers: [.ifNoneMatch: etag]) { response in
+            #expect(response.status == .notModified && response.body.readableBytes == 0)
+        }
+        // Another page is another document.
+        try await Server.run("/collections/regions/items?limit=10", headers: [.ifNoneMatch: etag]) { response in
+            #expect(response.status == .ok && response.headers[.eTag] != etag)
+        }
+    }
+
     @Test func regionBboxUsesEachPolygonsBounds() async throws {
         // The Norwegian Sea: Chukotka's outline spans ±180° overall but none of its parts is here.
         try await Server.run("/collections/regions/items?bbox=0,65,1,66") { response in
