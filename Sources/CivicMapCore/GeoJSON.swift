@@ -38,6 +38,18 @@ public enum GeoJSON {
         w.endObject()
     }
 
+    /// What `writeFeature` writes in `properties`, as JSON Schema types and formats: the
+    /// collections' `/schema`, from which GDAL takes field types instead of guessing them from a
+    /// first page (where a distance of 0 made the column Integer and cut 158.116359 to 158).
+    /// Without `distance_km` (only with `near=`) and `programmes` (internship sites only).
+    public static let propertyTypes: [(name: String, type: String, format: String?)] = [
+        ("name", "string", nil), ("kind", "string", nil), ("region_iso", "string", nil), ("region_code", "string", nil),
+        ("region_name", "string", nil), ("settlement", "string", nil), ("address", "string", nil), ("inn", "string", nil),
+        ("ogrn", "string", nil), ("categories", "array", nil), ("founded_year", "integer", nil), ("website", "string", "uri"),
+        ("email", "string", "email"), ("phone", "string", nil), ("description", "string", nil), ("source", "string", nil),
+        ("distance_to_center_km", "number", nil), ("created_at", "string", "date-time"), ("updated_at", "string", "date-time"),
+    ]
+
     /// Without the id, this is the canonical form the import compares stored programmes by.
     public static func writeProgramme(_ p: Programme, includingID: Bool = true, to w: inout JSONWriter) {
         w.beginObject()

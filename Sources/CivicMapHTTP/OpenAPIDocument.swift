@@ -223,6 +223,8 @@ enum OpenAPIDocument {
             "/collections": get("Collections", "getCollections", [f], jsonContent),
             "/collections/{collectionId}": get("One collection", "describeCollection", [collectionID, f], jsonContent),
             "/collections/{collectionId}/queryables": get("Queryable properties", "getQueryables", [collectionID, f], ["application/schema+json": ["schema": ["type": "object"]]]),
+            "/collections/{collectionId}/schema": get("A Feature's schema: its properties' types (organisation collections)", "getSchema", [collectionID, f],
+                                                      ["application/schema+json": ["schema": ["type": "object"]]]),
             "/collections/{collectionId}/items": get("Features of a collection of organisations", "getFeatures", [organisationCollectionID, f] + itemParameters, geoJSONContent),
             "/collections/regions/items": get("Regions with their administrative centres and outlines", "getRegions",
                 [f] + itemParameters.filter { ["limit", "offset", "bbox", "bbox-crs", "datetime"].contains($0["name"] as? String ?? "") }, geoJSONContent),

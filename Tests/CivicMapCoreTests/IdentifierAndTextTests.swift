@@ -169,3 +169,33 @@ struct TextFormatTests {
         #expect(OrganisationValidator.normalisedWebsite(raw) == expected)
     }
 }
+
+@Suite("GeoJSON encoding")
+struct GeoJSONEncodingTests {
+    /// `/collections/{id}/schema` declares what `writeFeature` writes: every property (of a
+    /// Feature with every field set), each with the JSON type it has.
+    @Test func thePropertyTypesAreWhatTheEncoderWrites() throws {
+        var o = Organisation(
+            id: 7, kind: .internshipSite, name: "АНО", regionCode: "59", settlement: "Пермь", address: "ул. Ленина, 1",
+            inn: "5981006306", ogrn: "1155958122242", categories: ["экология"], foundedYear: 2015, website: "https://example.org",
+            email: "a@example.org", phone: "+7 342 000", description: "…", source: "seed",
+            location: Coordinate(trustedLatitude: 58.0105, longitude: 56.2502), programmes: [Programme(title: "Стажировка", lengthDays: 2)])
+        o.regionISO = "RU-PER"; o.regionName = "Пермский край"; o.distanceToCentreMetres = 0; o.distanceToPointMetres = 1500
+        o.createdAt = "2026-12-07T10:00:00Z"; o.updatedAt = "2026-12-07T10:00:00Z"
+        var w = JSONWriter()
+        GeoJSON.writeFeature(o, to: &w)
+        let feature = try #require(try JSONSerialization.jsonObject(with: Data(w.bytes)) as? [String: Any])
+        let properties = try #require(feature["properties"] as? [String: Any])
+        #expect(Set(properties.keys) == Set(GeoJSON.propertyTypes.map(\.name) + ["distance_km", "programmes"]))
+        for p in GeoJSON.propertyTypes {
+            let value = properties[p.name]
+            let matches = switch p.type {
+            case "string": value is String
+            case "array": value is [Any]
+            case "integer", "number": value is NSNumber && !(value is String)
+            default: false
+            }
+            #expect(matches, "\(p.name): \(String(describing: value)) is not \(p.type)")
+        }
+    }
+}

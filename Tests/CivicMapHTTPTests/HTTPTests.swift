@@ -303,6 +303,26 @@ struct HTTPTests {
         try await Server.run(uri) { response in try Server.expectProblem(response, status: .notFound) }
     }
 
+    /// GDAL takes field types from the schema the collection links as `describedby`, rather
+    /// than from a first page (where a distance of 0 made `distance_to_center_km` an Integer).
+    @Test func aCollectionLinksTheSchemaOfItsFeatures() async throws {
+        try await Server.run("/collections/internship_site") { response in
+            let links = try #require(try Server.json(response)["links"] as? [[String: Any]])
+            let schema = links.filter { ($0["href"] as? String)?.hasSuffix("/collections/internship_site/schema") == true }
+            #expect(Set(schema.compactMap { $0["rel"] as? String }).isSuperset(of: ["describedby", "describedBy"]))
+            #expect(schema.allSatisfy { $0["type"] as? String == "application/schema+json" })
+        }
+        try await Server.run("/collections/internship_site/schema") { response in
+            #expect(response.headers[.contentType] == "application/schema+json")
+            let body = try Server.json(response)
+            let properties = (((body["properties"] as? [String: Any])?["properties"] as? [String: Any])?["properties"] as? [String: Any]) ?? [:]
+            func type(_ name: String) -> String? { (properties[name] as? [String: Any])?["type"] as? String }
+            #expect(type("distance_to_center_km") == "number" && type("founded_year") == "integer" && type("categories") == "array")
+            #expect(type("programmes") == "array" && (properties["created_at"] as? [String: Any])?["format"] as? String == "date-time")
+        }
+        try await Server.run("/collections/regions/schema") { response in try Server.expectProblem(response, status: .notFound) }
+    }
+
     @Test func oneFeatureWithLinks() async throws {
         try await Server.run("/collections/organizations/items/20") { response in
             #expect(response.headers[.contentType] == "application/geo+json")

@@ -151,6 +151,16 @@ gdal_lists_layers() {
 }
 check "ogrinfo lists the collections from the landing page" gdal_lists_layers
 
+# GDAL types the fields from the collection's schema, not from a first page of one feature (whose
+# distance of 0 would make the column Integer), and passes the OAPIF: URL's filters to the server.
+gdal_schema_and_filters() {
+  ogrinfo -ro -so -oo PAGE_SIZE=1 "OAPIF:$BASE/collections/internship_site" internship_site >"$WORK/schema.txt" || return 1
+  grep -E "distance_to_center_km|created_at" "$WORK/schema.txt"
+  grep -q "distance_to_center_km: Real" "$WORK/schema.txt" && grep -q "created_at: DateTime" "$WORK/schema.txt" || return 1
+  ogrinfo -ro -so "OAPIF:$BASE/collections/ngo?region_iso=RU-PER&min_distance_km=50" ngo | tee "$WORK/filtered.txt" | grep -q "Feature Count: 1"
+}
+check "ogrinfo types fields from the collection's schema and sends the URL's filters" gdal_schema_and_filters
+
 all_or_nothing() {
   printf 'name,kind,lat,lon,inn\nАНО Тест,ngo,58.0,56.2,5981006306\nПлохая,ngo,58.0,56.2,5981006307\n' >"$WORK/bad.csv"
   before=$(json_field "$BASE/collections/organizations/items?limit=1" 'd["numberMatched"]')

@@ -12,6 +12,7 @@ struct CollectionsController {
         router.get("/collections", use: collections)
         router.get("/collections/:collectionId", use: collection)
         router.get("/collections/:collectionId/queryables", use: queryables)
+        router.get("/collections/:collectionId/schema", use: schema)
         router.get("/collections/:collectionId/items", use: items)
         router.get("/collections/:collectionId/items/:featureId", use: item)
     }
@@ -67,6 +68,10 @@ struct CollectionsController {
         Responses.link(&w, href: "\(url)/items?f=json", rel: "items", type: Responses.geoJSON, title: "Items")
         Responses.link(&w, href: "\(url)/queryables", rel: "http://www.opengis.net/def/rel/ogc/1.0/queryables", type: "application/schema+json", title: "Queryables")
         if c.kinds != nil {
+            // The standard relation, and the spelling GDAL (3.6) looks for.
+            for rel in ["describedby", "describedBy", "http://www.opengis.net/def/rel/ogc/1.0/schema"] {
+                Responses.link(&w, href: "\(url)/schema", rel: rel, type: "application/schema+json", title: "Schema of a Feature")
+            }
             Responses.link(&w, href: "\(base)/export/\(c.id).geojson", rel: "enclosure", type: Responses.geoJSON, title: "Everything as GeoJSON")
             Responses.link(&w, href: "\(base)/export/\(c.id).csv", rel: "enclosure", type: "text/csv", title: "Everything as CSV")
         }
@@ -103,6 +108,62 @@ struct CollectionsController {
                 if !values.isEmpty { w.key("enum"); w.strings(values) }
                 w.endObject()
             }
+        }
+        w.endObject()
+        w.endObject()
+        return Responses.json(w, contentType: "application/schema+json")
+    }
+
+    /// A Feature of the collection as JSON Schema (OGC API – Features Part 5), linked as the
+    /// collection's `describedby`: GDAL and QGIS take their field types from it. One type per
+    /// property (GDAL reads no type lists); any value but the name, kind and region may be null.
+    @Sendable func schema(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try QueryParameters.requireOnlyFormat(request, ignoringItemParameters: true)
+        let c = try await catalog().collection(context.parameters.get("collectionId") ?? "")
+        guard let kinds = c.kinds else { throw CivicMapError.notFound("schema of collection '\(c.id)' (organisation collections have one)") }
+        /// `{"type": name, "format": format, …body}`
+        func type(_ w: inout JSONWriter, _ name: String, format: String? = nil, _ body: (inout JSONWriter) -> Void = { _ in }) {
+            w.beginObject()
+            w.key("type"); w.string(name)
+            if let format { w.key("format"); w.string(format) }
+            body(&w)
+            w.endObject()
+        }
+        var w = JSONWriter(capacity: 4096)
+        w.beginObject()
+        w.key("$schema"); w.string("https://json-schema.org/draft/2020-12/schema")
+        w.key("$id"); w.string("\(baseURL(request))/collections/\(c.id)/schema")
+        w.key("title"); w.string(c.title)
+        w.key("type"); w.string("object")
+        w.key("required"); w.strings(["type", "id", "geometry", "properties"])
+        w.key("properties"); w.beginObject()
+        w.key("type"); type(&w, "string") { $0.key("enum"); $0.strings(["Feature"]) }
+        w.key("id"); type(&w, "integer")
+        w.key("geometry"); type(&w, "object") { w in
+            w.key("properties"); w.beginObject()
+            w.key("type"); type(&w, "string") { $0.key("enum"); $0.strings(["Point"]) }
+            w.key("coordinates"); type(&w, "array") { w in
+                w.key("minItems"); w.int(2); w.key("maxItems"); w.int(2)
+                w.key("items"); type(&w, "number")
+            }
+            w.endObject()
+        }
+        w.key("properties"); type(&w, "object") { w in
+            w.key("required"); w.strings(["name", "kind", "region_iso", "region_code"])
+            w.key("properties"); w.beginObject()
+            for p in GeoJSON.propertyTypes {
+                w.key(p.name)
+                switch p.name {
+                case "kind": type(&w, "string") { $0.key("enum"); $0.strings(kinds.map(\.rawValue)) }
+                case "categories": type(&w, "array") { $0.key("items"); type(&$0, "string") }
+                default: type(&w, p.type, format: p.format)
+                }
+            }
+            w.key("distance_km"); type(&w, "number") { $0.key("description"); $0.string("From near=lon,lat, in km: only when the request gives near") }
+            if kinds.contains(.internshipSite) {
+                w.key("programmes"); type(&w, "array") { $0.key("items"); type(&$0, "object") }
+            }
+            w.endObject()
         }
         w.endObject()
         w.endObject()
