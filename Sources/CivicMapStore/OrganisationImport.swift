@@ -396,6 +396,10 @@ enum ImportSQL {
             """)
         refused += try (revivesDeleted ? [] : deletedOrganisations(rows, in: db)) + overwritesLaterChanges(rows, in: db)
             + (onlyRegion.map { try storedElsewhere(rows, only: $0, in: db) } ?? [])
+        if warns {
+            let seen = Set(refused.map(\.seq))  // a scoped token's refusal already names the organisation
+            refused += try idsOfOthers(rows, in: db).filter { !seen.contains($0.seq) }
+        }
         // Every problem found, a partial import goes on without the refused rows; an all-or-nothing one stops.
         if partial && !refused.isEmpty {
             try db.execute(sql: "DELETE FROM import_rows WHERE seq IN (SELECT value FROM json_each(?))",
@@ -495,6 +499,25 @@ enum ImportSQL {
             """, arguments: [only]).map { row in
             let seq: Int = row[0], id: Int64 = row[1], name: String = row[2], region: String = row[3]
             return (row[0], rows[seq].problem("id", "organisation \(id) «\(name)» is in \(region); this token may change organisations of its own region only"))
+        }
+    }
+
+    /// Rows whose own id names an organisation with another name in another region: an ID column
+    /// of row numbers, or ids from another database, would rename and move someone else's
+    /// organisation (helper-19's file renamed Yakutia's resource centre into a Perm ТОС and moved
+    /// it 3,904 km). A row found by its ОГРН may do both: the legal entity is the same.
+    static func idsOfOthers(_ rows: [StagedRow], in db: Database) throws -> [(seq: Int64, problem: FieldProblem)] {
+        try Row.fetchAll(db, sql: """
+            SELECT i.seq, o.id, o.name, coalesce(r.iso, r.code) FROM import_rows i JOIN organizations o ON o.id = i.id
+            JOIN regions r ON r.code = o.region_code
+            WHERE NOT i.is_new AND o.name <> i.name AND o.region_code <> i.region_code
+            """).compactMap { row in
+            let seq: Int = row[0], id: Int64 = row[1], name: String = row[2], region: String = row[3]
+            guard rows[seq].organisation.id == id else { return nil }
+            return (row[0], rows[seq].problem("id", """
+                \(id) is organisation «\(name)» in \(region), not «\(rows[seq].organisation.name)»: the ID column holds CivicMap's \
+                ids (an export's first column); leave it empty for new organisations
+                """))
         }
     }
 

@@ -214,7 +214,8 @@ struct ImportTests {
     }
 
     /// Updates that are right only if the file meant that organisation are written with a
-    /// warning naming it: a long move, another name in another region, a site's programmes lost.
+    /// warning naming it: a long move, a site's programmes lost. An id that names an organisation
+    /// with another name in another region is someone else's: that row is refused.
     @Test func surprisingUpdatesAreWrittenWithAWarning() throws {
         let t = try TestDatabase(demo: true)
         let summary = try t.importCSV([
@@ -225,11 +226,13 @@ struct ImportTests {
             // 21 is an internship site with a programme.
             "21,\(try t.database.writer.read { db in try String.fetchOne(db, sql: "SELECT name FROM organizations WHERE id = 21")! }),ngo,RU-BA,Уфа,,,,,,,54.7388,55.9721",
         ], options: ImportOptions(partial: true))
-        #expect(summary.updated == 3, "\(summary)")
+        #expect(summary.updated == 2 && summary.rejected == 1, "\(summary)")
         let reasons = summary.warnings.map { "\($0.line) \($0.field): \($0.reason)" }
         #expect(reasons.contains { $0.hasPrefix("2 lat:") && $0.contains("by 1") && $0.contains("km") }, "\(reasons)")
-        #expect(reasons.contains { $0.hasPrefix("3 name:") && $0.contains("organisation 3") }, "\(reasons)")
         #expect(reasons.contains { $0.hasPrefix("4 kind:") && $0.contains("programme") }, "\(reasons)")
+        #expect(summary.problems.map { "\($0.line) \($0.field)" } == ["3 id"], "\(summary.problems)")
+        #expect(summary.problems.first?.reason.contains("3 is organisation «") == true && summary.problems.first?.reason.contains("in RU-SA, not «Пермский фонд»") == true)
+        #expect(try t.count("SELECT count(*) FROM organizations WHERE id = 3 AND region_code = '14'") == 1)
     }
 
     /// A rename in place is written, with a warning: a shifted id column renames organisation
