@@ -95,7 +95,7 @@ enum OpenAPIDocument {
                                                                               "properties": importReport]]]]),
                 // A refused all-or-nothing import's 422 carries the same report as members of its problem.
                 errors: ["400", "401", "403", "413", "415", "422", "500", "503"])],
-            "/audit": ["get": operation("Every change: who, when, the Feature before and after (admins)", "getAudit", [
+            "/audit": ["get": operation("Every change: who, when, the Feature before and after (admins; other tokens see their own entries)", "getAudit", [
                 ["name": "organization", "in": "query", "required": false, "schema": id],
                 ["name": "actor", "in": "query", "required": false, "schema": ["type": "string", "minLength": 1, "maxLength": 100]],
                 ["name": "action", "in": "query", "required": false, "schema": ["type": "string", "enum": AuditAction.allCases.map(\.rawValue)]],

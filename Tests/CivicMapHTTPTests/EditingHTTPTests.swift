@@ -349,7 +349,9 @@ struct EditingHTTPTests {
 
     // MARK: - The audit log
 
-    @Test func theAuditLogIsForAdmins() async throws {
+    /// Admins read every entry; an editor reads its own (to find the number of a change to
+    /// revert), never another token's name.
+    @Test func theAuditLogIsForAdminsAndEachTokensOwnEntries() async throws {
         try await S.run { client, server in
             let (id, tag) = try await S.create(client, token: server.admin, name: S.uniqueName("АНО «Журнал»"))
             let patch = ByteBuffer(string: #"{"properties":{"phone":"+7 342 300-00-00"}}"#)
@@ -359,10 +361,17 @@ struct EditingHTTPTests {
                 #expect(response.status == .ok)
             }
             let uri = "/audit?organization=\(id)"
-            for token in [server.editor, server.permEditor] {
-                try await client.execute(uri: uri, method: .get, headers: S.headers(token, type: nil)) { response in
-                    try Server.expectProblem(response, status: .forbidden)
-                }
+            try await client.execute(uri: uri, method: .get, headers: S.headers(server.editor, type: nil)) { response in
+                #expect(response.status == .ok)
+                let entries = try #require(try Server.json(response)["entries"] as? [[String: Any]])
+                #expect(entries.map { $0["action"] as? String } == ["update"] && entries.map { $0["actor"] as? String } == ["http-editor"])
+            }
+            try await client.execute(uri: uri, method: .get, headers: S.headers(server.permEditor, type: nil)) { response in
+                let matched = try Server.json(response)["numberMatched"] as? Int
+                #expect(response.status == .ok && matched == 0)
+            }
+            try await client.execute(uri: "\(uri)&actor=http-admin", method: .get, headers: S.headers(server.editor, type: nil)) { response in
+                try Server.expectProblem(response, status: .forbidden)
             }
             try await client.execute(uri: uri, method: .get) { response in
                 try Server.expectProblem(response, status: .unauthorized)

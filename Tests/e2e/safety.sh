@@ -53,7 +53,9 @@ yakutia = json.load(urllib.request.urlopen(base + items + "?region_iso=RU-SA&lim
 s, h, b = call("GET", f"{items}/{yakutia}")
 s, _, b = call("DELETE", f"{items}/{yakutia}", perm, headers={"If-Match": h["ETag"]})
 assert s == 403 and json.loads(b)["status"] == 403, (s, b)
-s, _, b = call("GET", "/audit", perm)
+s, _, b = call("GET", "/audit", perm)  # its own entries only
+assert s == 200 and {e["actor"] for e in json.loads(b)["entries"]} == {"perm-editor"}, (s, b)
+s, _, b = call("GET", "/audit?actor=admin", perm)
 assert s == 403, s
 audit = json.loads(call("GET", f"/audit?organization={fid}", admin)[2])
 assert [e["action"] for e in audit["entries"]] == ["update", "create"], audit

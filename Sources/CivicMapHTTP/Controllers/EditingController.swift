@@ -5,7 +5,8 @@ import NIOCore
 import Synchronization
 
 /// The write API (OGC API – Features Part 4 style): POST, PUT, PATCH and DELETE on items, for
-/// holders of a bearer token; and `/audit` for admins. Reads stay public and never look here.
+/// holders of a bearer token; and `/audit` (admins all of it, other tokens their own entries).
+/// Reads stay public and never look here.
 struct EditingController {
     let source: any FeatureSource
     let editor: any FeatureEditor
@@ -100,10 +101,10 @@ struct EditingController {
         return Response(status: .noContent)
     }
 
-    /// The audit log, newest first; admins only (it holds every version of every record).
+    /// The audit log, newest first. Admins read all of it; other tokens their own entries, so
+    /// that an editor finds the number of a change to revert (other tokens' names stay hidden).
     @Sendable func audit(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let editor = try await authenticate(request)
-        guard editor.role == .admin else { throw CivicMapError.forbidden("the audit log is for admin tokens") }
         let parameters = try QueryParameters.parse(request)
         let values = try FeatureQueryParser.uniqueValues(parameters, allowed: ["f", "organization", "actor", "action", "since", "until", "limit", "offset"])
         _ = try Format.negotiate(request, parameters: parameters)
@@ -112,6 +113,12 @@ struct EditingController {
         if let v = values["actor"] {
             guard (1...100).contains(v.count) else { throw CivicMapError.invalidParameter(name: "actor", reason: "must be 1 to 100 characters") }
             query.actor = v
+        }
+        if editor.role != .admin {
+            guard query.actor == nil || query.actor == editor.name else {
+                throw CivicMapError.forbidden("token '\(editor.name)' sees its own audit entries only; admin tokens see every actor's")
+            }
+            query.actor = editor.name
         }
         if let v = values["action"] { query.action = try AuditQuery.action(v) }
         if let v = values["since"] { query.since = try AuditQuery.time(v, name: "since") }
