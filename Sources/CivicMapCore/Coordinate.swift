@@ -106,8 +106,23 @@ public struct BoundingBox: Sendable, Hashable {
         let (w, s, e, n) = parts.count == 4
             ? (numbers[0], numbers[1], numbers[2], numbers[3])
             : (numbers[0], numbers[1], numbers[3], numbers[4])
-        guard (-180...180).contains(w), (-180...180).contains(e) else {
-            throw .invalidParameter(name: "bbox", reason: "longitudes must lie within -180…180")
+        var (west, east) = (w, e)
+        if !(-180...180).contains(w) || !(-180...180).contains(e) {
+            // Leaflet's bounds run past ±180 on a map panned across the antimeridian or showing
+            // the world's copies: 170…200 is 170…-160, and a box 360° wide is every longitude.
+            guard (-540...540).contains(w), (-540...540).contains(e), w <= e else {
+                throw .invalidParameter(name: "bbox", reason: "longitudes must lie within -180…180 (or, as maps give them past ±180, west ≤ east within -540…540)")
+            }
+            if e - w >= 360 {
+                (west, east) = (-180, 180)
+            } else {
+                func wrapped(_ x: Double) -> Double {
+                    guard !(-180...180).contains(x) else { return x }
+                    let r = (x + 180).truncatingRemainder(dividingBy: 360)
+                    return (r < 0 ? r + 360 : r) - 180
+                }
+                (west, east) = (wrapped(w), wrapped(e))
+            }
         }
         guard (-90...90).contains(s), (-90...90).contains(n) else {
             throw .invalidParameter(name: "bbox", reason: "latitudes must lie within -90…90")
@@ -115,7 +130,7 @@ public struct BoundingBox: Sendable, Hashable {
         guard s <= n else {
             throw .invalidParameter(name: "bbox", reason: "the southern edge \(s) lies north of the northern edge \(n)")
         }
-        return BoundingBox(west: w, south: s, east: e, north: n)
+        return BoundingBox(west: west, south: s, east: east, north: n)
     }
 }
 

@@ -29,9 +29,14 @@ struct QueryParsingTests {
         #expect(chukotka.contains(try Coordinate(latitude: 65, longitude: 179.5)))
         #expect(chukotka.contains(try Coordinate(latitude: 65, longitude: -175)))
         #expect(!chukotka.contains(try Coordinate(latitude: 65, longitude: 0)))
+        // As Leaflet gives bounds past ±180: wrapped round the globe.
+        #expect(try BoundingBox.parse("170,60,190,70") == BoundingBox(west: 170, south: 60, east: -170, north: 70))
+        #expect(try BoundingBox.parse("-200,60,-170,70") == BoundingBox(west: 160, south: 60, east: -170, north: 70))
+        #expect(try BoundingBox.parse("181,0,182,1") == BoundingBox(west: -179, south: 0, east: -178, north: 1))
+        #expect(try BoundingBox.parse("-190,40,200,80") == BoundingBox(west: -180, south: 40, east: 180, north: 80))
     }
 
-    @Test(arguments: ["1,2,3", "a,b,c,d", "0,91,1,92", "0,10,1,5", "181,0,182,1", "1,2,3,4,5", "", "nan,1,2,3"])
+    @Test(arguments: ["1,2,3", "a,b,c,d", "0,91,1,92", "0,10,1,5", "190,0,170,1", "600,0,601,1", "1,2,3,4,5", "", "nan,1,2,3"])
     func badBbox(_ text: String) {
         rejected([("bbox", text)], parameter: "bbox")
     }
