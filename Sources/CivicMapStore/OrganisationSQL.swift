@@ -109,13 +109,13 @@ enum OrganisationSQL {
             arguments: arguments)
     }
 
-    /// With `near`, nearest first, unless `sortby` places `distance_km` (the one term with arguments).
+    /// `sortby` first; with `near`, nearest first when `sortby` does not say (and nearer first
+    /// among equals), unless it places `distance_km` itself (the one term with arguments).
     static func orderBy(_ q: FeatureQuery) -> Fragment {
         let fromPoint = "geodesic_distance_m(o.lat, o.lon, ?, ?)"
         let sortsByPoint = q.sort.contains { $0.field == .distanceKm }
-        var terms = q.near != nil && !sortsByPoint ? [fromPoint] : []
         let arguments: StatementArguments = q.near.map { [$0.latitude, $0.longitude] } ?? []
-        terms += q.sort.map { key -> String in
+        var terms = q.sort.map { key -> String in
             let column = switch key.field {
             case .id: "o.id"
             case .name: "o.name"
@@ -127,6 +127,7 @@ enum OrganisationSQL {
             }
             return column + (key.descending ? " DESC" : "")
         }
+        if q.near != nil && !sortsByPoint { terms.append(fromPoint) }
         if !q.sort.contains(where: { $0.field == .id }) { terms.append("o.id") }
         return Fragment(sql: terms.joined(separator: ", "), arguments: arguments)
     }

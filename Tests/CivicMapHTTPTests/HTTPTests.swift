@@ -524,6 +524,14 @@ struct MapSupportTests {
                 #expect(distances == distances.sorted(), "\(kind)")
             }
         }
+        // Another key comes first; the point's distance orders its ties (helper-18 asked for names
+        // near Perm and got them nearest first).
+        try await Server.run("/collections/organizations/items?near=56.2502,58.0105&sortby=-name&limit=8") { response in
+            let rows = try #require(try Server.json(response)["features"] as? [[String: Any]]).compactMap { $0["properties"] as? [String: Any] }
+            let names = rows.compactMap { $0["name"] as? String }
+            #expect(names.count == 8 && names == names.sorted(by: >), "\(names)")
+            #expect(rows.allSatisfy { $0["distance_km"] is Double })
+        }
         try await Server.run("/collections/organizations/items?sortby=distance_km") { response in
             try Server.expectProblem(response, status: .badRequest, parameter: "sortby")
         }
