@@ -1818,7 +1818,7 @@
     if (!ui.pointInfo) { return; }
     ui.nearDismiss.hidden = !nearMessage || nearMessage === 'list.near.busy';
     if (nearMessage) {
-      ui.pointInfo.textContent = t(nearMessage);
+      ui.pointInfo.textContent = t(nearMessage, nearParams);
     } else if (state.near) {
       var lat = state.near[1], lon = CM.wrapLon(state.near[0]);
       ui.pointInfo.textContent = t('list.point', {
@@ -1834,12 +1834,13 @@
   /** What «Рядом со мной» has to say (an i18n key: busy, refused, not found, nothing nearby) stays
    *  in place of the hint through the list's refreshes, until the user dismisses it or does
    *  something else with the point or the filters. */
-  var nearMessage = null;
+  var nearMessage = null, nearParams = null;
   var NEAR_ZOOM = 10;           // «Рядом со мной» shows the location at least this close
   var nearLooking = null;       // the nearKey() of a location just found: is anything around it?
 
-  function setNearMessage(key) {
+  function setNearMessage(key, params) {
     nearMessage = key;
+    nearParams = params || null;
     nearLooking = null;
     updatePointInfo();
   }
@@ -1855,7 +1856,29 @@
     if (!nearLooking || nearLooking !== asked || asked !== nearKey() || map.getZoom() < NEAR_ZOOM) { return; }
     if (!inBbox(bbox)({ geometry: { coordinates: state.near } })) { return; }
     var none = lastResult.mode === 'detail' && !lastResult.features.length;
-    setNearMessage(none ? 'list.near.none' : null);
+    if (none) { widenToNearest(asked); } else { setNearMessage(null); }
+  }
+
+  /** Nothing around a location «Рядом со мной» found: the nearest organisation that matches the
+   *  filters (the API's geodesic order), and the map widened to show it beside the location. In
+   *  much of Russia the nearest one lies farther than a view at zoom 10. */
+  function widenToNearest(asked) {
+    nearLooking = null;
+    var p = filterParams();
+    p.set('near', state.near.join(','));
+    p.set('limit', '1');
+    p.set('f', 'json');
+    CM.getJSON('/collections/organizations/items?' + CM.query(p)).then(function (fc) {
+      if (asked !== nearKey()) { return; }
+      var f = fc && fc.features && fc.features[0];
+      if (!f || !f.geometry) { setNearMessage('list.near.none'); return; }
+      var here = [state.near[1], CM.nearLon(state.near[0], map.getCenter().lng)];
+      var there = [f.geometry.coordinates[1], CM.nearLon(f.geometry.coordinates[0], here[1])];
+      setNearMessage('list.near.nearest', { km: CM.formatNumber(Number(f.properties.distance_km) || 0, 0) });
+      map.fitBounds(L.latLngBounds([here, there]), { padding: [48, 48], maxZoom: NEAR_ZOOM });
+    }, function () {
+      if (asked === nearKey()) { setNearMessage('list.near.none'); }
+    });
   }
 
   function setNear(lonlat, opts) {

@@ -984,14 +984,17 @@ def near_message_checks(driver, base):
         driver.execute_cdp_cmd('Browser.grantPermissions', {'origin': origin, 'permissions': ['geolocation']})
         driver.execute_cdp_cmd('Emulation.setGeolocationOverride', {'latitude': 72.5, 'longitude': 150.0, 'accuracy': 50})
         tap_element(driver, '#cm-near')
-        wait(driver, lambda d: info(d).startswith('Рядом с вами нет организаций') and idle(d), timeout=15, message='nothing nearby')
+        # The nearest organisation is hundreds of km away: the map widens to show it and the point.
+        wait(driver, lambda d: info(d).startswith('Рядом с вами организаций нет; ближайшая') and idle(d), timeout=15, message='nothing nearby')
         none = info(driver)
+        widened = int(url_param(driver, 'z') or 99)
         zoom('out')
         kept = info(driver)
         tap_element(driver, '#cm-point-centre')
         wait(driver, lambda d: info(d).startswith('Расстояния от точки') and idle(d), timeout=10, message='point at the centre')
-        check('phone: «Рядом со мной» with nothing nearby says so («%s»), also after a zoom; a new point takes it away' % none,
-              kept == none, (none, kept))
+        check('phone: «Рядом со мной» with nothing nearby names the nearest one and widens the map to it (zoom %d) («%s»), '
+              'also after a zoom; a new point takes it away' % (widened, none),
+              kept == none and widened < 10 and re.search(r'в [\d\u00a0 ]+[\u00a0 ]км', none), (none, kept, widened))
     except (TimeoutException, WebDriverException) as e:
         check('phone: the location messages stay', False, (getattr(e, 'msg', e), info(driver)))
     finally:
