@@ -1742,6 +1742,42 @@
 
   // ---------------------------------------------------------------- the list
 
+  /** A search that finds nothing in view may find something elsewhere (a resident near Perm
+   *  looking for «Харысхал», which is in Yakutsk): how many, and a button that shows them. */
+  var elsewhere = { key: null, n: 0, bounds: null };
+
+  function lookElsewhere() {
+    var key = filterParams().toString();
+    if (elsewhere.key === key) { showElsewhere(); return; }
+    elsewhere = { key: key, n: 0, bounds: null };
+    var p = filterParams();
+    p.set('limit', '500');
+    p.set('f', 'json');
+    CM.getJSON('/collections/organizations/items?' + CM.query(p)).then(function (fc) {
+      if (elsewhere.key !== key) { return; }
+      var ref = map.getCenter().lng;
+      var points = (fc.features || []).filter(function (f) { return f && f.geometry; }).map(function (f) {
+        return [f.geometry.coordinates[1], CM.nearLon(f.geometry.coordinates[0], ref)];
+      });
+      elsewhere.n = Number(fc.numberMatched) || 0;
+      elsewhere.bounds = points.length ? L.latLngBounds(points) : null;
+      if (lastResult.mode === 'detail' && !lastResult.features.length && filterParams().toString() === key) { showElsewhere(); }
+    }, function (err) {
+      if (window.console) { console.warn('CivicMap: search elsewhere', err.message); }
+    });
+  }
+
+  function showElsewhere() {
+    if (!ui.listStatus || !elsewhere.n || !elsewhere.bounds) { return; }
+    var bounds = elsewhere.bounds;
+    ui.listStatus.textContent = t('list.empty') + ' ';
+    ui.listStatus.appendChild(el('button', {
+      type: 'button', class: 'cm-linkbutton', id: 'cm-elsewhere',
+      text: t('list.elsewhere', { count: t('list.count', { n: elsewhere.n }) }),
+      on: { click: function () { map.fitBounds(bounds, { padding: [32, 32], maxZoom: 12 }); } }
+    }));
+  }
+
   function renderList() {
     updateFiltersShow();
     if (!ui.list) { return; }
@@ -1758,7 +1794,11 @@
     }
     if (!state.kinds.length) { ui.listStatus.textContent = t('filters.none'); return; }
     if (r.mode !== 'detail') { ui.listStatus.textContent = ''; return; }
-    if (!r.features.length) { ui.listStatus.textContent = t('list.empty'); return; }
+    if (!r.features.length) {
+      ui.listStatus.textContent = t('list.empty');
+      if (state.q) { lookElsewhere(); }
+      return;
+    }
 
     var feats = r.features.slice();
     var byDistance = state.near && feats.every(function (f) { return typeof f.properties.distance_km === 'number'; });

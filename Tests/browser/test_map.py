@@ -1076,6 +1076,21 @@ def legend_checks(driver, base):
 
 # ------------------------------------------------------------------ the checks
 
+def search_elsewhere_check(driver, base):
+    """A search that finds nothing in view (near Perm) says how many it finds elsewhere (in Yakutsk),
+    and a button shows them."""
+    try:
+        driver.get(base + '/?lang=ru&lat=58&lon=56&z=7&q=%D0%A5%D0%B0%D1%80%D1%8B%D1%81%D1%85%D0%B0%D0%BB')
+        button = wait(driver, lambda d: d.find_elements(By.ID, 'cm-elsewhere'), message='«За пределами карты»')[0]
+        text = button.text
+        button.click()
+        wait(driver, lambda d: idle(d) and 'Харысхал' in list_text(d), message='the result after the button')
+        check('a search with nothing in view offers what it finds elsewhere («%s») and shows it' % text,
+              text.startswith('За пределами карты: 1 организация'), text)
+    except (TimeoutException, WebDriverException) as e:
+        check('a search with nothing in view offers what it finds elsewhere', False, (getattr(e, 'msg', e), list_text(driver)))
+
+
 def run(args):
     driver = make_driver()
     base = args.base.rstrip('/')
@@ -1360,6 +1375,7 @@ def run(args):
                   and credit['links'].get('CC BY 4.0') == 'https://creativecommons.org/licenses/by/4.0/', credit)
         except (TimeoutException, WebDriverException) as e:
             check('widget ?lang=en: the data credit is in English', False, (getattr(e, 'msg', e), data_credit(driver)))
+        search_elsewhere_check(driver, base)
     finally:
         driver.quit()
 
