@@ -1845,7 +1845,10 @@
     if (!ui.status) { return; }
     ui.status.classList.toggle('is-error', kind === 'error');
     ui.status.classList.toggle('is-loading', kind === 'loading');
-    ui.status.textContent = kind === 'loading' ? t('status.loading') : kind === 'error' ? t('status.error') : '';
+    // A widget without a list says on the map when nothing matches (its legend may be folded).
+    if (!kind && !hasControl('list') && lastResult.mode === 'detail' && !lastResult.numberMatched) { kind = 'empty'; }
+    ui.status.textContent = kind === 'loading' ? t('status.loading') : kind === 'error' ? t('status.error')
+      : kind === 'empty' ? t('status.empty') : '';
     if (kind === 'error') {
       ui.status.appendChild(document.createTextNode(' '));
       ui.status.appendChild(el('button', { type: 'button', class: 'cm-status__retry', text: t('status.retry'), on: { click: refresh } }));

@@ -85,6 +85,7 @@
       'list.distance': '{d} от точки',
 
       'status.loading': 'Загрузка…',
+      'status.empty': 'Нет организаций, подходящих под фильтры',
       'status.error': 'Не удалось загрузить данные.',
       'status.retry': 'Повторить',
       'status.found': { one: 'В области карты {n} организация', few: 'В области карты {n} организации', many: 'В области карты {n} организаций', other: 'В области карты {n} организации' },
@@ -359,6 +360,7 @@
       'list.distance': '{d} away',
 
       'status.loading': 'Loading…',
+      'status.empty': 'No organisations match the filters',
       'status.error': 'Could not load the data.',
       'status.retry': 'Try again',
       'status.found': { one: '{n} organisation in view', other: '{n} organisations in view' },

@@ -1089,6 +1089,15 @@ def search_elsewhere_check(driver, base):
               text.startswith('За пределами карты: 1 организация'), text)
     except (TimeoutException, WebDriverException) as e:
         check('a search with nothing in view offers what it finds elsewhere', False, (getattr(e, 'msg', e), list_text(driver)))
+    # A widget without a list (the default: map and legend) says so on the map when nothing matches.
+    status = lambda d: d.execute_script("var s = document.querySelector('.cm-status'); return s ? s.textContent : null")
+    try:
+        driver.get(base + '/embed?lang=ru&region_iso=RU-PER&remote=1&km=500')
+        wait(driver, lambda d: idle(d) and status(d), message='the status line')
+        check('a widget without a list says when nothing matches («%s»)' % status(driver),
+              status(driver) == 'Нет организаций, подходящих под фильтры', status(driver))
+    except (TimeoutException, WebDriverException) as e:
+        check('a widget without a list says when nothing matches', False, (getattr(e, 'msg', e), status(driver)))
 
 
 def run(args):
