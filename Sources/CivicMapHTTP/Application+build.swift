@@ -18,8 +18,8 @@ public func buildApplication(
         logger: logger)
 }
 
-/// Middleware outside-in: gzip → security headers → request id, log and metrics → CORS (and its
-/// exposed headers) → problem
+/// Middleware outside-in: gzip → security headers (and the headers CORS exposes) → request id, log
+/// and metrics → CORS → problem
 /// mapping → time limit; then the controllers. CORS stays outside the problem mapping so it sees finished
 /// responses (errors included) rather than thrown errors, which it would wrap in a type nothing
 /// here knows.
@@ -34,10 +34,9 @@ func buildRouter(
     router.middlewares.add(ObservabilityMiddleware(metrics: metrics))
     // Reads are public: any site may fetch features (maps, dashboards, notebooks). Writes are
     // for tools holding a token, not for other sites' pages, so preflights do not offer them.
-    router.middlewares.add(ExposedHeadersMiddleware())
     router.middlewares.add(CORSMiddleware(
         allowOrigin: .all, allowHeaders: [.accept, .contentType, .ifNoneMatch], allowMethods: [.get, .head, .options],
-        exposedHeaders: ExposedHeadersMiddleware<BasicRequestContext>.names))
+        exposedHeaders: SecurityHeadersMiddleware<BasicRequestContext>.exposedHeaders))
     router.middlewares.add(ProblemMiddleware())
     router.middlewares.add(DeadlineMiddleware(limit: .seconds(configuration.requestTimeoutSeconds),
                                               unlimitedPost: EditingController.cannotStopHalfway))
