@@ -152,6 +152,11 @@ extension CivicMapDatabase: FeatureEditor {
         }
     }
 
+    /// A region in a message: `RU-PER Пермский край (59)`, or the code when unknown.
+    static func named(_ code: String, in regions: RegionDirectory) -> String {
+        regions.region(code).map { "\($0.iso ?? $0.code) \($0.nameRU) (\($0.code))" } ?? "region \(code)"
+    }
+
     /// The stored Feature a change starts from, once the editor may change it and the client's
     /// entity tag says it saw this version.
     private func storedForEdit(_ db: Database, id: Int64, by editor: Editor, ifMatch: String?, kinds: [OrganisationKind]) throws -> EncodedFeature {
@@ -159,7 +164,8 @@ extension CivicMapDatabase: FeatureEditor {
             let region = try String.fetchOne(db, sql: "SELECT region_code FROM organizations WHERE id = ?", arguments: [id])
         else { throw CivicMapError.notFound("organisation \(id)") }
         guard editor.mayEdit(regionCode: region) else {
-            throw CivicMapError.forbidden("token '\(editor.name)' may change organisations of region \(editor.regionCode ?? "") only")
+            let regions = try cachedRegions(db)
+            throw CivicMapError.forbidden("token '\(editor.name)' may change organisations of \(Self.named(editor.regionCode ?? "", in: regions)) only")
         }
         try EntityTag.check(ifMatch: ifMatch, stored: EntityTag.of(stored.bytes), organisation: id)
         return stored
@@ -185,7 +191,10 @@ extension CivicMapDatabase: FeatureEditor {
                 "'\(organisation.kind.rawValue)' does not belong in this collection (\(kinds.map(\.rawValue).joined(separator: ", ")))")])
         }
         guard editor.mayEdit(regionCode: organisation.regionCode) else {
-            throw CivicMapError.forbidden("token '\(editor.name)' may not place organisations in region \(organisation.regionCode)")
+            throw CivicMapError.forbidden("""
+                token '\(editor.name)' may not place organisations in \(Self.named(organisation.regionCode, in: regions)), \
+                only in \(Self.named(editor.regionCode ?? "", in: regions))
+                """)
         }
         var rows = [StagedRow(line: 1, organisation: organisation, statesProgrammes: true)]
         var clock = PhaseClock()  // one row: its phases are not reported

@@ -65,10 +65,17 @@ extension CivicMapDatabase {
 
     private static func distances(_ db: Database, _ q: RegionReportQuery, total: Int, maxMetres: Double, sumMetres: Double) throws -> RegionReport.Distances {
         guard total > 0 else { return RegionReport.Distances(binKm: 10, bins: [], medianKm: nil, p90Km: nil, maxKm: nil, meanKm: nil) }
+        func kilometres(atRank rank: Int) throws -> Double? {
+            let fragment = ReportSQL.distanceAtRank(q, rank: rank)
+            return try Double.fetchOne(db, sql: fragment.sql, arguments: fragment.arguments).map { $0 / 1000 }
+        }
         // Nearest-rank quantiles: the value at rank ⌈p·n⌉.
-        func quantile(_ p: Double) throws -> Double? {
-            let rank = ReportSQL.distanceAtRank(q, rank: max(0, Int((p * Double(total)).rounded(.up)) - 1))
-            return try Double.fetchOne(db, sql: rank.sql, arguments: rank.arguments).map { $0 / 1000 }
+        func quantile(_ p: Double) throws -> Double? { try kilometres(atRank: max(0, Int((p * Double(total)).rounded(.up)) - 1)) }
+        // The median as usually defined: the middle value, or the mean of the two middle ones.
+        func median() throws -> Double? {
+            guard total % 2 == 0 else { return try kilometres(atRank: total / 2) }
+            guard let lower = try kilometres(atRank: total / 2 - 1), let upper = try kilometres(atRank: total / 2) else { return nil }
+            return (lower + upper) / 2
         }
         let maxKm = maxMetres / 1000
         let binKm = RegionReport.binWidth(maxKm: maxKm, thresholdKm: q.thresholdKm)
@@ -90,7 +97,7 @@ extension CivicMapDatabase {
             bins.insert(.init(fromKm: q.thresholdKm, toKm: whole.toKm, count: whole.count - near), at: i + 1)
         }
         return RegionReport.Distances(
-            binKm: binKm, bins: bins, medianKm: try quantile(0.5), p90Km: try quantile(0.9), maxKm: maxKm,
+            binKm: binKm, bins: bins, medianKm: try median(), p90Km: try quantile(0.9), maxKm: maxKm,
             meanKm: sumMetres / Double(total) / 1000)
     }
 
