@@ -134,4 +134,15 @@ public struct Programme: Sendable, Equatable {
 /// Where a programme's selection of participants stands.
 public enum SelectionStatus: String, Sendable, CaseIterable {
     case planned, open, closed, completed, cancelled
+
+    /// As the map page says it (web/i18n.js), for files with Russian headers.
+    public var russianName: String {
+        switch self {
+        case .planned: "запланирован"
+        case .open: "идёт набор"
+        case .closed: "набор закрыт"
+        case .completed: "завершён"
+        case .cancelled: "отменён"
+        }
+    }
 }

@@ -165,21 +165,6 @@ public struct OrganisationValidator: Sendable {
         return aliases
     }()
 
-    /// Calendar days from one date (YYYY-MM-DD) to another, both counted; nil for a malformed date.
-    static func daysInclusive(from start: String, to end: String) -> Int? {
-        func day(_ d: String) -> Int? {
-            let parts = d.split(separator: "-").compactMap { Int($0) }
-            guard parts.count == 3 else { return nil }
-            // Days since 0000-03-01 (the civil-from-days algorithm), exact for the Gregorian calendar.
-            let y = parts[1] <= 2 ? parts[0] - 1 : parts[0], m = parts[1], dd = parts[2]
-            let era = y / 400, yoe = y - era * 400
-            let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + dd - 1
-            return era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy
-        }
-        guard let a = day(start), let b = day(end), b >= a else { return nil }
-        return b - a + 1
-    }
-
     /// Digits as people group them («59 8100 6306», «1-15-59…»): the digits alone.
     static func withoutDigitGroups(_ value: String) -> String {
         let isDigit = { (b: UInt8) in (48...57).contains(b) }
@@ -365,7 +350,7 @@ public struct OrganisationValidator: Sendable {
         }
         if let s = startsOn, let e = endsOn, e < s { problem("ends_on", "\(e) is before starts_on \(s)") }
         // The dates bound the programme: its days must fit between them.
-        if let s = startsOn, let e = endsOn, lengthDays > 0, let span = Self.daysInclusive(from: s, to: e), span < lengthDays {
+        if let s = startsOn, let e = endsOn, lengthDays > 0, let span = TimeStamp.daysInclusive(from: s, to: e), span < lengthDays {
             problem("length_days", "\(lengthDays) days do not fit between \(s) and \(e) (\(span) day\(span == 1 ? "" : "s"))")
         }
         var status = SelectionStatus.planned

@@ -110,13 +110,14 @@ public enum RegionReportCSV {
             for row in rows { table.appendRow(row, dialect, to: &out) }
         }
         let region = r.region
+        let kindNames = Dictionary(r.byKind.map { ($0.kind.kind, ru ? $0.kind.titleRU : $0.kind.kind.rawValue) }, uniquingKeysWith: { a, _ in a })
         section(ru ? "Отчёт по региону" : "Region report", CSVTable([.init("parameter", "Параметр"), .init("value", "Значение")]), [
             [ru ? "Регион" : "region", ru ? region.nameRU : region.nameEN],
             [ru ? "Код ISO" : "iso", region.iso ?? ""],
             [ru ? "Административный центр" : "centre", ru ? region.centreNameRU : region.centreNameEN],
             [ru ? "Порог удалённости, км" : "threshold_km", mixedKm(r.query.thresholdKm)],
             [ru ? "Радиус охвата, км" : "coverage_radius_km", mixedKm(r.query.coverageRadiusKm)],
-            [ru ? "Виды" : "kinds", r.query.kinds.map(\.rawValue).joined(separator: ", ")],
+            [ru ? "Виды" : "kinds", r.query.kinds.map { kindNames[$0] ?? $0.rawValue }.joined(separator: ", ")],
             [ru ? "Сформирован" : "generated_at", generatedAt],
         ])
         let counts = CSVTable([
@@ -124,7 +125,6 @@ public enum RegionReportCSV {
             .init("remote_share", "Доля удалённых", decimal: true),
         ])
         func share(_ remote: Int, _ all: Int) -> String { all > 0 ? CSV.fixed(Double(remote) / Double(all), decimals: 4) : "" }
-        let kindNames = Dictionary(r.byKind.map { ($0.kind.kind, ru ? $0.kind.titleRU : $0.kind.kind.rawValue) }, uniquingKeysWith: { a, _ in a })
         section(ru ? "По видам" : "By kind", counts,
             r.byKind.map { [kindNames[$0.kind.kind] ?? $0.kind.kind.rawValue, String($0.organisations), String($0.remote), share($0.remote, $0.organisations)] }
                 + [[ru ? "Всего" : "total", String(r.organisations), String(r.remote), share(r.remote, r.organisations)]])
@@ -202,7 +202,8 @@ public enum ProgrammeListingEncoding {
             let distance = near.map { CSV.fixed(Geodesic.wgs84.distance(from: $0, to: s.location) / 1000) } ?? ""
             table.appendRow([
                 String(p.id ?? 0), p.title, p.topics.joined(separator: ";"), String(p.lengthDays), p.startsOn ?? "", p.endsOn ?? "",
-                p.capacity.map(String.init) ?? "", p.selectionStatus.rawValue, String(s.id ?? 0), s.name, s.regionISO ?? "",
+                p.capacity.map(String.init) ?? "", dialect.header == .ru ? p.selectionStatus.russianName : p.selectionStatus.rawValue,
+                String(s.id ?? 0), s.name, s.regionISO ?? "",
                 s.regionName ?? "", s.settlement ?? "", CSV.fixed(s.location.latitude), CSV.fixed(s.location.longitude),
                 distance, p.description ?? "",
             ], dialect, to: &out)

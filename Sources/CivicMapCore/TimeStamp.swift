@@ -3,6 +3,21 @@ import Foundation
 /// RFC 3339 UTC times with seconds (`2026-11-23T16:40:00Z`): what rows store, responses carry
 /// as `timeStamp`, and reports as `generated_at`. One format for the whole program.
 public enum TimeStamp {
+    /// Calendar days from one date (YYYY-MM-DD) to another, both counted; nil for a malformed date.
+    public static func daysInclusive(from start: String, to end: String) -> Int? {
+        func day(_ d: String) -> Int? {
+            let parts = d.split(separator: "-").compactMap { Int($0) }
+            guard parts.count == 3 else { return nil }
+            // Days since 0000-03-01 (the civil-from-days algorithm), exact for the Gregorian calendar.
+            let y = parts[1] <= 2 ? parts[0] - 1 : parts[0], m = parts[1], dd = parts[2]
+            let era = y / 400, yoe = y - era * 400
+            let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + dd - 1
+            return era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy
+        }
+        guard let a = day(start), let b = day(end), b >= a else { return nil }
+        return b - a + 1
+    }
+
     /// Computed from the seconds since 1970 (the proleptic Gregorian calendar, days to civil
     /// date as in Hinnant's `civil_from_days`): a new ISO8601DateFormatter per response was 5%
     /// of a map request's time.

@@ -114,10 +114,10 @@ struct ValidationTests {
 
     /// A programme's days fit between its dates (helper-19: 40 days on 2027-08-02…08-03).
     @Test func aProgrammesDaysFitBetweenItsDates() {
-        #expect(OrganisationValidator.daysInclusive(from: "2027-08-02", to: "2027-08-03") == 2)
-        #expect(OrganisationValidator.daysInclusive(from: "2024-02-28", to: "2024-03-01") == 3)  // a leap year
-        #expect(OrganisationValidator.daysInclusive(from: "2023-12-31", to: "2024-01-01") == 2)
-        #expect(OrganisationValidator.daysInclusive(from: "2023-09-01", to: "2024-01-31") == 153)
+        #expect(TimeStamp.daysInclusive(from: "2027-08-02", to: "2027-08-03") == 2)
+        #expect(TimeStamp.daysInclusive(from: "2024-02-28", to: "2024-03-01") == 3)  // a leap year
+        #expect(TimeStamp.daysInclusive(from: "2023-12-31", to: "2024-01-01") == 2)
+        #expect(TimeStamp.daysInclusive(from: "2023-09-01", to: "2024-01-31") == 153)
         func programme(days: String) -> ImportRecord {
             var r = record(["kind": "internship_site"])
             r.programmes = [ImportRecord(line: 2, fields: ["title": "Стажировка", "length_days": days, "starts_on": "2027-08-02", "ends_on": "2027-08-03"])]

@@ -146,6 +146,14 @@ struct CoordinatorTests {
             #expect(text.contains("\r\nПо видам\r\nВид;Организаций;Удалённых;Доля удалённых\r\n"))
             // The most remote: kinds named as «По видам» names them, distances as the list gives them.
             #expect(text.contains(";НКО;Кудымкар;145.552679;"), "\(text)")
+            // The kinds asked for, named in Russian too (helper-19 saw «ngo, tos, internship_site»).
+            #expect(text.range(of: #"\r\nВиды;[^\r]*НКО[^\r]*ТОС"#, options: .regularExpression) != nil, "\(text.prefix(400))")
+        }
+        // A programme's selection status in Russian when the headers are (helper-19 saw «open»).
+        try await Server.run("/programmes?status=completed,cancelled&from=2020-01-01&f=csv&header=ru") { response in
+            let text = String(decoding: Data(buffer: response.body), as: UTF8.self)
+            #expect(text.contains(",завершён,") || text.contains(",отменён,"), "\(text.prefix(600))")
+            #expect(!text.contains(",completed,") && !text.contains(",cancelled,"))
         }
     }
 
