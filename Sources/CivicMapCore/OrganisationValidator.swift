@@ -225,7 +225,7 @@ public struct OrganisationValidator: Sendable {
             // «Регион» holds a name in exports, and often a code in coordinators' own files.
             guard let named = regions.region(named: name) ?? regions.region(name) else { problem("region_name", "unknown region «\(name)»"); return nil }
             if let stated, stated.code != named.code {
-                problem("region_name", "«\(name)» is not \(label(stated)), which region_iso states; correct one of the two")
+                problem("region_name", "«\(name)» is not \(stated.label), which region_iso states; correct one of the two")
                 return nil
             }
             stated = named
@@ -238,29 +238,29 @@ public struct OrganisationValidator: Sendable {
             // lon, as in Bashkortostan), where the swapped point lands back inside.
             if let boundary = stated.boundary, case let km = boundary.approximateDistanceKm(to: point), km > outsideRegionKm {
                 if let swapped = try? Coordinate(latitude: point.longitude, longitude: point.latitude), boundary.contains(swapped) {
-                    problem("lat", "the point lies in \(label(containing)), not in the stated \(label(stated)); lat and lon look swapped")
+                    problem("lat", "the point lies in \(containing.label), not in the stated \(stated.label); lat and lon look swapped")
                     return nil
                 }
                 if !keepsFarPoints {
-                    problem("region_iso", farOutside(stated, km: km, lyingIn: "in \(label(containing))"))
+                    problem("region_iso", farOutside(stated, km: km, lyingIn: "in \(containing.label)"))
                     return nil
                 }
             }
             if stated.boundary == nil {
                 let km = Geodesic.wgs84.distance(from: point, to: stated.centre) / 1000
                 guard km <= centreOnlyRadiusKm else {
-                    problem("region_iso", "stated \(label(stated)), but the point lies in \(label(containing)), \(Int(km.rounded())) km from \(stated.centreNameRU)")
+                    problem("region_iso", "stated \(stated.label), but the point lies in \(containing.label), \(Int(km.rounded())) km from \(stated.centreNameRU)")
                     return nil
                 }
             }
-            warn("region_iso", "stated \(label(stated)), but the coordinates lie in \(label(containing)); kept \(stated.iso ?? stated.code)")
+            warn("region_iso", "stated \(stated.label), but the coordinates lie in \(containing.label); kept \(stated.iso ?? stated.code)")
             return stated
         }
         // Outside every polygon: simplified coasts, river deltas and borders, or a region without one.
         if let stated, stated.boundary == nil {
             let km = Geodesic.wgs84.distance(from: point, to: stated.centre) / 1000
             if km <= centreOnlyRadiusKm { return stated }
-            problem("lat", "the point lies \(Int(km.rounded())) km from the centre of \(label(stated))\(swapHint(point))")
+            problem("lat", "the point lies \(Int(km.rounded())) km from the centre of \(stated.label)\(swapHint(point))")
             return nil
         }
         if stated == nil, let byCentre = regions.regions.filter({ $0.boundary == nil })
@@ -270,23 +270,23 @@ public struct OrganisationValidator: Sendable {
             return byCentre.0
         }
         guard let nearest = regions.nearestRegion(to: point), nearest.km <= boundaryToleranceKm else {
-            problem("lat", "the point lies outside Russia's regions\(stated.map { " (stated: \(label($0)))" } ?? "")\(swapHint(point))")
+            problem("lat", "the point lies outside Russia's regions\(stated.map { " (stated: \($0.label))" } ?? "")\(swapHint(point))")
             return nil
         }
         guard let stated else { return nearest.region }
         if !keepsFarPoints, let boundary = stated.boundary, case let km = boundary.approximateDistanceKm(to: point), km > outsideRegionKm {
-            problem("region_iso", farOutside(stated, km: km, lyingIn: "by \(label(nearest.region))"))
+            problem("region_iso", farOutside(stated, km: km, lyingIn: "by \(nearest.region.label)"))
             return nil
         }
         if nearest.region.code != stated.code {
-            warn("region_iso", "stated \(label(stated)), but the coordinates lie nearest to \(label(nearest.region)); kept \(stated.iso ?? stated.code)")
+            warn("region_iso", "stated \(stated.label), but the coordinates lie nearest to \(nearest.region.label); kept \(stated.iso ?? stated.code)")
         }
         return stated
     }
 
     /// A stated region the point lies far outside: which is wrong, the region or the point?
     private func farOutside(_ stated: Region, km: Double, lyingIn place: String) -> String {
-        "stated \(label(stated)), but the point lies \(place), \(Int(km.rounded())) km outside it; correct the region or the coordinates"
+        "stated \(stated.label), but the point lies \(place), \(Int(km.rounded())) km outside it; correct the region or the coordinates"
     }
 
     /// Why the point looks misplaced for the settlement named, and whether lat and lon look
@@ -307,12 +307,12 @@ public struct OrganisationValidator: Sendable {
         let ofRegion = places.filter { $0.regionCode == region.code }
         if ofRegion.isEmpty {
             guard let place = places.first(where: nearSwapped) else { return nil }
-            return ("«\(name)» is in \(regions.region(place.regionCode).map(label) ?? place.regionCode), where the point would lie with lat and lon swapped", true)
+            return ("«\(name)» is in \(regions.region(place.regionCode).map(\.label) ?? place.regionCode), where the point would lie with lat and lon swapped", true)
         }
         let nearest = ofRegion.map { ($0, Geodesic.wgs84.distance(from: point, to: $0.location) / 1000) }.min { $0.1 < $1.1 }!
         let looksSwapped = ofRegion.contains(where: nearSwapped)
         let hint = looksSwapped ? "; lat and lon look swapped" : "; check the coordinates or the settlement"
-        return ("the point lies \(Int(nearest.1.rounded())) km from «\(name)» (\(label(region)))\(hint)", looksSwapped)
+        return ("the point lies \(Int(nearest.1.rounded())) km from «\(name)» (\(region.label))\(hint)", looksSwapped)
     }
 
     private func swapHint(_ p: Coordinate) -> String {
@@ -322,7 +322,6 @@ public struct OrganisationValidator: Sendable {
         return " (lat and lon look swapped)"
     }
 
-    private func label(_ r: Region) -> String { "\(r.iso ?? r.code) \(r.nameRU)" }
 
     struct Problems: Error { var problems: [FieldProblem] }
 

@@ -15,6 +15,9 @@ public struct Region: Sendable, Equatable {
     public var status: String
     public var boundary: MultiPolygon?
 
+    /// As messages name it: `RU-PER Пермский край`.
+    public var label: String { "\(iso ?? code) \(nameRU)" }
+
     public init(
         code: String, iso: String?, okato: String?, nameRU: String, nameEN: String,
         federalDistrictRU: String, centreNameRU: String, centreNameEN: String, centre: Coordinate,

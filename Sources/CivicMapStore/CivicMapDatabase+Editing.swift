@@ -154,7 +154,7 @@ extension CivicMapDatabase: FeatureEditor {
 
     /// A region in a message: `RU-PER Пермский край (59)`, or the code when unknown.
     static func named(_ code: String, in regions: RegionDirectory) -> String {
-        regions.region(code).map { "\($0.iso ?? $0.code) \($0.nameRU) (\($0.code))" } ?? "region \(code)"
+        regions.region(code).map { "\($0.label) (\($0.code))" } ?? "region \(code)"
     }
 
     /// The stored Feature a change starts from, once the editor may change it and the client's
